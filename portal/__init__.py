@@ -1,0 +1,111 @@
+"""Portal: a multi-tenant customer portal for service businesses."""
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import config as settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; ``config`` overrides the environment (tests use it)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(settings.INSTANCE_DIR),
+    )
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    settings.validate(app.config)
+
+    register_proxy_fix(app)
+    register_extensions(app)
+    register_tenancy(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_extensions(app: Flask) -> None:
+    from portal import models  # noqa: F401 - every table must be known to Alembic
+    from portal.auth.sessions import load_user
+    from portal.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+    from portal.gate import unauthorized
+    from portal.i18n import select_locale
+    from portal.models.base import render_migration_item
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    mail.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
+    login_manager.session_protection = None  # our server-side sessions do better
+
+
+def register_tenancy(app: Flask) -> None:
+    from portal import routing
+
+    app.url_map.converters["id"] = routing.IdConverter
+    app.url_value_preprocessor(routing.bind_tenant_from_url)
+    app.url_defaults(routing.add_tenant_to_urls)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.account.views import bp as account_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.clients.views import bp as clients_bp
+    from portal.contacts.views import bp as contacts_bp
+    from portal.main.views import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, clients_bp, contacts_bp, account_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_security(app: Flask) -> None:
+    from portal import gate
+
+    app.before_request(gate.check_access)
+    app.after_request(gate.add_security_headers)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from portal import errors
+
+    errors.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from portal import templating
+
+    templating.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from portal import cli
+
+    cli.register(app)

@@ -1,0 +1,48 @@
+"""Flask-Login's view of our server-side sessions."""
+
+from flask import current_app, g, session
+from flask_login import login_user, logout_user
+
+from portal.extensions import client_address, db
+from portal.models import User
+from portal.services import sessions
+
+SESSION_TOKEN = "sid"  # noqa: S105 - the cookie key, not a secret
+SESSION_TENANT = "tenant_id"
+
+
+def load_user(user_id: str) -> User | None:
+    """Return the signed-in user only while its server-side session is alive."""
+    token = session.get(SESSION_TOKEN)
+    if not token or "tenant" not in g or session.get(SESSION_TENANT) != g.tenant.id:
+        return None
+    live = sessions.find_live(
+        token,
+        current_app.config["SESSION_IDLE_TIMEOUT"],
+        current_app.config["SESSION_ABSOLUTE_TIMEOUT"],
+    )
+    if db.session.dirty:
+        db.session.commit()  # a touched or timed-out session; nothing else is pending yet
+    if live is None or str(live.user_id) != user_id or not live.user.is_active:
+        return None
+    return live.user
+
+
+def sign_in(user: User, user_agent: str | None) -> None:
+    """Rotate the session: a fresh cookie and a fresh server-side session."""
+    previous = session.get(SESSION_TOKEN)
+    if previous:
+        sessions.end(previous)
+    session.clear()
+    token = sessions.start(user, client_address(), user_agent)
+    session[SESSION_TOKEN] = token
+    session[SESSION_TENANT] = user.tenant_id
+    login_user(user)
+
+
+def sign_out() -> None:
+    token = session.get(SESSION_TOKEN)
+    if token:
+        sessions.end(token)
+    logout_user()
+    session.clear()

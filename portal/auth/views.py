@@ -1,0 +1,140 @@
+"""Signing in and out, and changing one's password."""
+
+import secrets
+from functools import cache
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
+from portal.auth.sessions import sign_in, sign_out
+from portal.extensions import client_address, db, limiter
+from portal.gate import address_allowed
+from portal.models import User, UserStatus
+from portal.permissions import SIGNED_IN, permission, public
+from portal.services import audit, users
+
+bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
+
+@cache
+def dummy_hash() -> str:
+    """Checked when no user matches, so that a miss takes as long as a wrong password."""
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path of this site; never another host, scheme or protocol-relative URL."""
+    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def submitted_login() -> str:
+    return request.form.get("login", "").strip().lower()[:254] or "-"
+
+
+def find_user(login: str) -> User | None:
+    login = login.strip()
+    return db.session.scalar(
+        select(User).where(or_(User.code == login, User.email == login.lower()))
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit("10/minute", methods=["POST"])
+@limiter.limit("10/minute", methods=["POST"], key_func=submitted_login)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = find_user(form.login.data)
+        if user is None:
+            check_password_hash(dummy_hash(), form.password.data)
+            valid = False
+        else:
+            valid = user.check_password(form.password.data)
+        if not valid or user.status is not UserStatus.ACTIVE:
+            audit.record(
+                "auth.login_failed",
+                actor=user,
+                ip_address=client_address(),
+                login=form.login.data[:254],
+                reason="password" if not valid else user.status.value,
+            )
+            db.session.commit()
+            error = _("Unknown user code or email, or wrong password.")
+        elif not address_allowed(user.allowed_network, client_address()):
+            audit.record(
+                "auth.network_refused",
+                actor=user,
+                client_id=user.client_id,
+                ip_address=client_address(),
+                allowed_network=user.allowed_network,
+            )
+            db.session.commit()
+            error = _(
+                "Your access is limited to the network %(network)s and this request comes "
+                "from %(address)s. Sign in from your usual network, or ask your contact "
+                "at %(tenant)s to change the limit.",
+                network=user.allowed_network,
+                address=client_address(),
+                tenant=g.tenant.name,
+            )
+        else:
+            sign_in(user, request.user_agent.string)
+            audit.record(
+                "auth.login", actor=user, client_id=user.client_id, ip_address=client_address()
+            )
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+    return render_template("auth/login.html", form=form, error=error)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@permission(SIGNED_IN)
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        audit.record(
+            "auth.logout",
+            actor=current_user,
+            client_id=current_user.client_id,
+            ip_address=client_address(),
+        )
+        sign_out()
+        db.session.commit()
+        flash(_("You are signed out."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", form=form)
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@permission(SIGNED_IN)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+        else:
+            user = current_user._get_current_object()
+            users.change_password(
+                user, form.new_password.data, actor=user, ip_address=client_address()
+            )
+            sign_in(user, request.user_agent.string)
+            db.session.commit()
+            flash(
+                _("Your password was changed. Every other session of yours has been ended."),
+                "success",
+            )
+            return redirect(url_for("main.home"))
+    return render_template("auth/change_password.html", form=form)

@@ -1,0 +1,86 @@
+"""``flask --app portal ...`` commands. They cross tenants explicitly or bind one."""
+
+import secrets
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import SystemRole, Tenant
+from portal.services import demo
+from portal.services.tenants import TenantError, create_staff_user, create_tenant, system_role
+from portal.services.users import MIN_PASSWORD_LENGTH
+from portal.tenancy import bound_to
+
+tenant_cli = click.Group("tenant", help="Manage tenants.")
+user_cli = click.Group("user", help="Manage users.")
+
+
+def fail(message: str) -> None:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+def check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        fail(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+@tenant_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The business's name, shown to its users.")
+def tenant_create(slug: str, name: str) -> None:
+    """Create a tenant reachable at /SLUG/ with its default roles."""
+    try:
+        tenant = create_tenant(slug, name)
+    except TenantError as error:
+        fail(str(error))
+    db.session.commit()
+    click.echo(f"Tenant {tenant.slug} created: {tenant.name}")
+
+
+@user_cli.command("create-admin")
+@click.argument("slug")
+@click.argument("email")
+@click.option("--name", default=None, help="Full name (defaults to the email's local part).")
+@click.password_option(help="The password (asked for when not given).")
+def user_create_admin(slug: str, email: str, name: str | None, password: str) -> None:
+    """Create an active Administrator in the tenant SLUG."""
+    check_password_length(password)
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        fail(f"There is no tenant {slug!r}.")
+    with bound_to(db.session, tenant.id):
+        try:
+            user = create_staff_user(
+                email=email,
+                name=name or email.split("@", 1)[0],
+                password=password,
+                role=system_role(SystemRole.ADMINISTRATOR),
+            )
+        except TenantError as error:
+            fail(str(error))
+        db.session.commit()
+        click.echo(f"Administrator {user.email} (code {user.code}) created in {slug}.")
+
+
+@click.command("demo")
+@click.option("--password", default=None, help="The one password of every demo user.")
+def demo_command(password: str | None) -> None:
+    """Load the demo tenants into an upgraded database (again: resets passwords)."""
+    generated = password is None
+    password = password or secrets.token_urlsafe(9)
+    check_password_length(password)
+    sign_ins = demo.load(password)
+    db.session.commit()
+    click.echo("Demo data loaded. Sign in at /demo/login or /acme/login with:")
+    for sign_in in sign_ins:
+        click.echo(f"  /{sign_in.tenant}/login  {sign_in.email:<34} {sign_in.role}")
+    click.echo(f"Password for all of them: {password}" + ("  (generated)" if generated else ""))
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(tenant_cli)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(demo_command)

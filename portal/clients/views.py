@@ -1,0 +1,40 @@
+"""Staff pages for clients: the list and the client card."""
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import or_, select
+
+from portal.extensions import db
+from portal.models import Client
+from portal.pagination import PER_PAGE, page_number
+from portal.permissions import permission
+
+bp = Blueprint("clients", __name__, url_prefix="/<tenant>/clients")
+
+
+def get_client(client_id: int) -> Client:
+    """The client with this id in the bound tenant (scoping is automatic), or 404."""
+    client = db.session.get(Client, client_id)
+    if client is None:
+        abort(404)
+    return client
+
+
+@bp.route("/")
+@permission("clients.view")
+def index():
+    query = request.args.get("q", "").strip()[:100]
+    statement = select(Client).order_by(Client.name, Client.id)
+    if query:
+        pattern = f"%{query}%"
+        statement = statement.where(
+            or_(Client.name.ilike(pattern), Client.code.ilike(pattern), Client.email.ilike(pattern))
+        )
+    page = db.paginate(statement, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return render_template("clients/index.html", page=page, query=query)
+
+
+@bp.route("/<id:client_id>")
+@permission("clients.view")
+def show(client_id: int):
+    client = get_client(client_id)
+    return render_template("clients/show.html", client=client)

@@ -1,0 +1,113 @@
+"""The one gate every request passes: tenant of the session, permission, network.
+
+Every endpoint declares a permission with ``@permission`` or is ``@public``;
+an endpoint that declares neither is refused (fail closed).
+"""
+
+import ipaddress
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.auth.sessions import SESSION_TENANT, sign_out
+from portal.extensions import client_address, db
+from portal.permissions import declared_permission, is_public
+from portal.services import audit
+from portal.tenancy import bind_client
+
+
+def address_allowed(allowed_network: str | None, address: str) -> bool:
+    """Whether ``address`` lies in the user's allowed network (IPv4-mapped IPv6 unwrapped)."""
+    if not allowed_network:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip in ipaddress.ip_network(allowed_network, strict=False)
+
+
+def check_access():
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions[request.endpoint]
+    if "tenant" in g and SESSION_TENANT in session and session[SESSION_TENANT] != g.tenant.id:
+        abort(404)  # a session of another tenant does not exist here
+
+    if current_user.is_authenticated:
+        refusal = refuse_outside_network(current_user)
+        if refusal is not None:
+            return refusal
+        if current_user.is_client:
+            bind_client(db.session, current_user.client_id)
+
+    if is_public(view):
+        return None
+    needed = declared_permission(view)
+    if needed is None:
+        current_app.logger.error("endpoint %s declares no permission", request.endpoint)
+        abort(403)
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not current_user.can(needed):
+        abort(403)
+    return None
+
+
+def refuse_outside_network(user):
+    address = client_address()
+    if address_allowed(user.allowed_network, address):
+        return None
+    audit.record(
+        "auth.network_refused",
+        actor=user,
+        client_id=user.client_id,
+        ip_address=address,
+        allowed_network=user.allowed_network,
+    )
+    sign_out()
+    db.session.commit()
+    return (
+        render_template(
+            "errors/network.html", address=address, allowed_network=user.allowed_network
+        ),
+        403,
+    )
+
+
+def unauthorized():
+    """Where Flask-Login sends an anonymous visitor of a protected page."""
+    if "tenant" not in g:
+        abort(404)
+    flash(_("Please sign in to see this page."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def add_security_headers(response):
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config.get("HSTS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if current_user and current_user.is_authenticated:
+        headers.setdefault("Cache-Control", "no-store")
+    return response

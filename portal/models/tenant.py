@@ -1,0 +1,61 @@
+"""Tenants (the service businesses) and their branches."""
+
+from datetime import datetime
+
+from sqlalchemy import String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.base import UTCDateTime, utcnow
+from portal.tenancy import TenantScoped
+
+
+class Tenant(db.Model):
+    """A service business using Portal; the one table that is not tenant-scoped."""
+
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The URL prefix, ``/<slug>/...``: lowercase letters, digits and hyphens.
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    #: The business's name, shown in the page header and in mails.
+    name: Mapped[str] = mapped_column(String(120))
+    #: Minutes below zero beyond which an intervention needs an override.
+    credit_threshold_minutes: Mapped[int] = mapped_column(default=60)
+    #: Days an invitation link stays valid.
+    invitation_days: Mapped[int] = mapped_column(default=7)
+    #: Locale used when neither the user nor the browser says otherwise.
+    default_locale: Mapped[str] = mapped_column(String(10), default="en")
+    #: When the tenant was created.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    branches: Mapped[list["Branch"]] = relationship(
+        back_populates="tenant", order_by="Branch.name", viewonly=True
+    )
+    clients: Mapped[list["Client"]] = relationship(  # noqa: F821
+        order_by="Client.name", viewonly=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class Branch(TenantScoped, db.Model):
+    """A branch (succursale) of the business; users and records may be limited to one."""
+
+    __tablename__ = "branch"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The branch's name, unique in the tenant.
+    name: Mapped[str] = mapped_column(String(120))
+    #: An inactive branch is kept for the records that refer to it but offered no more.
+    active: Mapped[bool] = mapped_column(default=True)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="branches", viewonly=True)
+
+    def __repr__(self) -> str:
+        return f"<Branch {self.name}>"

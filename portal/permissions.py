@@ -1,0 +1,77 @@
+"""The permission catalogue, and how a view declares the one it needs.
+
+Permissions are names in code; a role is a named set of them per tenant.
+Every endpoint declares a permission (or is one of the few public pages);
+the gate in ``portal.access_gate`` refuses anything undeclared.
+"""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask_babel import lazy_gettext as _l
+
+F = TypeVar("F", bound=Callable)
+
+#: Any signed-in user, staff or client (sign-out, home, own password).
+SIGNED_IN = "signed_in"
+
+STAFF_PERMISSIONS = {
+    "clients.view": _l("See the clients assigned to you and their contacts."),
+    "clients.view_all": _l("See every client of the business, not only assigned ones."),
+    "clients.edit": _l("Create and edit clients."),
+    "contacts.edit": _l("Create and edit the contacts of a client."),
+    "access.grant": _l("Give a client's contact access to the portal, resend or revoke it."),
+    "support.record": _l("Record support interventions against a time credit."),
+    "support.override": _l("Record an intervention the credit policy would refuse, with a reason."),
+    "credit.purchase": _l("Record a purchase of time credit."),
+    "credit.npi": _l("Set or clear the do-not-intervene flag of a credit account."),
+    "tenant.admin": _l("Manage settings, branches, staff users and roles."),
+}
+
+CLIENT_PERMISSIONS = {
+    "portal.self": _l("Keep one's own company data and contact card current."),
+    "portal.statement": _l("See the time-credit statement of one's company."),
+}
+
+CATALOGUE = {**STAFF_PERMISSIONS, **CLIENT_PERMISSIONS}
+
+#: Permissions of the roles every new tenant starts with (besides the system roles).
+DEFAULT_ROLES = {
+    "Technician": {"clients.view", "clients.view_all", "support.record"},
+    "Sales administration": {
+        "clients.view",
+        "clients.view_all",
+        "clients.edit",
+        "contacts.edit",
+        "access.grant",
+        "credit.purchase",
+        "credit.npi",
+    },
+    "Staff": {"clients.view"},
+}
+
+
+def permission(name: str) -> Callable[[F], F]:
+    """Declare the permission a view needs; the gate checks it before the view runs."""
+    if name != SIGNED_IN and name not in CATALOGUE:
+        raise ValueError(f"unknown permission {name!r}")
+
+    def decorate(view: F) -> F:
+        view.required_permission = name
+        return view
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Declare a page open to anyone (sign-in, set-password, health, ...)."""
+    view.is_public = True
+    return view
+
+
+def declared_permission(view: Callable) -> str | None:
+    return getattr(view, "required_permission", None)
+
+
+def is_public(view: Callable) -> bool:
+    return getattr(view, "is_public", False)

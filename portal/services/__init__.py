@@ -1,0 +1,1 @@
+"""Domain operations as plain functions: they flush, the caller commits."""

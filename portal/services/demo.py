@@ -1,0 +1,195 @@
+"""The demo data of DESIGN.md: two tenants, the seed documents' clients and people."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Branch, Client, ClientMode, Contact, SystemRole, Tenant, User, UserKind
+from portal.models.user import UserStatus
+from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
+from portal.tenancy import bound_to
+
+
+@dataclass(frozen=True)
+class StaffSpec:
+    email: str
+    name: str
+    role: str
+    initials: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    name: str
+    title: str | None = None
+    department: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    #: A user code makes this contact an active client user.
+    user_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    code: str
+    name: str
+    mode: ClientMode = ClientMode.COMPANY
+    email: str | None = None
+    phone: str | None = None
+    branch: str | None = None
+    contacts: tuple[ContactSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    slug: str
+    name: str
+    branches: tuple[str, ...]
+    staff: tuple[StaffSpec, ...]
+    clients: tuple[ClientSpec, ...]
+
+
+DEMO = (
+    TenantSpec(
+        slug="demo",
+        name="M. Répare Tout",
+        branches=("Actif Montréal", "Québec"),
+        staff=(
+            StaffSpec("admin@demo.test", "Roger Point", "Administrator"),
+            StaffSpec("tech@demo.test", "Hervé Rayon", "Technician", initials="HRY"),
+            StaffSpec("sales@demo.test", "Marie-Astrid Vente", "Sales administration"),
+        ),
+        clients=(
+            ClientSpec(
+                code="8005551",
+                name="Hervé David",
+                mode=ClientMode.COMPANY,
+                branch="Actif Montréal",
+                contacts=(
+                    ContactSpec(
+                        "Mireille Couture",
+                        title="Responsable stock",
+                        department="Logistique",
+                        email="mireille.couture@hervedavid.com",
+                        phone="521 1224 6321",
+                    ),
+                ),
+            ),
+            ClientSpec(
+                code="4996",
+                name="JM-ACTIONS",
+                email="jszczygiel@jmactions.com",
+                branch="Québec",
+                contacts=(
+                    ContactSpec(
+                        "Joseph Szczygiel",
+                        title="Gérant",
+                        email="jszczygiel@jmactions.com",
+                        user_code="49961",
+                    ),
+                ),
+            ),
+            ClientSpec(
+                code="8005553",
+                name="S2M ROUTAGE",
+                email="s2m-routage@wanadoo.fr",
+                contacts=(ContactSpec("Sylvie Marchand", email="s2m-routage@wanadoo.fr"),),
+            ),
+        ),
+    ),
+    TenantSpec(
+        slug="acme",
+        name="Acme Repairs",
+        branches=("Springfield",),
+        staff=(StaffSpec("admin@acme.test", "Ada Acme", "Administrator"),),
+        clients=(
+            ClientSpec(
+                code="1001",
+                name="Coyote Industries",
+                email="office@coyote.test",
+                contacts=(
+                    ContactSpec(
+                        "Wile Coyote", email="wile@coyote.test", user_code="100101"
+                    ),
+                ),
+            ),
+            ClientSpec(code="1002", name="Roadrunner Deliveries", email="beep@roadrunner.test"),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    tenant: str
+    code: str
+    email: str
+    role: str
+
+
+def load(password: str) -> list[SignIn]:
+    """Load the demo tenants (or, when present, reset their users' passwords)."""
+    sign_ins: list[SignIn] = []
+    for spec in DEMO:
+        existing = db.session.scalar(select(Tenant).where(Tenant.slug == spec.slug))
+        tenant = existing or create_tenant(spec.slug, spec.name)
+        with bound_to(db.session, tenant.id):
+            if existing is None:
+                _populate(spec)
+            for user in db.session.scalars(select(User).order_by(User.kind.desc(), User.id)):
+                user.set_password(password)
+                user.status = UserStatus.ACTIVE
+                sign_ins.append(SignIn(spec.slug, user.code, user.email, user.role.name))
+            db.session.flush()
+    return sign_ins
+
+
+def _populate(spec: TenantSpec) -> None:
+    branches = {name: Branch(name=name) for name in spec.branches}
+    db.session.add_all(branches.values())
+    db.session.flush()
+    for staff in spec.staff:
+        create_staff_user(
+            email=staff.email,
+            name=staff.name,
+            password=None,
+            role=role_named(staff.role),
+            initials=staff.initials,
+        )
+    client_role = system_role(SystemRole.CLIENT)
+    for client_spec in spec.clients:
+        client = Client(
+            code=client_spec.code,
+            name=client_spec.name,
+            mode=client_spec.mode,
+            email=client_spec.email,
+            phone=client_spec.phone,
+            branch_id=branches[client_spec.branch].id if client_spec.branch else None,
+        )
+        db.session.add(client)
+        db.session.flush()
+        for contact_spec in client_spec.contacts:
+            contact = Contact(
+                client_id=client.id,
+                name=contact_spec.name,
+                title=contact_spec.title,
+                department=contact_spec.department,
+                email=contact_spec.email,
+                phone=contact_spec.phone,
+            )
+            db.session.add(contact)
+            db.session.flush()
+            if contact_spec.user_code:
+                db.session.add(
+                    User(
+                        code=contact_spec.user_code,
+                        email=contact_spec.email,
+                        name=contact_spec.name,
+                        role=client_role,
+                        kind=UserKind.CLIENT,
+                        client_id=client.id,
+                        contact_id=contact.id,
+                    )
+                )
+    db.session.flush()

@@ -1,0 +1,72 @@
+"""Server-side sign-in sessions: started, checked, ended."""
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import User, UserSession
+from portal.models.base import utcnow
+from portal.models.user import hash_session_token
+
+#: How stale last_seen_at may get before a request refreshes it (saves a write per request).
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def start(user: User, ip_address: str | None, user_agent: str | None) -> str:
+    """Open a session for ``user`` and return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            tenant_id=user.tenant_id,
+            token_hash=hash_session_token(token),
+            ip_address=ip_address,
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return token
+
+
+def find_live(
+    token: str, idle_timeout: timedelta, absolute_timeout: timedelta, now: datetime | None = None
+) -> UserSession | None:
+    """The open session for ``token``, or None (unknown, ended, or timed out — then ended)."""
+    user_session = db.session.scalar(
+        select(UserSession).where(
+            UserSession.token_hash == hash_session_token(token),
+            UserSession.ended_at.is_(None),
+        )
+    )
+    if user_session is None:
+        return None
+    now = now or utcnow()
+    if (
+        now - user_session.last_seen_at > idle_timeout
+        or now - user_session.created_at > absolute_timeout
+    ):
+        user_session.ended_at = now
+        return None
+    if now - user_session.last_seen_at > TOUCH_INTERVAL:
+        user_session.last_seen_at = now
+    return user_session
+
+
+def end(token: str) -> None:
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == hash_session_token(token), UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+def end_all(user: User) -> None:
+    """End every open session of ``user`` (password change, disabling)."""
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )

@@ -1,0 +1,142 @@
+"""Binding a request to a tenant, and the automatic scoping of every query.
+
+The rule: a query against a tenant-owned model only ever sees the bound
+tenant's rows, and a client user only its own client's rows, without the
+query saying so. Nothing is scoped by hand. When no tenant is bound, such a
+query raises instead of returning everything (fail closed); code that must
+cross tenants (the CLI, workers) says so with ``cross_tenant()``.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import ColumnElement, ForeignKey, event
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+TENANT_KEY = "portal.tenant_id"
+CLIENT_KEY = "portal.client_id"
+CROSS_TENANT_KEY = "portal.cross_tenant"
+
+
+class TenancyError(RuntimeError):
+    """A tenant-owned table was touched with no tenant bound, or across tenants."""
+
+
+class TenantScoped:
+    """Mixin for every table a tenant owns; the scoping hook finds them by it."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy's declared_attr signature
+        #: The owning tenant; every query is limited to the bound one.
+        return mapped_column(ForeignKey("tenant.id"), nullable=False, index=True)
+
+
+class ClientOwned(TenantScoped):
+    """Mixin for rows that belong to one client: a client user sees only its own."""
+
+    @classmethod
+    def client_scope(cls, client_id: int) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+
+def bind(session: Session, tenant_id: int | None, client_id: int | None = None) -> None:
+    """Scope ``session`` to one tenant and, for a client user, to one client."""
+    session.info[TENANT_KEY] = tenant_id
+    session.info[CLIENT_KEY] = client_id
+
+
+def bind_client(session: Session, client_id: int | None) -> None:
+    session.info[CLIENT_KEY] = client_id
+
+
+def bound_tenant_id(session: Session) -> int | None:
+    return session.info.get(TENANT_KEY)
+
+
+@contextmanager
+def cross_tenant(session: Session) -> Iterator[Session]:
+    """Explicitly lift the tenant scoping, for code that must see every tenant."""
+    previous = session.info.get(CROSS_TENANT_KEY, False)
+    session.info[CROSS_TENANT_KEY] = True
+    try:
+        yield session
+    finally:
+        session.info[CROSS_TENANT_KEY] = previous
+
+
+@contextmanager
+def bound_to(session: Session, tenant_id: int, client_id: int | None = None) -> Iterator[Session]:
+    """Bind ``session`` to a tenant for the duration of a block (CLI, workers, tests)."""
+    previous = (session.info.get(TENANT_KEY), session.info.get(CLIENT_KEY))
+    bind(session, tenant_id, client_id)
+    try:
+        yield session
+    finally:
+        bind(session, *previous)
+
+
+def _touches_tenant_data(state: ORMExecuteState) -> bool:
+    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+
+
+def _client_owned_models() -> list[type[ClientOwned]]:
+    from portal.extensions import db
+
+    return [
+        mapper.class_
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, ClientOwned)
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_bound_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
+        return
+    info = state.session.info
+    if info.get(CROSS_TENANT_KEY):
+        return
+    tenant_id = info.get(TENANT_KEY)
+    if tenant_id is None:
+        if _touches_tenant_data(state):
+            raise TenancyError(
+                "A tenant-owned table was queried with no tenant bound; "
+                "bind one or use cross_tenant() where crossing is intended."
+            )
+        return
+    options = [
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    ]
+    client_id = info.get(CLIENT_KEY)
+    if client_id is not None:
+        options += [
+            with_loader_criteria(model, model.client_scope(client_id), include_aliases=True)
+            for model in _client_owned_models()
+        ]
+    state.statement = state.statement.options(*options)
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_guard_writes(session: Session, flush_context, instances) -> None:
+    """New rows take the bound tenant; no write may land in another tenant."""
+    if session.info.get(CROSS_TENANT_KEY):
+        return
+    tenant_id = session.info.get(TENANT_KEY)
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant_id is None:
+            raise TenancyError("A tenant-owned row was written with no tenant bound.")
+        if obj.tenant_id is None and obj in session.new:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise TenancyError("A row of another tenant was written while a tenant is bound.")
