@@ -1,5 +1,7 @@
 """Extension objects, created unbound and initialised in create_app()."""
 
+import sqlite3
+
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -8,7 +10,7 @@ from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -36,3 +38,12 @@ csrf = CSRFProtect()
 mail = Mail()
 babel = Babel()
 limiter = Limiter(key_func=client_address)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record) -> None:
+    """SQLite ignores foreign keys unless asked; the composite keys guard tenancy."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

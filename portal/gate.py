@@ -69,7 +69,8 @@ def check_access():
 
 def refuse_outside_network(user):
     address = client_address()
-    if address_allowed(user.allowed_network, address):
+    allowed_network = user.allowed_network
+    if address_allowed(allowed_network, address):
         return None
     audit.record(
         "auth.network_refused",
@@ -82,7 +83,7 @@ def refuse_outside_network(user):
     db.session.commit()
     return (
         render_template(
-            "errors/network.html", address=address, allowed_network=user.allowed_network
+            "errors/network.html", address=address, allowed_network=allowed_network
         ),
         403,
     )

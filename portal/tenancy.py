@@ -9,8 +9,9 @@ cross tenants (the CLI, workers) says so with ``cross_tenant()``.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
-from sqlalchemy import ColumnElement, ForeignKey, event
+from sqlalchemy import ColumnElement, ForeignKey, Table, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -19,6 +20,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import visitors
 
 TENANT_KEY = "portal.tenant_id"
 CLIENT_KEY = "portal.client_id"
@@ -82,18 +84,33 @@ def bound_to(session: Session, tenant_id: int, client_id: int | None = None) -> 
         bind(session, *previous)
 
 
-def _touches_tenant_data(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
-
-
-def _client_owned_models() -> list[type[ClientOwned]]:
+def _mapped_classes() -> list[type]:
     from portal.extensions import db
 
-    return [
-        mapper.class_
-        for mapper in db.Model.registry.mappers
-        if issubclass(mapper.class_, ClientOwned)
-    ]
+    return [mapper.class_ for mapper in db.Model.registry.mappers]
+
+
+@cache
+def _tenant_table_names() -> frozenset[str]:
+    return frozenset(
+        model.__table__.name for model in _mapped_classes() if issubclass(model, TenantScoped)
+    )
+
+
+@cache
+def _client_owned_models() -> tuple[type[ClientOwned], ...]:
+    return tuple(model for model in _mapped_classes() if issubclass(model, ClientOwned))
+
+
+def _touches_tenant_data(state: ORMExecuteState) -> bool:
+    """Whether the statement reads or writes a tenant-owned table, however it names it."""
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    names = _tenant_table_names()
+    return any(
+        isinstance(element, Table) and element.name in names
+        for element in visitors.iterate(state.statement)
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -1,0 +1,222 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL when PORTAL_TEST_DATABASE_URL names a
+server), migrated with Alembic once per run and emptied after every test."""
+
+import contextvars
+import os
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
+
+from portal import create_app
+from portal.config import database_url
+from portal.extensions import db, limiter
+from portal.models import Client, Contact, SystemRole, User, UserKind, UserStatus
+from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
+from portal.tenancy import bound_to, cross_tenant
+
+PASSWORD = "correct horse battery"
+#: Hashed once: scrypt is deliberately slow and the fixtures create many users.
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def _postgres_database(server_url: str):
+    """Create a throwaway database on the server; yield its URL; drop it."""
+    server = make_url(database_url(server_url))
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory):
+    server_url = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+    if server_url.startswith(("postgres://", "postgresql")):
+        yield from _postgres_database(server_url)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
+
+
+def test_config(database_uri: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "PORTAL_ENV": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "MAIL_BACKEND": "locmem",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PORTAL_BASE_URL": "http://portal.test",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_uri):
+    app = create_app(test_config(database_uri))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_uri
+
+
+@pytest.fixture
+def app_config():
+    """Tests override settings by requesting this fixture and updating it."""
+    return {}
+
+
+class IsolatedClient(FlaskClient):
+    """Runs every request in a fresh context, as a server would: its own app context,
+    database session, ``g`` and Flask-Login user, whatever context the test has pushed.
+    Without this, requests would share the test's session and cached user."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(migrated_database, app_config):
+    app = create_app(test_config(migrated_database, **app_config))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        limiter.reset()
+        yield app
+        db.session.rollback()
+        with cross_tenant(db.session):
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A browser; unlike pytest-flask's, it keeps no request context alive between calls."""
+    return app.test_client()
+
+
+@dataclass
+class TenantWorld:
+    """One tenant of the two-tenant fixture, with the ids tests need."""
+
+    tenant_id: int
+    slug: str
+    name: str
+    admin_email: str
+    tech_email: str
+    client_id: int
+    client_name: str
+    other_client_id: int
+    other_client_name: str
+    contact_id: int
+    contact_name: str
+    other_contact_id: int
+    other_contact_name: str
+    client_user_email: str
+    client_user_id: int
+    admin_id: int
+
+
+def _build_tenant(slug: str, label: str) -> TenantWorld:
+    tenant = create_tenant(slug, f"{label} Services")
+    with bound_to(db.session, tenant.id):
+        admin = create_staff_user(
+            email=f"admin@{slug}.test", name=f"{label} Admin", password=None,
+            role=system_role(SystemRole.ADMINISTRATOR),
+        )
+        tech = create_staff_user(
+            email=f"tech@{slug}.test", name=f"{label} Tech", password=None,
+            role=role_named("Technician"), initials="TT",
+        )
+        clients = []
+        for index in (1, 2):
+            client = Client(code=f"{slug[:3].upper()}{index}", name=f"{label} Client {index} Ltd")
+            db.session.add(client)
+            db.session.flush()
+            contact = Contact(
+                client_id=client.id, name=f"{label} Contact {index}",
+                email=f"contact{index}@{slug}-client.test",
+            )
+            db.session.add(contact)
+            db.session.flush()
+            clients.append((client, contact))
+        (client, contact), (other_client, other_contact) = clients
+        client_user = User(
+            code=f"{client.code}1", email=contact.email, name=contact.name,
+            role=system_role(SystemRole.CLIENT), kind=UserKind.CLIENT,
+            client_id=client.id, contact_id=contact.id,
+        )
+        db.session.add(client_user)
+        for user in (admin, tech, client_user):
+            user.password_hash = PASSWORD_HASH
+            user.status = UserStatus.ACTIVE
+        db.session.flush()
+        return TenantWorld(
+            tenant_id=tenant.id, slug=slug, name=tenant.name,
+            admin_email=admin.email, tech_email=tech.email,
+            client_id=client.id, client_name=client.name,
+            other_client_id=other_client.id, other_client_name=other_client.name,
+            contact_id=contact.id, contact_name=contact.name,
+            other_contact_id=other_contact.id, other_contact_name=other_contact.name,
+            client_user_email=client_user.email, client_user_id=client_user.id,
+            admin_id=admin.id,
+        )
+
+
+@dataclass
+class World:
+    """Two tenants, each with staff, two clients with a contact each, and a client user."""
+
+    a: TenantWorld
+    b: TenantWorld
+
+
+@pytest.fixture
+def world(app) -> World:
+    built = World(a=_build_tenant("alpha", "Alpha"), b=_build_tenant("beta", "Beta"))
+    db.session.commit()
+    return built
+
+
+def csrf_token(response) -> str:
+    match = CSRF_PATTERN.search(response.get_data(as_text=True))
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def login(client, slug: str, login_name: str, password: str = PASSWORD, **kwargs):
+    page = client.get(f"/{slug}/login")
+    return client.post(
+        f"/{slug}/login",
+        data={"csrf_token": csrf_token(page), "login": login_name, "password": password},
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def signed_in(client):
+    """Sign ``client`` in; returns the client for chaining."""
+
+    def sign_in(slug: str, login_name: str, password: str = PASSWORD):
+        response = login(client, slug, login_name, password)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return sign_in
