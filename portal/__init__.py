@@ -21,7 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
-    settings.validate(app.config)
+    settings.finalize(app.config)
 
     register_proxy_fix(app)
     register_extensions(app)

@@ -40,13 +40,11 @@ def database_url(url: str) -> str:
 def from_environment() -> dict:
     """Build the configuration mapping from environment variables."""
     environment = os.environ.get("PORTAL_ENV", "production").strip().lower()
-    base_url = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    secure = base_url.startswith("https://")
     default_db = f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
     return {
         "PORTAL_ENV": environment,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
-        "PORTAL_BASE_URL": base_url,
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL", default_db)),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "file"),
         "MAIL_FILE_PATH": os.environ.get("MAIL_FILE_PATH", str(INSTANCE_DIR / "mail")),
@@ -60,11 +58,8 @@ def from_environment() -> dict:
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12)),
-        "SESSION_COOKIE_SECURE": secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "PREFERRED_URL_SCHEME": "https" if secure else "http",
-        "HSTS": secure,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en"],
@@ -72,8 +67,13 @@ def from_environment() -> dict:
     }
 
 
-def validate(config) -> None:
-    """Refuse to start with settings that would be unsafe."""
+def finalize(config) -> None:
+    """Derive the settings that follow from others; refuse to start with unsafe ones."""
+    config["PORTAL_BASE_URL"] = config["PORTAL_BASE_URL"].rstrip("/")
+    secure = config["PORTAL_BASE_URL"].startswith("https://")
+    config["SESSION_COOKIE_SECURE"] = secure
+    config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
+    config["HSTS"] = secure
     if not config.get("SECRET_KEY"):
         if config.get("PORTAL_ENV") in {"development", "testing"} or config.get("TESTING"):
             config["SECRET_KEY"] = "insecure-development-key"  # noqa: S105 - never used outside dev

@@ -24,7 +24,7 @@ from portal.auth.sessions import SESSION_TENANT, sign_out
 from portal.extensions import client_address, db
 from portal.permissions import declared_permission, is_public
 from portal.services import audit
-from portal.tenancy import bind_client
+from portal.tenancy import bind, bind_client
 
 
 def address_allowed(allowed_network: str | None, address: str) -> bool:
@@ -45,7 +45,9 @@ def check_access():
         return None
     view = current_app.view_functions[request.endpoint]
     if "tenant" in g and SESSION_TENANT in session and session[SESSION_TENANT] != g.tenant.id:
-        abort(404)  # a session of another tenant does not exist here
+        g.pop("tenant")  # the 404 page must not even name the other tenant
+        bind(db.session, None)
+        abort(404)
 
     if current_user.is_authenticated:
         refusal = refuse_outside_network(current_user)

@@ -51,7 +51,7 @@ def database_uri(tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
 
 
-def test_config(database_uri: str, **overrides) -> dict:
+def make_config(database_uri: str, **overrides) -> dict:
     config = {
         "TESTING": True,
         "PORTAL_ENV": "testing",
@@ -68,7 +68,7 @@ def test_config(database_uri: str, **overrides) -> dict:
 
 @pytest.fixture(scope="session")
 def migrated_database(database_uri):
-    app = create_app(test_config(database_uri))
+    app = create_app(make_config(database_uri))
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -92,7 +92,7 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture
 def app(migrated_database, app_config):
-    app = create_app(test_config(migrated_database, **app_config))
+    app = create_app(make_config(migrated_database, **app_config))
     app.test_client_class = IsolatedClient
     with app.app_context():
         limiter.reset()

@@ -1,0 +1,257 @@
+"""Tests that walk every route in ``app.url_map``: a new route is covered without
+anyone editing these tests.
+
+- every endpoint declares a permission, or is one of the public pages listed here;
+- signed in to one tenant, every URL of the other tenant answers 404;
+- every URL filled with the other tenant's ids (and, for a client user, the other
+  client's ids) answers 404 or 403 and shows none of their data;
+- every page a user can open has one h1 and a label for every field.
+"""
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import pytest
+from werkzeug.routing import Rule
+
+from portal.permissions import CATALOGUE, SIGNED_IN, declared_permission, is_public
+from portal.routing import IdConverter
+from tests.conftest import TenantWorld, csrf_token, login
+
+#: The only pages open to anonymous visitors. Adding one is a decision: add it here.
+PUBLIC_ENDPOINTS = {
+    "static",
+    "main.health",
+    "auth.login",
+    "auth.set_password",
+    "auth.forgot_password",
+    "main.unsubscribe",
+}
+
+FOREIGN_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"
+
+
+def routes(app) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)
+
+
+def tenant_routes(app) -> list[Rule]:
+    return [rule for rule in routes(app) if "tenant" in rule.arguments]
+
+
+def id_arguments(rule: Rule) -> list[str]:
+    return [
+        name for name, converter in rule._converters.items() if isinstance(converter, IdConverter)
+    ]
+
+
+def methods(rule: Rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def fill(rule: Rule, slug: str, ids: dict[str, int]) -> str:
+    """The rule's URL with ``ids`` for its id arguments and a forged token for the rest."""
+    values = {"tenant": slug}
+    for name in rule.arguments - {"tenant"}:
+        if name in id_arguments(rule):
+            assert name in ids, (
+                f"{rule.rule}: no id for <{name}> in the two-tenant fixture; "
+                f"add one to TenantWorld in tests/conftest.py"
+            )
+            values[name] = ids[name]
+        else:
+            values[name] = FOREIGN_TOKEN
+    return rule.build(values, append_unknown=False)[1]
+
+
+def own_ids(world: TenantWorld) -> dict[str, int]:
+    return {
+        "client_id": world.client_id,
+        "contact_id": world.contact_id,
+        "user_id": world.client_user_id,
+    }
+
+
+def other_client_ids(world: TenantWorld) -> dict[str, int]:
+    """Ids in the same tenant that a client user of ``world.client_id`` must not reach."""
+    return {
+        "client_id": world.other_client_id,
+        "contact_id": world.other_contact_id,
+        "user_id": world.admin_id,
+    }
+
+
+def foreign_names(world: TenantWorld) -> list[str]:
+    return [world.client_name, world.other_client_name, world.contact_name,
+            world.other_contact_name, world.name]
+
+
+@dataclass
+class Visitor:
+    client: object
+    token: str
+
+    def call(self, method: str, url: str):
+        if method == "GET":
+            return self.client.get(url)
+        return self.client.open(url, method=method, data={"csrf_token": self.token})
+
+
+def visitor(app, slug: str, login_name: str) -> Visitor:
+    client = app.test_client()
+    assert login(client, slug, login_name).status_code == 302
+    return Visitor(client, csrf_token(client.get(f"/{slug}/logout")))
+
+
+def test_every_endpoint_declares_a_permission_or_is_listed_public(app):
+    undeclared, unknown, unlisted_public = [], [], []
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static" or is_public(view):
+            if endpoint not in PUBLIC_ENDPOINTS:
+                unlisted_public.append(endpoint)
+            continue
+        needed = declared_permission(view)
+        if needed is None:
+            undeclared.append(endpoint)
+        elif needed != SIGNED_IN and needed not in CATALOGUE:
+            unknown.append(endpoint)
+    assert undeclared == [], "endpoints without @permission"
+    assert unknown == []
+    assert unlisted_public == [], "public endpoints missing from PUBLIC_ENDPOINTS"
+
+
+def test_an_undeclared_endpoint_is_refused_even_to_an_administrator(app, world):
+    app.add_url_rule("/<tenant>/forgotten", "forgotten", lambda: "secret data")
+    browser = visitor(app, world.a.slug, world.a.admin_email)
+    response = browser.client.get(f"/{world.a.slug}/forgotten")
+    assert response.status_code == 403
+    assert "secret data" not in response.get_data(as_text=True)
+
+
+def test_every_url_of_another_tenant_answers_404(app, world):
+    for login_name in (world.a.admin_email, world.a.client_user_email):
+        browser = visitor(app, world.a.slug, login_name)
+        for rule in tenant_routes(app):
+            url = fill(rule, world.b.slug, own_ids(world.b))
+            for method in methods(rule):
+                response = browser.call(method, url)
+                assert response.status_code == 404, (login_name, method, url)
+                body = response.get_data(as_text=True)
+                assert not any(name in body for name in foreign_names(world.b)), (method, url)
+
+
+@pytest.mark.parametrize("who", ["staff", "client user"])
+def test_every_url_with_another_tenants_ids_answers_404_or_403(app, world, who):
+    login_name = world.a.admin_email if who == "staff" else world.a.client_user_email
+    browser = visitor(app, world.a.slug, login_name)
+    checked = 0
+    for rule in tenant_routes(app):
+        if not id_arguments(rule):
+            continue
+        url = fill(rule, world.a.slug, own_ids(world.b))
+        for method in methods(rule):
+            response = browser.call(method, url)
+            assert response.status_code in (403, 404), (who, method, url, response.status_code)
+            body = response.get_data(as_text=True)
+            assert not any(name in body for name in foreign_names(world.b)), (method, url)
+            checked += 1
+    assert checked, "no route with ids was found: the sweep would prove nothing"
+
+
+def test_client_user_cannot_reach_another_client_of_the_same_tenant(app, world):
+    browser = visitor(app, world.a.slug, world.a.client_user_email)
+    for rule in tenant_routes(app):
+        if not id_arguments(rule):
+            continue
+        url = fill(rule, world.a.slug, other_client_ids(world.a))
+        for method in methods(rule):
+            response = browser.call(method, url)
+            assert response.status_code in (403, 404), (method, url, response.status_code)
+            body = response.get_data(as_text=True)
+            assert world.a.other_client_name not in body, (method, url)
+            assert world.a.other_contact_name not in body, (method, url)
+
+
+def test_the_sweep_ids_are_real_every_id_page_opens_for_its_own_tenant(app, world):
+    """Control: with their own ids, each GET page with ids opens for staff or client user,
+    so the 404s above come from scoping, not from wrong ids."""
+    staff = visitor(app, world.a.slug, world.a.admin_email)
+    client_user = visitor(app, world.a.slug, world.a.client_user_email)
+    for rule in tenant_routes(app):
+        if not id_arguments(rule) or "GET" not in rule.methods:
+            continue
+        url = fill(rule, world.a.slug, own_ids(world.a))
+        statuses = {staff.call("GET", url).status_code, client_user.call("GET", url).status_code}
+        assert 200 in statuses, (url, statuses)
+
+
+class PageStructure(HTMLParser):
+    """Collects the h1 count, form fields and labels of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.h1 = 0
+        self.fields: list[str | None] = []
+        self.labelled: set[str] = set()
+        self.inline_scripts = 0
+        self.inline_styles = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "h1":
+            self.h1 += 1
+        elif tag == "label" and attrs.get("for"):
+            self.labelled.add(attrs["for"])
+        elif tag in {"input", "select", "textarea"} and attrs.get("type") not in {
+            "hidden", "submit", "button"
+        }:
+            self.fields.append(attrs.get("id"))
+        elif tag == "script" and not attrs.get("src"):
+            self.inline_scripts += 1
+        elif tag == "style":
+            self.inline_styles += 1
+        if "style" in attrs or any(name.startswith("on") for name in attrs):
+            self.inline_styles += 1
+
+
+def pages_to_check(app, world):
+    anonymous = app.test_client()
+    staff = visitor(app, world.a.slug, world.a.admin_email).client
+    client_user = visitor(app, world.a.slug, world.a.client_user_email).client
+    for rule in tenant_routes(app):
+        if "GET" not in rule.methods:
+            continue
+        url = fill(rule, world.a.slug, own_ids(world.a))
+        for browser in (anonymous, staff, client_user):
+            yield url, browser.get(url)
+    yield "/unknown-tenant/login", anonymous.get("/unknown-tenant/login")
+
+
+def test_every_page_has_one_h1_labelled_fields_and_no_inline_code(app, world):
+    seen = 0
+    for url, response in pages_to_check(app, world):
+        if response.status_code >= 300 and response.status_code < 400:
+            continue
+        assert response.status_code != 500, url
+        page = PageStructure()
+        page.feed(response.get_data(as_text=True))
+        assert page.h1 == 1, (url, response.status_code, page.h1)
+        unlabelled = [field for field in page.fields if field not in page.labelled]
+        assert unlabelled == [], (url, unlabelled)
+        assert page.inline_scripts == 0 and page.inline_styles == 0, url
+        seen += 1
+    assert seen > 5
+
+
+def test_no_template_uses_inline_script_or_style(app):
+    from pathlib import Path
+
+    offenders = []
+    for path in Path(app.template_folder).rglob("*.html"):
+        text = path.read_text()
+        if re.search(r"<script(?![^>]*\bsrc=)", text) or re.search(r"\sstyle=|<style", text):
+            offenders.append(path.name)
+        if re.search(r"\son[a-z]+=", text):
+            offenders.append(path.name)
+    assert offenders == []
