@@ -7,8 +7,9 @@ from pathlib import Path
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or wrong; the message is one line for the operator."""
+class ConfigError(SystemExit):
+    """A setting is missing or wrong. A SystemExit, so that the operator sees its
+    one-line message and exit status 1, not a stack trace."""
 
 
 def _flag(name: str, default: bool = False) -> bool:

@@ -1,0 +1,112 @@
+"""Local bootstrap for Portal; needs only Python 3.11+ and its standard library.
+
+    python3 dev.py demo [--password P]   venv, install, migrate, load the demo, serve it
+    python3 dev.py test [--postgres] [pytest args...]   venv, install, run the test suite
+    python3 dev.py install               venv and install only (the others do it themselves)
+
+The virtual environment is ``.venv`` beside this file. The project is installed
+into it with ``pip install -e '.[dev]'`` on the first run and again whenever
+pyproject.toml changes (a hash of it is kept in ``.venv/portal-install.stamp``).
+"""
+
+import argparse
+import hashlib
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / "portal-install.stamp"
+HOST, PORT = "127.0.0.1", "5000"
+TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+if sys.version_info < (3, 11):  # noqa: UP036 - say so plainly to an older Python
+    sys.exit(f"Portal needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+
+
+def run(command: list, env: dict | None = None) -> None:
+    """Print and run a command in the project folder; a failure raises CalledProcessError."""
+    print("$", shlex.join(str(part) for part in command), flush=True)
+    subprocess.run(command, cwd=ROOT, env=env, check=True)  # noqa: S603 - our own commands
+
+
+def install() -> None:
+    """Create .venv if missing; install the project when pyproject.toml changed."""
+    if not PYTHON.exists():
+        run([sys.executable, "-m", "venv", VENV])
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = f"{digest} {VENV}\n"  # a venv copied elsewhere has stale scripts: reinstall
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print("Installing Portal and its dependencies into .venv ...", flush=True)
+    run([PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"])
+    STAMP.write_text(wanted)
+
+
+def flask(*arguments: str) -> list:
+    return [PYTHON, "-m", "flask", "--app", "portal", *arguments]
+
+
+def demo(password: str | None) -> None:
+    """Upgrade the database, load the demo data and serve it on 127.0.0.1:5000."""
+    env = dict(os.environ)
+    env.setdefault("PORTAL_ENV", "development")
+    (ROOT / "instance").mkdir(exist_ok=True)
+    run(flask("db", "upgrade"), env)
+    run(flask("demo", *(["--password", password] if password else [])), env)
+    print(f"\nOpen http://{HOST}:{PORT}/demo/login  (Ctrl-C stops the server)\n", flush=True)
+    run(flask("run", "--host", HOST, "--port", PORT), env)
+
+
+def test(postgres: bool, pytest_args: list[str]) -> None:
+    """Run pytest; --postgres uses the local PostgreSQL server for a throwaway database."""
+    env = dict(os.environ)
+    if postgres:
+        env.setdefault("PORTAL_TEST_DATABASE_URL", TEST_POSTGRES_URL)
+    if env.get("PORTAL_TEST_DATABASE_URL"):
+        print(f"Test database server: {env['PORTAL_TEST_DATABASE_URL']}", flush=True)
+    run([PYTHON, "-m", "pytest", *pytest_args], env)
+
+
+def stop(signum: int, frame: object) -> None:
+    """On SIGTERM, exit through subprocess.run, which then stops the child too."""
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("install", help="create .venv and install the project")
+    demo_parser = commands.add_parser("demo", help="load the demo and serve it")
+    demo_parser.add_argument("--password", help="the one password of every demo user")
+    test_parser = commands.add_parser(
+        "test", add_help=False, allow_abbrev=False, help="run the test suite (args go to pytest)"
+    )
+    test_parser.add_argument(
+        "--postgres", action="store_true", help=f"PORTAL_TEST_DATABASE_URL={TEST_POSTGRES_URL}"
+    )
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {shlex.join(extra)}")
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        install()
+        if args.command == "demo":
+            demo(args.password)
+        elif args.command == "test":
+            test(args.postgres, extra)
+    except subprocess.CalledProcessError as error:  # exit as the child did
+        return error.returncode if error.returncode >= 0 else 128 - error.returncode
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
