@@ -3,6 +3,7 @@
     python3 dev.py demo [--password P]   venv, install, migrate, load the demo, serve it
     python3 dev.py test [--postgres] [pytest args...]   venv, install, run the test suite
     python3 dev.py install               venv and install only (the others do it themselves)
+    python3 dev.py translations          re-extract, update and compile the message catalogues
 
 The virtual environment is ``.venv`` beside this file. The project is installed
 into it with ``pip install -e '.[dev]'`` on the first run and again whenever
@@ -73,6 +74,17 @@ def test(postgres: bool, pytest_args: list[str]) -> None:
     run([PYTHON, "-m", "pytest", *pytest_args], env)
 
 
+def translations() -> None:
+    """Refresh the catalogues after changing user-facing strings (tests/test_i18n.py checks)."""
+    pybabel = VENV / "bin" / "pybabel"
+    catalogue = "portal/translations"
+    run([pybabel, "extract", "-F", "babel.cfg", "--sort-by-file", "--no-wrap",
+         "--project", "Portal", "--version", "0.1.0", "-o", f"{catalogue}/messages.pot", "."])
+    run([pybabel, "update", "-i", f"{catalogue}/messages.pot", "-d", catalogue,
+         "--no-wrap", "--no-fuzzy-matching", "--ignore-obsolete"])
+    run([pybabel, "compile", "-d", catalogue])
+
+
 def stop(signum: int, frame: object) -> None:
     """On SIGTERM, exit through subprocess.run, which then stops the child too."""
     raise SystemExit(128 + signum)
@@ -82,6 +94,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("install", help="create .venv and install the project")
+    commands.add_parser("translations", help="refresh the message catalogues")
     demo_parser = commands.add_parser("demo", help="load the demo and serve it")
     demo_parser.add_argument("--password", help="the one password of every demo user")
     test_parser = commands.add_parser(
@@ -101,6 +114,8 @@ def main() -> int:
             demo(args.password)
         elif args.command == "test":
             test(args.postgres, extra)
+        elif args.command == "translations":
+            translations()
     except subprocess.CalledProcessError as error:  # exit as the child did
         return error.returncode if error.returncode >= 0 else 128 - error.returncode
     except KeyboardInterrupt:

@@ -31,13 +31,7 @@ EXTRACT_ARGS = [
     "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
     "--sort-by-file", "--no-wrap", "--project", "Portal", "--version", "0.1.0",
 ]
-REFRESH = f"""
-Refresh the catalogue from the repository root:
-  .venv/bin/pybabel {" ".join(EXTRACT_ARGS)} -o portal/translations/messages.pot .
-  .venv/bin/pybabel update -i portal/translations/messages.pot -d portal/translations \\
-      --no-wrap --no-fuzzy-matching --ignore-obsolete
-  .venv/bin/pybabel compile -d portal/translations
-"""
+REFRESH = "\nRefresh the catalogue from the repository root: python3 dev.py translations\n"
 
 #: Literal text a template may print untranslated: the product's name.
 NOT_TRANSLATED = {"Portal"}

@@ -3,6 +3,7 @@
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,11 +16,23 @@ class ClientMode(enum.StrEnum):
     COMPANY = "company"
     INDIVIDUAL = "individual"
 
+    @property
+    def label(self) -> str:
+        return {self.COMPANY: _l("Company"), self.INDIVIDUAL: _l("Individual")}[self]
+
 
 class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"
     ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        return {
+            self.ACTIVE: _l("Active"),
+            self.INACTIVE: _l("Inactive"),
+            self.ARCHIVED: _l("Archived"),
+        }[self]
 
 
 class Client(ClientOwned, db.Model):
