@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
 def register_security(app: Flask) -> None:
     from portal import gate
 
+    app.before_request(gate.refuse_nul_characters)
     app.before_request(gate.check_access)
     app.after_request(gate.add_security_headers)
 

@@ -48,7 +48,8 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if error.code is None or error.code < 400:
             return error
-        return render_error(error.code)
+        explained = error.description if error.description != type(error).description else None
+        return render_error(error.code, explained)
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

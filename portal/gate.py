@@ -40,6 +40,13 @@ def address_allowed(allowed_network: str | None, address: str) -> bool:
     return ip in ipaddress.ip_network(allowed_network, strict=False)
 
 
+def refuse_nul_characters():
+    """No database stores a NUL character (PostgreSQL refuses it): say so, never a 500."""
+    submitted = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if any("\x00" in key or "\x00" in value for key, value in submitted):
+        abort(400, _("The request contains a character that is not allowed (NUL)."))
+
+
 def check_access():
     if request.endpoint is None or request.endpoint == "static":
         return None

@@ -5,6 +5,7 @@ from werkzeug.routing import IntegerConverter
 
 from portal.extensions import db
 from portal.models import Tenant
+from portal.services.tenants import SLUG_PATTERN
 from portal.tenancy import bind
 
 #: Largest id the database columns hold; larger numbers are simply not found.
@@ -22,7 +23,11 @@ def bind_tenant_from_url(endpoint, values) -> None:
     if not values or "tenant" not in values:
         return
     slug = values.pop("tenant")
-    tenant = db.session.scalar(db.select(Tenant).where(Tenant.slug == slug)) if slug else None
+    tenant = (
+        db.session.scalar(db.select(Tenant).where(Tenant.slug == slug))
+        if SLUG_PATTERN.match(slug)
+        else None
+    )
     if tenant is None:
         abort(404)
     g.tenant = tenant

@@ -1,5 +1,6 @@
 """Sign-in, sign-out and server-side sessions."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -280,3 +281,30 @@ def test_session_of_one_tenant_is_refused_under_another_slug(client, world):
     login(client, world.a.slug, world.a.admin_email)
     for path in ("login", "clients/", "", "password/change", "logout"):
         assert client.get(f"/{world.b.slug}/{path}").status_code == 404
+
+
+def test_successful_sign_ins_do_not_use_up_the_allowance(app, world):
+    for _attempt in range(12):
+        assert login(app.test_client(), world.a.slug, world.a.admin_email).status_code == 302
+
+
+REDIS_PREFIX = f"portal-test-{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": REDIS_PREFIX}],
+)
+def test_limits_are_kept_in_the_configured_redis(app, app_config, world):
+    """Production keeps the counters in Redis, so that every gunicorn worker sees them."""
+    import redis
+
+    server = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        for _attempt in range(10):
+            login(app.test_client(), world.a.slug, world.a.admin_email, "x")
+        assert login(app.test_client(), world.a.slug, world.a.admin_email, "x").status_code == 429
+        assert server.keys(f"*{REDIS_PREFIX}*"), "no rate-limit counter was written to Redis"
+    finally:
+        for key in server.keys(f"*{REDIS_PREFIX}*"):
+            server.delete(key)

@@ -17,7 +17,7 @@ from werkzeug.routing import Rule
 
 from portal.permissions import CATALOGUE, SIGNED_IN, declared_permission, is_public
 from portal.routing import IdConverter
-from tests.conftest import TenantWorld, csrf_token, login
+from tests.conftest import PASSWORD, TenantWorld, csrf_token, login
 
 #: The only pages open to anonymous visitors. Adding one is a decision: add it here.
 PUBLIC_ENDPOINTS = {
@@ -98,9 +98,9 @@ class Visitor:
         return self.client.open(url, method=method, data={"csrf_token": self.token})
 
 
-def visitor(app, slug: str, login_name: str) -> Visitor:
+def visitor(app, slug: str, login_name: str, password: str = PASSWORD) -> Visitor:
     client = app.test_client()
-    assert login(client, slug, login_name).status_code == 302
+    assert login(client, slug, login_name, password).status_code == 302
     return Visitor(client, csrf_token(client.get(f"/{slug}/logout")))
 
 

@@ -95,8 +95,26 @@ def test_oversized_fields_are_refused_at_the_field_not_with_a_500(client, world)
 
 def test_oversized_search_and_page_numbers_are_harmless(client, world):
     login(client, world.a.slug, world.a.admin_email)
-    for query in ({"q": "%" * 10_000}, {"page": "9" * 50}, {"page": "-3"}, {"q": "\x00'--"}):
+    for query in ({"q": "%" * 10_000}, {"page": "9" * 50}, {"page": "-3"}, {"q": "'--"}):
         assert client.get(f"/{world.a.slug}/clients/", query_string=query).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/alpha/clients/?q=a%00b", "/%00/login", "/al%00pha/login"])
+def test_nul_characters_get_a_clear_400_or_404(client, world, path):
+    login(client, world.a.slug, world.a.admin_email)
+    response = client.get(path)
+    assert response.status_code in (400, 404)
+    assert "Something went wrong" not in response.get_data(as_text=True)
+
+
+def test_nul_character_in_a_form_field_is_refused_and_saves_nothing(client, world):
+    page = client.get(f"/{world.a.slug}/login")
+    response = client.post(
+        f"/{world.a.slug}/login",
+        data={"csrf_token": csrf_token(page), "login": "admin\x00@alpha.test", "password": "x"},
+    )
+    assert response.status_code == 400
+    assert "not allowed (NUL)" in response.get_data(as_text=True)
 
 
 def test_oversized_request_body_gets_the_413_page(client, world):

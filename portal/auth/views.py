@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
@@ -41,16 +41,22 @@ def submitted_login() -> str:
 
 
 def find_user(login: str) -> User | None:
+    """By email when the login looks like one (any case), else by user code."""
     login = login.strip()
-    return db.session.scalar(
-        select(User).where(or_(User.code == login, User.email == login.lower()))
-    )
+    if "@" in login:
+        return db.session.scalar(select(User).where(User.email == login.lower()))
+    return db.session.scalar(select(User).where(User.code == login))
+
+
+def failed_attempt(response) -> bool:
+    """Only failed sign-ins use up the allowance; a successful one redirects."""
+    return response.status_code != 302
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit("10/minute", methods=["POST"])
-@limiter.limit("10/minute", methods=["POST"], key_func=submitted_login)
+@limiter.limit("10/minute", methods=["POST"], deduct_when=failed_attempt)
+@limiter.limit("10/minute", methods=["POST"], key_func=submitted_login, deduct_when=failed_attempt)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))

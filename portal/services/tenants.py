@@ -53,6 +53,17 @@ def role_named(name: str) -> Role | None:
     return db.session.scalar(select(Role).where(Role.name == name))
 
 
+def free_user_code(wanted: str) -> str:
+    """``wanted`` if no user of the bound tenant has it, else with the first free number."""
+    similar = select(User.code).where(User.code.startswith(wanted, autoescape=True))
+    taken = set(db.session.scalars(similar))
+    candidate, number = wanted, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{wanted}{number}"
+    return candidate
+
+
 def create_staff_user(
     *,
     email: str,
@@ -67,7 +78,7 @@ def create_staff_user(
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise TenantError(f"A user with the email {email} already exists in this tenant.")
     user = User(
-        code=code or email.split("@", 1)[0],
+        code=code or free_user_code(email.split("@", 1)[0]),
         email=email,
         name=name,
         role=role,
