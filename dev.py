@@ -25,6 +25,7 @@ PYTHON = VENV / "bin" / "python"
 STAMP = VENV / "portal-install.stamp"
 HOST, PORT = "127.0.0.1", "5000"
 TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 if sys.version_info < (3, 11):  # noqa: UP036 - say so plainly to an older Python
     sys.exit(f"Portal needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
@@ -69,6 +70,7 @@ def test(postgres: bool, pytest_args: list[str]) -> None:
     env = dict(os.environ)
     if postgres:
         env.setdefault("PORTAL_TEST_DATABASE_URL", TEST_POSTGRES_URL)
+        env.setdefault("PORTAL_TEST_REDIS_URL", TEST_REDIS_URL)
     if env.get("PORTAL_TEST_DATABASE_URL"):
         print(f"Test database server: {env['PORTAL_TEST_DATABASE_URL']}", flush=True)
     run([PYTHON, "-m", "pytest", *pytest_args], env)
@@ -101,7 +103,9 @@ def main() -> int:
         "test", add_help=False, allow_abbrev=False, help="run the test suite (args go to pytest)"
     )
     test_parser.add_argument(
-        "--postgres", action="store_true", help=f"PORTAL_TEST_DATABASE_URL={TEST_POSTGRES_URL}"
+        "--postgres",
+        action="store_true",
+        help=f"test on the local servers: {TEST_POSTGRES_URL} and {TEST_REDIS_URL}",
     )
     args, extra = parser.parse_known_args()
     if extra and args.command != "test":

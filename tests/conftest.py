@@ -67,6 +67,15 @@ def make_config(database_uri: str, **overrides) -> dict:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A real Redis for the tests of production storage; CI always provides one."""
+    url = os.environ.get("PORTAL_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("PORTAL_TEST_REDIS_URL is not set (CI and dev.py test --postgres set it)")
+    return url
+
+
+@pytest.fixture(scope="session")
 def migrated_database(database_uri):
     app = create_app(make_config(database_uri))
     with app.app_context():

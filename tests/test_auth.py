@@ -288,23 +288,26 @@ def test_successful_sign_ins_do_not_use_up_the_allowance(app, world):
         assert login(app.test_client(), world.a.slug, world.a.admin_email).status_code == 302
 
 
-REDIS_PREFIX = f"portal-test-{uuid.uuid4().hex}"
-
-
-@pytest.mark.parametrize(
-    "app_config",
-    [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": REDIS_PREFIX}],
-)
-def test_limits_are_kept_in_the_configured_redis(app, app_config, world):
+def test_limits_are_kept_in_the_configured_redis(migrated_database, redis_url, world):
     """Production keeps the counters in Redis, so that every gunicorn worker sees them."""
     import redis
 
-    server = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    from portal import create_app
+    from tests.conftest import IsolatedClient, make_config
+
+    prefix = f"portal-test-{uuid.uuid4().hex}"
+    app = create_app(
+        make_config(
+            migrated_database, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix
+        )
+    )
+    app.test_client_class = IsolatedClient
+    server = redis.Redis.from_url(redis_url)
     try:
         for _attempt in range(10):
             login(app.test_client(), world.a.slug, world.a.admin_email, "x")
         assert login(app.test_client(), world.a.slug, world.a.admin_email, "x").status_code == 429
-        assert server.keys(f"*{REDIS_PREFIX}*"), "no rate-limit counter was written to Redis"
+        assert server.keys(f"*{prefix}*"), "no rate-limit counter was written to Redis"
     finally:
-        for key in server.keys(f"*{REDIS_PREFIX}*"):
+        for key in server.keys(f"*{prefix}*"):
             server.delete(key)
