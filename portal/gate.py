@@ -1,7 +1,8 @@
 """The one gate every request passes: tenant of the session, permission, network.
 
-Every endpoint declares a permission with ``@permission`` or is ``@public``;
-an endpoint that declares neither is refused (fail closed).
+Every endpoint's permission comes from its blueprint (``guard``) or its own
+``@permission``, or the endpoint is ``@public``; one that declares nothing is
+refused (fail closed).
 """
 
 import ipaddress
@@ -22,7 +23,7 @@ from flask_login import current_user
 
 from portal.auth.sessions import SESSION_TENANT, sign_out
 from portal.extensions import client_address, db
-from portal.permissions import declared_permission, is_public
+from portal.permissions import is_public, required_permission
 from portal.services import audit
 from portal.tenancy import bind, bind_client
 
@@ -65,7 +66,7 @@ def check_access():
 
     if is_public(view):
         return None
-    needed = declared_permission(view)
+    needed = required_permission(current_app, request.endpoint)
     if needed is None:
         current_app.logger.error("endpoint %s declares no permission", request.endpoint)
         abort(403)

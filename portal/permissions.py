@@ -1,13 +1,15 @@
 """The permission catalogue, and how a view declares the one it needs.
 
 Permissions are names in code; a role is a named set of them per tenant.
-Every endpoint declares a permission (or is one of the few public pages);
-the gate in ``portal.access_gate`` refuses anything undeclared.
+A blueprint declares the permission its views need (``guard``); a view that
+needs another says so with ``@permission``; the few public pages say
+``@public``. The gate in ``portal.gate`` refuses any endpoint left undeclared.
 """
 
 from collections.abc import Callable
 from typing import TypeVar
 
+from flask import Blueprint, Flask
 from flask_babel import lazy_gettext as _l
 
 F = TypeVar("F", bound=Callable)
@@ -51,10 +53,21 @@ DEFAULT_ROLES = {
 }
 
 
-def permission(name: str) -> Callable[[F], F]:
-    """Declare the permission a view needs; the gate checks it before the view runs."""
+def _known(name: str) -> str:
     if name != SIGNED_IN and name not in CATALOGUE:
         raise ValueError(f"unknown permission {name!r}")
+    return name
+
+
+def guard(blueprint: Blueprint, name: str) -> Blueprint:
+    """Declare the permission every view of ``blueprint`` needs unless it says otherwise."""
+    blueprint.required_permission = _known(name)
+    return blueprint
+
+
+def permission(name: str) -> Callable[[F], F]:
+    """Declare the permission a view needs; the gate checks it before the view runs."""
+    _known(name)
 
     def decorate(view: F) -> F:
         view.required_permission = name
@@ -69,8 +82,13 @@ def public(view: F) -> F:
     return view
 
 
-def declared_permission(view: Callable) -> str | None:
-    return getattr(view, "required_permission", None)
+def required_permission(app: Flask, endpoint: str) -> str | None:
+    """The view's own declaration, else its blueprint's; None when neither declares one."""
+    own = getattr(app.view_functions[endpoint], "required_permission", None)
+    if own is not None:
+        return own
+    blueprint = app.blueprints.get(endpoint.rpartition(".")[0])
+    return getattr(blueprint, "required_permission", None)
 
 
 def is_public(view: Callable) -> bool:

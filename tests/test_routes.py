@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 import pytest
 from werkzeug.routing import Rule
 
-from portal.permissions import CATALOGUE, SIGNED_IN, declared_permission, is_public
+from portal.permissions import CATALOGUE, SIGNED_IN, is_public, required_permission
 from portal.routing import IdConverter
 from tests.conftest import PASSWORD, TenantWorld, csrf_token, login
 
@@ -111,7 +111,7 @@ def test_every_endpoint_declares_a_permission_or_is_listed_public(app):
             if endpoint not in PUBLIC_ENDPOINTS:
                 unlisted_public.append(endpoint)
             continue
-        needed = declared_permission(view)
+        needed = required_permission(app, endpoint)
         if needed is None:
             undeclared.append(endpoint)
         elif needed != SIGNED_IN and needed not in CATALOGUE:

@@ -6,9 +6,10 @@ from sqlalchemy import or_, select
 from portal.extensions import db
 from portal.models import Client
 from portal.pagination import PER_PAGE, page_number
-from portal.permissions import permission
+from portal.permissions import guard
 
 bp = Blueprint("clients", __name__, url_prefix="/<tenant>/clients")
+guard(bp, "clients.view")
 
 
 def get_client(client_id: int) -> Client:
@@ -20,7 +21,6 @@ def get_client(client_id: int) -> Client:
 
 
 @bp.route("/")
-@permission("clients.view")
 def index():
     query = request.args.get("q", "").strip()[:100]
     statement = select(Client).order_by(Client.name, Client.id)
@@ -34,7 +34,6 @@ def index():
 
 
 @bp.route("/<id:client_id>")
-@permission("clients.view")
 def show(client_id: int):
     client = get_client(client_id)
     return render_template("clients/show.html", client=client)

@@ -4,9 +4,10 @@ from flask import Blueprint, abort, render_template
 
 from portal.extensions import db
 from portal.models import Contact
-from portal.permissions import permission
+from portal.permissions import guard
 
 bp = Blueprint("contacts", __name__, url_prefix="/<tenant>/contacts")
+guard(bp, "clients.view")
 
 
 def get_contact(contact_id: int) -> Contact:
@@ -17,7 +18,6 @@ def get_contact(contact_id: int) -> Contact:
 
 
 @bp.route("/<id:contact_id>")
-@permission("clients.view")
 def show(contact_id: int):
     contact = get_contact(contact_id)
     return render_template("contacts/show.html", contact=contact)
