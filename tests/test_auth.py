@@ -93,20 +93,24 @@ def test_cookie_captured_before_logout_is_refused_after_it(client, world, app):
     assert response.location.startswith(f"/{world.a.slug}/login")
 
 
+def change_password(browser, slug: str, current: str, new: str = "a brand new secret"):
+    page = browser.get(f"/{slug}/password/change")
+    return browser.post(
+        f"/{slug}/password/change",
+        data={
+            "csrf_token": csrf_token(page),
+            "current_password": current,
+            "new_password": new,
+            "confirm": new,
+        },
+    )
+
+
 def test_password_change_ends_every_other_session(app, world):
     browser, other_browser = app.test_client(), app.test_client()
     login(browser, world.a.slug, world.a.admin_email)
     login(other_browser, world.a.slug, world.a.admin_email)
-    page = browser.get(f"/{world.a.slug}/password/change")
-    response = browser.post(
-        f"/{world.a.slug}/password/change",
-        data={
-            "csrf_token": csrf_token(page),
-            "current_password": PASSWORD,
-            "new_password": "a brand new secret",
-            "confirm": "a brand new secret",
-        },
-    )
+    response = change_password(browser, world.a.slug, PASSWORD)
     assert response.status_code == 302
     assert is_signed_in(browser, world.a.slug)
     assert not is_signed_in(other_browser, world.a.slug)
@@ -119,16 +123,7 @@ def test_password_change_ends_every_other_session(app, world):
 
 def test_password_change_needs_the_current_password(client, world):
     login(client, world.a.slug, world.a.admin_email)
-    page = client.get(f"/{world.a.slug}/password/change")
-    response = client.post(
-        f"/{world.a.slug}/password/change",
-        data={
-            "csrf_token": csrf_token(page),
-            "current_password": "not it",
-            "new_password": "a brand new secret",
-            "confirm": "a brand new secret",
-        },
-    )
+    response = change_password(client, world.a.slug, "not it")
     assert response.status_code == 200
     assert "This is not your current password." in response.get_data(as_text=True)
 

@@ -72,9 +72,10 @@ def login():
         if not valid or user.status is not UserStatus.ACTIVE:
             audit.record(
                 "auth.login_failed",
-                actor=user,
+                client_id=user.client_id if user else None,
                 ip_address=client_address(),
                 login=form.login.data[:254],
+                user_id=user.id if user else None,
                 reason="password" if not valid else user.status.value,
             )
             db.session.commit()

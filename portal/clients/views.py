@@ -1,6 +1,6 @@
 """Staff pages for clients: the list and the client card."""
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import or_, select
 
 from portal.extensions import db
@@ -10,14 +10,6 @@ from portal.permissions import guard
 
 bp = Blueprint("clients", __name__, url_prefix="/<tenant>/clients")
 guard(bp, "clients.view")
-
-
-def get_client(client_id: int) -> Client:
-    """The client with this id in the bound tenant (scoping is automatic), or 404."""
-    client = db.session.get(Client, client_id)
-    if client is None:
-        abort(404)
-    return client
 
 
 @bp.route("/")
@@ -35,5 +27,5 @@ def index():
 
 @bp.route("/<id:client_id>")
 def show(client_id: int):
-    client = get_client(client_id)
+    client = db.get_or_404(Client, client_id)  # scoped to the tenant (and client user)
     return render_template("clients/show.html", client=client)

@@ -29,9 +29,7 @@ class Tenant(db.Model):
     #: When the tenant was created.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    branches: Mapped[list["Branch"]] = relationship(
-        back_populates="tenant", order_by="Branch.name", viewonly=True
-    )
+    branches: Mapped[list["Branch"]] = relationship(order_by="Branch.name", viewonly=True)
     clients: Mapped[list["Client"]] = relationship(  # noqa: F821
         order_by="Client.name", viewonly=True
     )
@@ -54,8 +52,6 @@ class Branch(TenantScoped, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     #: An inactive branch is kept for the records that refer to it but offered no more.
     active: Mapped[bool] = mapped_column(default=True)
-
-    tenant: Mapped[Tenant] = relationship(back_populates="branches", viewonly=True)
 
     def __repr__(self) -> str:
         return f"<Branch {self.name}>"
