@@ -118,3 +118,24 @@ def test_database_refuses_a_client_user_of_another_tenants_client(world):
         with pytest.raises(IntegrityError):
             db.session.flush()
     db.session.rollback()
+
+
+def test_every_request_is_scoped_to_the_tenant_and_a_client_users_client(app, world):
+    """A view that forgets every filter still shows a client user only its own client's
+    contacts, and staff only their own tenant's."""
+    from portal.permissions import SIGNED_IN, permission
+    from tests.conftest import login
+
+    @permission(SIGNED_IN)
+    def careless_view():
+        return "|".join(sorted(db.session.scalars(select(Contact.name))))
+
+    app.add_url_rule("/<tenant>/careless", "careless", careless_view)
+    expectations = {
+        world.a.client_user_email: world.a.contact_name,
+        world.a.admin_email: f"{world.a.contact_name}|{world.a.other_contact_name}",
+    }
+    for login_name, expected in expectations.items():
+        browser = app.test_client()
+        login(browser, world.a.slug, login_name)
+        assert browser.get(f"/{world.a.slug}/careless").get_data(as_text=True) == expected
