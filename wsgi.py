@@ -1,5 +1,15 @@
 """What gunicorn serves: ``gunicorn wsgi:app``."""
 
-from portal import create_app
+import sys
 
-app = create_app()
+from portal import create_app
+from portal.config import ConfigError
+
+#: gunicorn stops, instead of booting workers again and again, when one exits with this.
+GUNICORN_APP_LOAD_ERROR = 4
+
+try:
+    app = create_app()
+except ConfigError as error:
+    print(error.code, file=sys.stderr)
+    raise SystemExit(GUNICORN_APP_LOAD_ERROR) from None
