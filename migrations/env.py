@@ -87,6 +87,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # Batch migrations rebuild SQLite tables, which foreign keys would forbid;
+            # they are switched off for the migration and checked as a whole after it.
+            connection.exec_driver_sql('PRAGMA foreign_keys=OFF')
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -95,6 +101,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql('PRAGMA foreign_key_check').all()
+            connection.exec_driver_sql('PRAGMA foreign_keys=ON')
+            if broken:
+                raise RuntimeError(f'foreign keys broken by the migration: {broken}')
 
 
 if context.is_offline_mode():

@@ -25,7 +25,7 @@ from portal.auth.sessions import SESSION_TENANT, sign_out
 from portal.extensions import client_address, db
 from portal.permissions import is_public, required_permission
 from portal.services import audit
-from portal.tenancy import bind, bind_client
+from portal.tenancy import ClientVisibility, bind, restrict_clients
 
 
 def address_allowed(allowed_network: str | None, address: str) -> bool:
@@ -61,8 +61,7 @@ def check_access():
         refusal = refuse_outside_network(current_user)
         if refusal is not None:
             return refusal
-        if current_user.is_client:
-            bind_client(db.session, current_user.client_id)
+        restrict_clients(db.session, visibility_of(current_user))
 
     if is_public(view):
         return None
@@ -75,6 +74,16 @@ def check_access():
     if not current_user.can(needed):
         abort(403)
     return None
+
+
+def visibility_of(user) -> ClientVisibility:
+    """The clients ``user`` may see, applied to every query of the request."""
+    if user.is_client:
+        return ClientVisibility(client_id=user.client_id)
+    return ClientVisibility(
+        assigned_to=None if user.can("clients.view_all") else user.id,
+        branch_id=user.branch_id,
+    )
 
 
 def refuse_outside_network(user):

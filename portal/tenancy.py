@@ -1,7 +1,8 @@
 """Binding a request to a tenant, and the automatic scoping of every query.
 
 The rule: a query against a tenant-owned model only ever sees the bound
-tenant's rows, and a client user only its own client's rows, without the
+tenant's rows, and a restricted user (a client user, staff limited to their
+assigned clients or to a branch) only the clients it may see, without the
 query saying so. Nothing is scoped by hand. When no tenant is bound, such a
 query raises instead of returning everything (fail closed); code that must
 cross tenants (the CLI, workers) says so with ``cross_tenant()``.
@@ -9,6 +10,7 @@ cross tenants (the CLI, workers) says so with ``cross_tenant()``.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import astuple, dataclass
 from functools import cache
 
 from sqlalchemy import ColumnElement, ForeignKey, Table, event
@@ -23,7 +25,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql import visitors
 
 TENANT_KEY = "portal.tenant_id"
-CLIENT_KEY = "portal.client_id"
+VISIBILITY_KEY = "portal.client_visibility"
 CROSS_TENANT_KEY = "portal.cross_tenant"
 
 
@@ -40,22 +42,40 @@ class TenantScoped:
         return mapped_column(ForeignKey("tenant.id"), nullable=False, index=True)
 
 
+@dataclass(frozen=True)
+class ClientVisibility:
+    """Which clients of the tenant a user may see; every field set narrows it."""
+
+    #: A client user sees its own client only.
+    client_id: int | None = None
+    #: Staff without ``clients.view_all`` see the clients assigned to them.
+    assigned_to: int | None = None
+    #: Branch-limited staff see that branch's clients.
+    branch_id: int | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return any(value is not None for value in astuple(self))
+
+
 class ClientOwned(TenantScoped):
-    """Mixin for rows that belong to one client: a client user sees only its own."""
+    """Mixin for rows that belong to one client: restricted users see only theirs."""
 
     @classmethod
-    def client_scope(cls, client_id: int) -> ColumnElement[bool]:
+    def client_scope(cls, visibility: ClientVisibility) -> ColumnElement[bool]:
         raise NotImplementedError
 
 
-def bind(session: Session, tenant_id: int | None, client_id: int | None = None) -> None:
-    """Scope ``session`` to one tenant and, for a client user, to one client."""
+def bind(
+    session: Session, tenant_id: int | None, visibility: ClientVisibility | None = None
+) -> None:
+    """Scope ``session`` to one tenant and, for a restricted user, to the clients it sees."""
     session.info[TENANT_KEY] = tenant_id
-    session.info[CLIENT_KEY] = client_id
+    restrict_clients(session, visibility)
 
 
-def bind_client(session: Session, client_id: int | None) -> None:
-    session.info[CLIENT_KEY] = client_id
+def restrict_clients(session: Session, visibility: ClientVisibility | None) -> None:
+    session.info[VISIBILITY_KEY] = visibility if visibility and visibility.restricted else None
 
 
 def bound_tenant_id(session: Session) -> int | None:
@@ -74,10 +94,12 @@ def cross_tenant(session: Session) -> Iterator[Session]:
 
 
 @contextmanager
-def bound_to(session: Session, tenant_id: int, client_id: int | None = None) -> Iterator[Session]:
+def bound_to(
+    session: Session, tenant_id: int, visibility: ClientVisibility | None = None
+) -> Iterator[Session]:
     """Bind ``session`` to a tenant for the duration of a block (CLI, workers, tests)."""
-    previous = (session.info.get(TENANT_KEY), session.info.get(CLIENT_KEY))
-    bind(session, tenant_id, client_id)
+    previous = (session.info.get(TENANT_KEY), session.info.get(VISIBILITY_KEY))
+    bind(session, tenant_id, visibility)
     try:
         yield session
     finally:
@@ -133,10 +155,10 @@ def _scope_to_bound_tenant(state: ORMExecuteState) -> None:
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
         )
     ]
-    client_id = info.get(CLIENT_KEY)
-    if client_id is not None:
+    visibility = info.get(VISIBILITY_KEY)
+    if visibility is not None:
         options += [
-            with_loader_criteria(model, model.client_scope(client_id), include_aliases=True)
+            with_loader_criteria(model, model.client_scope(visibility), include_aliases=True)
             for model in _client_owned_models()
         ]
     state.statement = state.statement.options(*options)

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Client, Contact, Tenant
-from portal.tenancy import TenancyError, bound_to, cross_tenant
+from portal.tenancy import ClientVisibility, TenancyError, bound_to, cross_tenant
 
 
 def test_unfiltered_query_returns_only_the_bound_tenants_rows(world):
@@ -38,7 +38,7 @@ def test_relationship_lazy_load_is_scoped_to_the_bound_tenant(world):
 
 
 def test_client_user_scope_limits_queries_and_lazy_loads_to_its_client(world):
-    with bound_to(db.session, world.a.tenant_id, client_id=world.a.client_id):
+    with bound_to(db.session, world.a.tenant_id, ClientVisibility(client_id=world.a.client_id)):
         assert set(db.session.scalars(select(Contact.name))) == {world.a.contact_name}
         assert db.session.get(Client, world.a.other_client_id) is None
         tenant = db.session.get(Tenant, world.a.tenant_id)

@@ -1,7 +1,16 @@
 """All models, imported here so that Alembic and the scoping hook see every table."""
 
 from portal.models.audit import AuditEvent
-from portal.models.client import Client, ClientMode, ClientStatus, Contact
+from portal.models.client import (
+    ADDRESS_FIELDS,
+    Client,
+    ClientAssignment,
+    ClientMode,
+    ClientSearchTerm,
+    ClientStatus,
+    ClientType,
+    Contact,
+)
 from portal.models.tenant import Branch, Tenant
 from portal.models.user import (
     Role,
@@ -14,7 +23,11 @@ from portal.models.user import (
 )
 
 __all__ = [
+    "ADDRESS_FIELDS",
     "AuditEvent",
+    "ClientAssignment",
+    "ClientSearchTerm",
+    "ClientType",
     "Branch",
     "Client",
     "ClientMode",

@@ -26,6 +26,12 @@ class Tenant(db.Model):
     invitation_days: Mapped[int] = mapped_column(default=7)
     #: Locale used when neither the user nor the browser says otherwise.
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
+    #: Country assumed for phone numbers and new clients (ISO 3166 alpha-2).
+    default_country: Mapped[str] = mapped_column(String(2), default="CA")
+    #: Currency of new clients (ISO 4217).
+    default_currency: Mapped[str] = mapped_column(String(3), default="CAD")
+    #: The code proposed to the next client created without one.
+    next_client_number: Mapped[int] = mapped_column(default=1000)
     #: When the tenant was created.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,0 +1,80 @@
+"""Accent- and case-insensitive search words, kept in an index table.
+
+Each client is stored as the set of its normalised words (name, code, email,
+phone digits). A query word matches a stored word that starts with it, found
+by a range scan on the index, so search time does not grow with the tenant.
+"""
+
+import re
+import unicodedata
+
+from sqlalchemy import ColumnElement, and_, delete, select
+
+from portal.extensions import db
+from portal.models import Client, ClientSearchTerm
+
+#: Longest stored word (the column's size); longer words are cut, still matching by prefix.
+MAX_TERM = 60
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(text: str | None) -> list[str]:
+    """The words of ``text``: lowercase, without accents, letters and digits only."""
+    if not text:
+        return []
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return [word[:MAX_TERM] for word in _NOT_ALNUM.split(plain) if word]
+
+
+def client_terms(client: Client) -> set[str]:
+    """Every word a search should find ``client`` by."""
+    terms = set(normalise(client.name)) | set(normalise(client.code))
+    if client.code:
+        terms.add("".join(normalise(client.code))[:MAX_TERM])
+    if client.email:
+        local, _, domain = client.email.partition("@")
+        terms |= set(normalise(local)) | set(normalise(domain)[:-1])  # not "com", "fr"
+        terms.add("".join(normalise(local))[:MAX_TERM])
+    for number in (client.phone, client.mobile, client.fax):
+        digits = re.sub(r"\D", "", number or "")
+        if digits:
+            terms.add(digits[:MAX_TERM])
+            if len(digits) > 10:  # also without the country code: 5145550123
+                terms.add(digits[-10:])
+    terms.discard("")
+    return terms
+
+
+def reindex(client: Client) -> None:
+    """Replace ``client``'s words in the index (the caller commits with the change)."""
+    db.session.flush()
+    db.session.execute(
+        delete(ClientSearchTerm).where(ClientSearchTerm.client_id == client.id)
+    )
+    db.session.add_all(
+        ClientSearchTerm(client_id=client.id, tenant_id=client.tenant_id, term=term)
+        for term in sorted(client_terms(client))
+    )
+
+
+def _next_prefix(word: str) -> str:
+    """The smallest string greater than every string starting with ``word``."""
+    return word[:-1] + chr(ord(word[-1]) + 1)
+
+
+def matching(query: str) -> ColumnElement[bool] | None:
+    """A criterion on Client for ``query``: every word must start one of the client's words."""
+    words = normalise(query)[:5]
+    if not words:
+        return None
+    return and_(
+        *(
+            Client.id.in_(
+                select(ClientSearchTerm.client_id).where(
+                    ClientSearchTerm.term >= word, ClientSearchTerm.term < _next_prefix(word)
+                )
+            )
+            for word in words
+        )
+    )
