@@ -45,7 +45,7 @@ def register_extensions(app: Flask) -> None:
     from portal.auth.sessions import load_user
     from portal.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from portal.gate import unauthorized
-    from portal.i18n import select_locale
+    from portal.i18n import select_locale, select_timezone
     from portal.models.base import render_migration_item
 
     db.init_app(app)
@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     mail.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)

@@ -14,3 +14,8 @@ def select_locale() -> str | None:
         return match
     tenant = g.get("tenant")
     return tenant.default_locale if tenant is not None else None
+
+
+def select_timezone() -> str | None:
+    tenant = g.get("tenant")
+    return tenant.timezone if tenant is not None else None

@@ -1,11 +1,44 @@
-"""Reading paging parameters without trusting them."""
+"""Pages of query results that cost the same on any page size of table: one row
+more than shown tells whether a next page exists, so no count of the whole table."""
+
+from dataclasses import dataclass
+from typing import Any
 
 from flask import request
+from sqlalchemy import Select
+
+from portal.extensions import db
 
 PER_PAGE = 25
+MAX_PAGE = 100_000
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
 
 
 def page_number() -> int:
     """The requested page, clamped to a sane range; nonsense means page 1."""
     value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) <= 100_000 else 1
+    return int(value) if value.isdigit() and 0 < int(value) <= MAX_PAGE else 1
+
+
+def paginate(statement: Select, per_page: int = PER_PAGE) -> Page:
+    page = page_number()
+    rows = db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    return Page(items=list(rows[:per_page]), page=page, has_next=len(rows) > per_page)

@@ -1,9 +1,11 @@
 """What every template can use: the tenant, the navigation, the CSRF token."""
 
 from flask import Flask, g, url_for
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from portal import labels
 
 #: Navigation entries: label, endpoint, the permission that shows them.
 NAVIGATION = [
@@ -22,7 +24,27 @@ def navigation() -> list[tuple[str, str]]:
     ]
 
 
+def country_name(code: str) -> str:
+    return get_locale().territories.get(code, code)
+
+
+def language_name(code: str) -> str:
+    return get_locale().languages.get(code, code)
+
+
 def register(app: Flask) -> None:
     @app.context_processor
     def inject():
-        return {"tenant": g.get("tenant"), "navigation": navigation, "get_locale": get_locale}
+        return {
+            "tenant": g.get("tenant"),
+            "navigation": navigation,
+            "get_locale": get_locale,
+            "country_name": country_name,
+            "language_name": language_name,
+            "action_label": labels.action_label,
+            "field_label": labels.field_label,
+        }
+
+    @app.template_filter("datetime")
+    def datetime_filter(value):
+        return format_datetime(value, "short") if value else ""

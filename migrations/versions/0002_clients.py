@@ -2,7 +2,7 @@
 
 Revision ID: 0002_clients
 Revises: 0001_foundation
-Create Date: 2026-11-22 17:24:23.455722
+Create Date: 2026-11-22 17:28:22.502280
 
 """
 from alembic import op
@@ -42,6 +42,10 @@ def upgrade():
     with op.batch_alter_table('client_assignment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_client_assignment_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_client_assignment_user', ['tenant_id', 'user_id', 'client_id'], unique=False)
+
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_event_client_id'))
+        batch_op.create_index('ix_audit_event_client_log', ['tenant_id', 'client_id', 'id'], unique=False)
 
     with op.batch_alter_table('client', schema=None) as batch_op:
         batch_op.add_column(sa.Column('type', sa.Enum('client', 'prospect', name='client_type', native_enum=False, create_constraint=True, length=20), nullable=False, server_default='client'))
@@ -83,6 +87,7 @@ def upgrade():
         batch_op.create_index('ix_contact_client_name', ['tenant_id', 'client_id', 'name', 'id'], unique=False)
 
     with op.batch_alter_table('tenant', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('timezone', sa.String(length=60), nullable=False, server_default='UTC'))
         batch_op.add_column(sa.Column('default_country', sa.String(length=2), nullable=False, server_default='CA'))
         batch_op.add_column(sa.Column('default_currency', sa.String(length=3), nullable=False, server_default='CAD'))
         batch_op.add_column(sa.Column('next_client_number', sa.Integer(), nullable=False, server_default='1000'))
@@ -117,6 +122,7 @@ def downgrade():
         batch_op.drop_column('next_client_number')
         batch_op.drop_column('default_currency')
         batch_op.drop_column('default_country')
+        batch_op.drop_column('timezone')
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.drop_index('ix_contact_client_name')
@@ -156,6 +162,10 @@ def downgrade():
         batch_op.drop_column('currency')
         batch_op.drop_column('language')
         batch_op.drop_column('type')
+
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_client_log')
+        batch_op.create_index(batch_op.f('ix_audit_event_client_id'), ['client_id'], unique=False)
 
     with op.batch_alter_table('client_assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_client_assignment_user')

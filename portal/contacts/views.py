@@ -1,16 +1,99 @@
-"""Staff pages for a client's contacts."""
+"""Staff pages for a client's contacts: the new-contact form and the contact card
+(Close, Save, previous and next among the client's contacts)."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select, tuple_
 
-from portal.extensions import db
-from portal.models import Contact
-from portal.permissions import guard
+from portal.clients.forms import ConfirmForm
+from portal.clients.views import get_client
+from portal.contacts.forms import ContactForm
+from portal.extensions import client_address, db
+from portal.models import Client, Contact
+from portal.permissions import guard, permission
+from portal.services import clients as client_service
 
-bp = Blueprint("contacts", __name__, url_prefix="/<tenant>/contacts")
+bp = Blueprint("contacts", __name__, url_prefix="/<tenant>")
 guard(bp, "clients.view")
 
 
-@bp.route("/<id:contact_id>")
+def phone_region(client: Client) -> str:
+    return client.billing_country or g.tenant.default_country
+
+
+def neighbours(contact: Contact) -> tuple[Contact | None, Contact | None]:
+    """The previous and next active contacts of the same client, by name."""
+    siblings = select(Contact).where(
+        Contact.client_id == contact.client_id, Contact.archived_at.is_(None)
+    )
+    key = tuple_(Contact.name, Contact.id)
+    here = (contact.name, contact.id)
+    previous = db.session.scalar(
+        siblings.where(key < here).order_by(Contact.name.desc(), Contact.id.desc()).limit(1)
+    )
+    following = db.session.scalar(
+        siblings.where(key > here).order_by(Contact.name, Contact.id).limit(1)
+    )
+    return previous, following
+
+
+@bp.route("/clients/<id:client_id>/contacts/new", methods=["GET", "POST"])
+@permission("contacts.edit")
+def new(client_id: int):
+    client = get_client(client_id)
+    form = ContactForm(phone_region=phone_region(client))
+    if form.validate_on_submit():
+        contact = client_service.create_contact(
+            client, form.values(), actor=current_user, ip_address=client_address()
+        )
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/new.html", client=client, form=form)
+
+
+def render_card(contact: Contact, form: ContactForm):
+    previous, following = neighbours(contact)
+    return render_template(
+        "contacts/card.html", contact=contact, form=form, previous=previous,
+        following=following,
+    )
+
+
+@bp.route("/contacts/<id:contact_id>")
 def show(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
-    return render_template("contacts/show.html", contact=contact)
+    return render_card(contact, ContactForm(obj=contact, phone_region=phone_region(contact.client)))
+
+
+@bp.route("/contacts/<id:contact_id>", methods=["POST"])
+@permission("contacts.edit")
+def save(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    form = ContactForm(obj=contact, phone_region=phone_region(contact.client))
+    if form.validate_on_submit():
+        changes = client_service.update_contact(
+            contact, form.values(), actor=current_user, ip_address=client_address()
+        )
+        db.session.commit()
+        flash(_("Saved.") if changes else _("Nothing was changed."), "success")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_card(contact, form)
+
+
+@bp.route("/contacts/<id:contact_id>/archive", methods=["GET", "POST"])
+@permission("contacts.edit")
+def archive(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        client_service.set_contact_archived(
+            contact, contact.archived_at is None, actor=current_user, ip_address=client_address()
+        )
+        db.session.commit()
+        flash(
+            _("Contact archived.") if contact.archived_at else _("Contact restored."), "success"
+        )
+        return redirect(url_for("clients.contacts", client_id=contact.client_id))
+    return render_template("contacts/archive.html", contact=contact, form=form)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, String
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -20,6 +20,7 @@ class AuditEvent(TenantScoped, db.Model):
             ["tenant_id", "actor_id"], ["user_account.tenant_id", "user_account.id"]
         ),
         ForeignKeyConstraint(["tenant_id", "client_id"], ["client.tenant_id", "client.id"]),
+        Index("ix_audit_event_client_log", "tenant_id", "client_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,7 +31,7 @@ class AuditEvent(TenantScoped, db.Model):
     #: A dotted name such as ``auth.login_failed``.
     action: Mapped[str] = mapped_column(String(60), index=True)
     #: The client concerned, so the event shows on that client's Log tab.
-    client_id: Mapped[int | None] = mapped_column(index=True)
+    client_id: Mapped[int | None]
     #: The address the request came from.
     ip_address: Mapped[str | None] = mapped_column(String(64))
     #: What changed or why it was refused, as plain data.

@@ -26,6 +26,8 @@ class Tenant(db.Model):
     invitation_days: Mapped[int] = mapped_column(default=7)
     #: Locale used when neither the user nor the browser says otherwise.
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
+    #: Time zone in which dates are shown to the tenant's users (IANA name).
+    timezone: Mapped[str] = mapped_column(String(60), default="UTC")
     #: Country assumed for phone numbers and new clients (ISO 3166 alpha-2).
     default_country: Mapped[str] = mapped_column(String(2), default="CA")
     #: Currency of new clients (ISO 4217).

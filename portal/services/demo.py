@@ -7,6 +7,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Branch, Client, ClientMode, Contact, SystemRole, Tenant, User, UserKind
 from portal.models.user import UserStatus
+from portal.services import search
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
@@ -24,8 +25,11 @@ class ContactSpec:
     name: str
     title: str | None = None
     department: str | None = None
+    type: str | None = None
     email: str | None = None
     phone: str | None = None
+    mobile: str | None = None
+    fax: str | None = None
     #: A user code makes this contact an active client user.
     user_code: str | None = None
 
@@ -38,6 +42,9 @@ class ClientSpec:
     email: str | None = None
     phone: str | None = None
     branch: str | None = None
+    language: str = "fr"
+    currency: str = "CAD"
+    address: tuple[str, str, str, str] | None = None  # street, city, postal code, country
     contacts: tuple[ContactSpec, ...] = ()
 
 
@@ -45,6 +52,8 @@ class ClientSpec:
 class TenantSpec:
     slug: str
     name: str
+    timezone: str
+    country: str
     branches: tuple[str, ...]
     staff: tuple[StaffSpec, ...]
     clients: tuple[ClientSpec, ...]
@@ -54,6 +63,8 @@ DEMO = (
     TenantSpec(
         slug="demo",
         name="M. Répare Tout",
+        timezone="America/Toronto",
+        country="CA",
         branches=("Actif Montréal", "Québec"),
         staff=(
             StaffSpec("admin@demo.test", "Roger Point", "Administrator"),
@@ -71,8 +82,11 @@ DEMO = (
                         "Mireille Couture",
                         title="Responsable stock",
                         department="Logistique",
+                        type="Opérations",
                         email="mireille.couture@hervedavid.com",
                         phone="521 1224 6321",
+                        mobile="524 1478 1263",
+                        fax="521 1582 1132",
                     ),
                 ),
             ),
@@ -81,6 +95,8 @@ DEMO = (
                 name="JM-ACTIONS",
                 email="jszczygiel@jmactions.com",
                 branch="Québec",
+                currency="EUR",
+                address=("1, Avenue du Champ de Gretz", "Verton", "62180", "FR"),
                 contacts=(
                     ContactSpec(
                         "Joseph Szczygiel",
@@ -94,6 +110,7 @@ DEMO = (
                 code="8005553",
                 name="S2M ROUTAGE",
                 email="s2m-routage@wanadoo.fr",
+                currency="EUR",
                 contacts=(ContactSpec("Sylvie Marchand", email="s2m-routage@wanadoo.fr"),),
             ),
         ),
@@ -101,6 +118,8 @@ DEMO = (
     TenantSpec(
         slug="acme",
         name="Acme Repairs",
+        timezone="America/New_York",
+        country="US",
         branches=("Springfield",),
         staff=(StaffSpec("admin@acme.test", "Ada Acme", "Administrator"),),
         clients=(
@@ -108,13 +127,18 @@ DEMO = (
                 code="1001",
                 name="Coyote Industries",
                 email="office@coyote.test",
+                language="en",
+                currency="USD",
                 contacts=(
                     ContactSpec(
                         "Wile Coyote", email="wile@coyote.test", user_code="100101"
                     ),
                 ),
             ),
-            ClientSpec(code="1002", name="Roadrunner Deliveries", email="beep@roadrunner.test"),
+            ClientSpec(
+                code="1002", name="Roadrunner Deliveries", email="beep@roadrunner.test",
+                language="en", currency="USD",
+            ),
         ),
     ),
 )
@@ -136,7 +160,7 @@ def load(password: str) -> list[SignIn]:
         tenant = existing or create_tenant(spec.slug, spec.name)
         with bound_to(db.session, tenant.id):
             if existing is None:
-                _populate(spec)
+                _populate(spec, tenant)
             for user in db.session.scalars(select(User).order_by(User.kind.desc(), User.id)):
                 user.set_password(password)
                 user.status = UserStatus.ACTIVE
@@ -145,7 +169,42 @@ def load(password: str) -> list[SignIn]:
     return sign_ins
 
 
-def _populate(spec: TenantSpec) -> None:
+#: Words for the generated clients that make the demo lists look like a real book.
+GENERATED_NAMES = (
+    "Boulangerie", "Garage", "Cabinet", "Imprimerie", "Pharmacie", "Quincaillerie",
+    "Fromagerie", "Librairie", "Atelier", "Clinique", "Transports", "Menuiserie",
+)
+GENERATED_PLACES = (
+    "Laval", "Longueuil", "Sherbrooke", "Gatineau", "Lévis", "Trois-Rivières",
+    "Saguenay", "Rimouski",
+)
+
+
+def generated_clients(count: int, first_code: int) -> list[ClientSpec]:
+    """Plausible clients, the same on every run."""
+    specs = []
+    for index in range(count):
+        kind = GENERATED_NAMES[index % len(GENERATED_NAMES)]
+        place = GENERATED_PLACES[(index // len(GENERATED_NAMES)) % len(GENERATED_PLACES)]
+        name = f"{kind} de {place}"
+        slug = "".join(ch for ch in name.lower() if ch.isalnum())[:20]
+        specs.append(
+            ClientSpec(
+                code=str(first_code + index),
+                name=name,
+                email=f"info@{slug}.test",
+                phone=f"+1 514-555-{1000 + index:04d}",
+                branch="Actif Montréal" if index % 3 else "Québec",
+            )
+        )
+    return specs
+
+
+def _populate(spec: TenantSpec, tenant: Tenant) -> None:
+    tenant.timezone = spec.timezone
+    tenant.default_country = spec.country
+    tenant.default_currency = "USD" if spec.country == "US" else "CAD"
+    tenant.next_client_number = 9000
     branches = {name: Branch(name=name) for name in spec.branches}
     db.session.add_all(branches.values())
     db.session.flush()
@@ -158,25 +217,37 @@ def _populate(spec: TenantSpec) -> None:
             initials=staff.initials,
         )
     client_role = system_role(SystemRole.CLIENT)
-    for client_spec in spec.clients:
+    extra = generated_clients(36, 7000) if spec.slug == "demo" else []
+    for client_spec in (*spec.clients, *extra):
+        street, city, postal_code, country = client_spec.address or (None, None, None, None)
         client = Client(
             code=client_spec.code,
             name=client_spec.name,
             mode=client_spec.mode,
             email=client_spec.email,
             phone=client_spec.phone,
+            language=client_spec.language,
+            currency=client_spec.currency,
+            billing_address=street,
+            billing_city=city,
+            billing_postal_code=postal_code,
+            billing_country=country or spec.country,
             branch_id=branches[client_spec.branch].id if client_spec.branch else None,
         )
         db.session.add(client)
         db.session.flush()
+        search.reindex(client)
         for contact_spec in client_spec.contacts:
             contact = Contact(
                 client_id=client.id,
                 name=contact_spec.name,
                 title=contact_spec.title,
                 department=contact_spec.department,
+                type=contact_spec.type,
                 email=contact_spec.email,
                 phone=contact_spec.phone,
+                mobile=contact_spec.mobile,
+                fax=contact_spec.fax,
             )
             db.session.add(contact)
             db.session.flush()

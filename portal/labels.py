@@ -1,0 +1,67 @@
+"""Words shown for stored names: audit actions and changed fields in the Log tab."""
+
+from flask_babel import lazy_gettext as _l
+
+ACTIONS = {
+    "auth.login": _l("Signed in"),
+    "auth.login_failed": _l("Sign-in refused"),
+    "auth.logout": _l("Signed out"),
+    "auth.network_refused": _l("Refused: outside the allowed network"),
+    "user.password_changed": _l("Password changed"),
+    "user.disabled": _l("Access disabled"),
+    "user.enabled": _l("Access enabled"),
+    "client.created": _l("Client created"),
+    "client.updated": _l("Client changed"),
+    "client.archived": _l("Client archived"),
+    "client.assigned": _l("Staff assigned"),
+    "client.unassigned": _l("Staff unassigned"),
+    "contact.created": _l("Contact created"),
+    "contact.updated": _l("Contact changed"),
+    "contact.archived": _l("Contact archived"),
+    "contact.restored": _l("Contact restored"),
+}
+
+FIELDS = {
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "mode": _l("Mode"),
+    "status": _l("Status"),
+    "type": _l("Type"),
+    "language": _l("Language"),
+    "currency": _l("Currency"),
+    "billing_address": _l("Address"),
+    "billing_address2": _l("Address 2"),
+    "billing_city": _l("City"),
+    "billing_province": _l("Province or state"),
+    "billing_country": _l("Country"),
+    "billing_postal_code": _l("Postal code"),
+    "shipping_same_as_billing": _l("Ship to the billing address"),
+    "shipping_address": _l("Shipping address"),
+    "shipping_address2": _l("Shipping address 2"),
+    "shipping_city": _l("Shipping city"),
+    "shipping_province": _l("Shipping province or state"),
+    "shipping_country": _l("Shipping country"),
+    "shipping_postal_code": _l("Shipping postal code"),
+    "phone": _l("Phone"),
+    "mobile": _l("Mobile"),
+    "fax": _l("Fax"),
+    "email": _l("Email"),
+    "website": _l("Website"),
+    "bill_to": _l("Bill to"),
+    "reference": _l("Client's own reference number"),
+    "business_number": _l("Business number (N.E.Q.)"),
+    "branch": _l("Home branch"),
+    "title": _l("Title"),
+    "department": _l("Department"),
+    "location": _l("Location"),
+    "archived_at": _l("Archived"),
+    "assigned staff": _l("Assigned staff"),
+}
+
+
+def action_label(action: str) -> str:
+    return ACTIONS.get(action, action)
+
+
+def field_label(name: str) -> str:
+    return FIELDS.get(name, name)
