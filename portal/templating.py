@@ -35,15 +35,14 @@ def language_name(code: str) -> str:
 def register(app: Flask) -> None:
     @app.context_processor
     def inject():
-        return {
-            "tenant": g.get("tenant"),
-            "navigation": navigation,
-            "get_locale": get_locale,
-            "country_name": country_name,
-            "language_name": language_name,
-            "action_label": labels.action_label,
-            "field_label": labels.field_label,
-        }
+        return {"tenant": g.get("tenant")}
+
+    # Globals, unlike context variables, are seen by imported macros too.
+    for helper in (
+        navigation, get_locale, country_name, language_name,
+        labels.action_label, labels.field_label,
+    ):
+        app.add_template_global(helper)
 
     @app.template_filter("datetime")
     def datetime_filter(value):

@@ -18,6 +18,7 @@ from portal import create_app
 from portal.config import database_url
 from portal.extensions import db, limiter
 from portal.models import Client, Contact, SystemRole, User, UserKind, UserStatus
+from portal.services import search
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
 
@@ -156,9 +157,16 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
         )
         clients = []
         for index in (1, 2):
-            client = Client(code=f"{slug[:3].upper()}{index}", name=f"{label} Client {index} Ltd")
+            client = Client(
+                code=f"{slug[:3].upper()}{index}", name=f"{label} Client {index} Ltd",
+                billing_address=f"{index} {label} Street", billing_city="Montréal",
+                billing_province="QC", billing_country="CA", billing_postal_code="H2X 1Y4",
+                shipping_same_as_billing=index == 1, shipping_city="Laval",
+                shipping_country="CA",
+            )
             db.session.add(client)
             db.session.flush()
+            search.reindex(client)
             contact = Contact(
                 client_id=client.id, name=f"{label} Contact {index}",
                 email=f"contact{index}@{slug}-client.test",

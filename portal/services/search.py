@@ -16,6 +16,7 @@ from portal.models import Client, ClientSearchTerm
 #: Longest stored word (the column's size); longer words are cut, still matching by prefix.
 MAX_TERM = 60
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]*\d[\d\s().-]*\d[\d\s().-]*\d[\d\s().-]*$")
 
 
 def normalise(text: str | None) -> list[str]:
@@ -63,9 +64,16 @@ def _next_prefix(word: str) -> str:
     return word[:-1] + chr(ord(word[-1]) + 1)
 
 
+def query_words(query: str) -> list[str]:
+    """The words to look up; a query that looks like a phone number is one word of digits."""
+    if _PHONE_LIKE.match(query):
+        return [re.sub(r"\D", "", query)[:MAX_TERM]]
+    return normalise(query)[:5]
+
+
 def matching(query: str) -> ColumnElement[bool] | None:
     """A criterion on Client for ``query``: every word must start one of the client's words."""
-    words = normalise(query)[:5]
+    words = query_words(query)
     if not words:
         return None
     return and_(
