@@ -4,6 +4,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import User, UserSession
@@ -36,7 +37,9 @@ def find_live(
 ) -> UserSession | None:
     """The open session for ``token``, or None (unknown, ended, or timed out — then ended)."""
     user_session = db.session.scalar(
-        select(UserSession).where(
+        select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(
             UserSession.token_hash == hash_session_token(token),
             UserSession.ended_at.is_(None),
         )
