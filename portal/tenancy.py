@@ -38,8 +38,10 @@ class TenantScoped:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy's declared_attr signature
-        #: The owning tenant; every query is limited to the bound one.
-        return mapped_column(ForeignKey("tenant.id"), nullable=False, index=True)
+        #: The owning tenant; every query is limited to the bound one. Each table leads
+        #: its own indexes with it, so it has no index of its own (which would only tempt
+        #: a planner into reading the whole tenant).
+        return mapped_column(ForeignKey("tenant.id"), nullable=False)
 
 
 @dataclass(frozen=True)

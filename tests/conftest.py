@@ -4,23 +4,20 @@ server), migrated with Alembic once per run and emptied after every test."""
 import contextvars
 import os
 import re
-import uuid
 from dataclasses import dataclass
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 from portal import create_app
-from portal.config import database_url
 from portal.extensions import db, limiter
 from portal.models import Client, Contact, SystemRole, User, UserKind, UserStatus
 from portal.services import search
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
+from portal.testing import throwaway_database
 
 PASSWORD = "correct horse battery"
 #: Hashed once: scrypt is deliberately slow and the fixtures create many users.
@@ -28,28 +25,11 @@ PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
-def _postgres_database(server_url: str):
-    """Create a throwaway database on the server; yield its URL; drop it."""
-    server = make_url(database_url(server_url))
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
-def database_uri(tmp_path_factory):
-    server_url = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
-    if server_url.startswith(("postgres://", "postgresql")):
-        yield from _postgres_database(server_url)
-    else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
+def database_uri():
+    server_url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    with throwaway_database(server_url, prefix="portal_test_") as url:
+        yield url
 
 
 def make_config(database_uri: str, **overrides) -> dict:

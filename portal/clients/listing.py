@@ -46,9 +46,9 @@ class ClientFilters:
 
     def statement(self) -> Select:
         statement = select(Client)
-        matching = search.matching(self.query)
-        if matching is not None:
-            statement = statement.where(matching)
+        matches = search.matching_ids(self.query)
+        if matches is not None:
+            statement = statement.join(matches, matches.c.client_id == Client.id)
         if self.status is not None:
             statement = statement.where(Client.status == self.status)
         if self.type is not None:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     ColumnElement,
     ForeignKeyConstraint,
     Index,
+    PrimaryKeyConstraint,
     String,
     UniqueConstraint,
     and_,
@@ -239,17 +240,20 @@ class ClientSearchTerm(TenantScoped, db.Model):
 
     __tablename__ = "client_search_term"
     __table_args__ = (
+        # tenant first: a prefix lookup then reads only the bound tenant's words.
+        PrimaryKeyConstraint("tenant_id", "term", "client_id"),
         ForeignKeyConstraint(
             ["tenant_id", "client_id"], ["client.tenant_id", "client.id"], ondelete="CASCADE"
         ),
     )
 
-    #: The word, lowercased, accents removed, only letters and digits.
+    #: The word, lowercased, accents removed, only letters and digits; compared byte by
+    #: byte on PostgreSQL ("C" collation) so that a prefix is an index range.
     term: Mapped[str] = mapped_column(
-        String(60).with_variant(String(60, collation="C"), "postgresql"), primary_key=True
+        String(60).with_variant(String(60, collation="C"), "postgresql")
     )
     #: The client it belongs to.
-    client_id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int]
 
 
 class Contact(ClientOwned, db.Model):

@@ -1,0 +1,407 @@
+"""Benchmark of the client pages (issue 3): does a tenant with 100,000 clients answer as
+fast as one with 100, with the same number of SQL statements per request?
+
+For each database and each size, it builds a fresh database with the migrations, fills
+two tenants with that many clients each (the second one only makes the tables twice as
+big, as they are when several tenants share them), signs in as the first tenant's
+administrator and times the client list, a search and a client page through the Flask
+test client. It prints the medians, the statements per request and the ratio between the
+largest and the smallest size.
+
+    .venv/bin/python bench/clients.py --databases sqlite,postgresql --sizes 100,100000
+"""
+
+import argparse
+import contextvars
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import event, insert, text
+from werkzeug.security import generate_password_hash
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import (
+    Client,
+    ClientMode,
+    ClientSearchTerm,
+    ClientStatus,
+    ClientType,
+    Contact,
+    SystemRole,
+    UserStatus,
+)
+from portal.services.search import client_terms, normalise
+from portal.services.tenants import create_staff_user, create_tenant, system_role
+from portal.tenancy import bound_to
+from portal.testing import throwaway_database
+
+PASSWORD = "benchmark password"  # noqa: S105 - a throwaway database's only user
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+TENANTS = (("alpha", "Alpha Services"), ("beta", "Beta Services"))
+CHUNK = 5_000
+TARGET_RATIO = 1.3
+PAGES = ("list", "search", "client")
+
+#: The client every page looks at; no generated word starts with "herve".
+KNOWN_NAME = "Hervé David"
+SEARCH = "herve"
+
+# Word lists combined with the client's number: names vary, yet every word but the
+# number is shared by thousands of clients, as family names and trades are.
+FIRST_NAMES = (
+    "Alice", "Bruno", "Chloé", "Denis", "Élodie", "François", "Gaëlle", "Hugo", "Inès",
+    "Jules", "Karim", "Léa", "Mathieu", "Nadia", "Olivier", "Pauline", "Quentin", "Rachid",
+    "Sophie", "Thomas", "Victor", "Yasmine", "Zoé",
+)
+LAST_NAMES = (
+    "Martin", "Bernard", "Dubois", "Tremblay", "Gagnon", "Roy", "Côté", "Bouchard",
+    "Gauthier", "Morin", "Lavoie", "Fortin", "Gagné", "Ouellet", "Pelletier", "Bélanger",
+    "Lévesque", "Bergeron", "Leblanc", "Paquette", "Girard", "Simard", "Boucher", "Caron",
+    "Beaulieu", "Cloutier", "Dufour", "Poirier", "Fournier", "Lefebvre",
+)
+TRADES = (
+    "Atelier", "Boulangerie", "Cabinet", "Clinique", "Garage", "Imprimerie", "Librairie",
+    "Menuiserie", "Plomberie", "Pharmacie", "Quincaillerie", "Transports", "Toitures",
+    "Électricité", "Fromagerie", "Traiteur",
+)
+CITIES = ("Montréal", "Québec", "Laval", "Gatineau", "Longueuil", "Sherbrooke", "Lévis")
+AREA_CODES = ("514", "438", "450", "418")
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+# --- Databases ---------------------------------------------------------------------------
+
+
+def fresh_database(kind: str, postgres_url: str):
+    """An empty database of ``kind``, removed afterwards."""
+    return throwaway_database(postgres_url if kind == "postgresql" else None, "portal_bench_")
+
+
+def make_app(database_uri: str) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "bench-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_uri,
+            "MAIL_BACKEND": "locmem",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+
+
+# --- Data --------------------------------------------------------------------------------
+
+
+def plain(text: str) -> str:
+    """``text`` as an email address may spell it: lowercase ASCII letters and digits."""
+    return "".join(normalise(text))
+
+
+def client_row(tenant_id: int, index: int) -> dict:
+    """The ``index``-th generated client: derived from the index alone, so reproducible."""
+    number = index + 1
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    last = LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]
+    trade = TRADES[index % len(TRADES)]
+    individual = index % 3 == 0
+    return {
+        "tenant_id": tenant_id,
+        "code": str(1_000_000 + number),
+        "name": f"{first} {last} {number}" if individual else f"{trade} {last} {number}",
+        "mode": ClientMode.INDIVIDUAL if individual else ClientMode.COMPANY,
+        "status": ClientStatus.ARCHIVED if index % 20 == 19 else ClientStatus.ACTIVE,
+        "type": ClientType.PROSPECT if index % 5 == 4 else ClientType.CLIENT,
+        "email": (
+            f"{plain(first)}.{plain(last)}{number}@example.com"
+            if individual
+            else f"info@{plain(trade)}-{plain(last)}{number}.example.com"
+        ),
+        "phone": f"+1 {AREA_CODES[index % len(AREA_CODES)]} {number // 10_000 % 1000:03d} "
+        f"{number % 10_000:04d}",
+        "mobile": None,
+        "fax": None,
+        "billing_city": CITIES[index % len(CITIES)],
+        "billing_country": "CA",
+        "created_at": EPOCH + timedelta(minutes=index),
+        "modified_at": EPOCH + timedelta(minutes=index, seconds=index % 3600),
+    }
+
+
+def insert_clients(tenant_id: int, size: int) -> int:
+    """Bulk-load ``size`` clients with their search words into the tenant, some with two
+    contacts; return the id of the known client, placed in the middle of the load. Both
+    tenants have one, so the search has to pick the right one out of the shared index.
+
+    This is deliberately cross-tenant code, like a CLI import: it writes with SQLAlchemy
+    Core on the session's connection, which the ORM tenancy hooks never see, so it sets
+    ``tenant_id`` on every row itself."""
+    connection = db.session.connection()
+    known_index = size // 2
+    known_id = None
+    for start in range(0, size, CHUNK):
+        indexes = range(start, min(start + CHUNK, size))
+        rows = [client_row(tenant_id, index) for index in indexes]
+        if known_index in indexes:
+            rows[known_index - start].update(
+                name=KNOWN_NAME, mode=ClientMode.INDIVIDUAL, email="h.david@example.com"
+            )
+        ids = connection.execute(
+            insert(Client).returning(Client.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        connection.execute(
+            insert(ClientSearchTerm),
+            [
+                {"tenant_id": tenant_id, "client_id": client_id, "term": term}
+                for client_id, row in zip(ids, rows, strict=True)
+                for term in client_terms(SimpleNamespace(**row))
+            ],
+        )
+        connection.execute(
+            insert(Contact),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "client_id": client_id,
+                    "name": f"{FIRST_NAMES[(index + offset) % len(FIRST_NAMES)]} {row['name']}",
+                    "email": f"contact{offset}.{row['code']}@example.com",
+                }
+                for index, client_id, row in zip(indexes, ids, rows, strict=True)
+                if index % 10 == 0 or index == known_index
+                for offset in (1, 2)
+            ],
+        )
+        if known_index in indexes:
+            known_id = ids[known_index - start]
+    return known_id
+
+
+def load(size: int) -> int:
+    """Create both tenants with ``size`` clients each; return the first one's known client."""
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        # The foreign key checks, one per row, triple the load time. The rows are right by
+        # construction (client ids come from RETURNING), so skip them for this transaction.
+        # A superuser setting, as the local server's postgres user is.
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    password_hash = generate_password_hash(PASSWORD)
+    known_ids = []
+    for slug, name in TENANTS:
+        tenant = create_tenant(slug, name)
+        with bound_to(db.session, tenant.id):
+            admin = create_staff_user(
+                email=f"admin@{slug}.test", name=f"{name} Admin", password=None,
+                role=system_role(SystemRole.ADMINISTRATOR),
+            )
+            admin.password_hash = password_hash
+            admin.status = UserStatus.ACTIVE
+            db.session.flush()
+        known_ids.append(insert_clients(tenant.id, size))
+    db.session.commit()
+    if postgresql:
+        # Autovacuum would gather the statistics after a while; the benchmark cannot wait.
+        # SQLite never gathers them by itself and Portal does not ask it to, so it is
+        # measured without, as a real Portal SQLite database is.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    return known_ids[0]
+
+
+# --- Measuring ---------------------------------------------------------------------------
+
+
+class IsolatedClient(FlaskClient):
+    """Runs every request in a fresh context, as a server would: its own app context,
+    database session and signed-in user, not the benchmark's."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class StatementCounter:
+    """Counts the SQL statements the engine sends while ``counting`` is on."""
+
+    def __init__(self, engine) -> None:
+        self.counting = False
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._executed)
+
+    def _executed(self, connection, cursor, statement, parameters, context, executemany):
+        if self.counting:
+            self.count += 1
+
+
+@dataclass
+class Measure:
+    page: str
+    size: int
+    milliseconds: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.milliseconds)
+
+    @property
+    def p95(self) -> float:
+        return statistics.quantiles(self.milliseconds, n=20, method="inclusive")[-1]
+
+    @property
+    def statement_label(self) -> str:
+        """The usual count, with the range when some requests differ (a session touch)."""
+        usual = statistics.mode(self.statements)
+        low, high = min(self.statements), max(self.statements)
+        return str(usual) if low == high else f"{usual} ({low}-{high})"
+
+
+def sign_in(client: FlaskClient, slug: str) -> None:
+    page = client.get(f"/{slug}/login")
+    token = CSRF_PATTERN.search(page.get_data(as_text=True))
+    if token is None:
+        raise SystemExit("The sign-in page has no CSRF token.")
+    response = client.post(
+        f"/{slug}/login",
+        data={"csrf_token": token.group(1), "login": f"admin@{slug}.test", "password": PASSWORD},
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"Signing in to {slug} failed with status {response.status_code}.")
+
+
+def check(response, url: str, expected: str) -> None:
+    """Stop the benchmark unless the page answered 200 with ``expected`` in it."""
+    if response.status_code != 200 or expected not in response.get_data(as_text=True):
+        raise SystemExit(f"GET {url}: status {response.status_code}, expected {expected!r}.")
+
+
+def measure(app: Flask, size: int, known_id: int, warmups: int, repeat: int) -> list[Measure]:
+    slug = TENANTS[0][0]
+    pages = {
+        "list": (f"/{slug}/clients/", "<tbody>"),
+        "search": (f"/{slug}/clients/?q={SEARCH}", f'href="/{slug}/clients/{known_id}"'),
+        "client": (f"/{slug}/clients/{known_id}", KNOWN_NAME),
+    }
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    sign_in(client, slug)
+    counter = StatementCounter(db.engine)
+    results = []
+    for page, (url, expected) in pages.items():
+        for _ in range(warmups):
+            check(client.get(url), url, expected)
+        result = Measure(page, size)
+        for _ in range(repeat):
+            counter.count, counter.counting = 0, True
+            start = time.perf_counter()
+            response = client.get(url)
+            result.milliseconds.append((time.perf_counter() - start) * 1000)
+            counter.counting = False
+            result.statements.append(counter.count)
+            check(response, url, expected)
+        results.append(result)
+    return results
+
+
+def run(kind: str, size: int, options: argparse.Namespace) -> tuple[float, list[Measure]]:
+    """Load and measure one size on a fresh database; return the load time and results."""
+    print(f"{kind}: 2 tenants x {size:,} clients...", file=sys.stderr, flush=True)
+    with fresh_database(kind, options.postgres_url) as uri:
+        app = make_app(uri)
+        with app.app_context():
+            upgrade()
+            start = time.perf_counter()
+            known_id = load(size)
+            load_seconds = time.perf_counter() - start
+            results = measure(app, size, known_id, options.warmups, options.repeat)
+            db.session.remove()
+            db.engine.dispose()
+    return load_seconds, results
+
+
+# --- Report ------------------------------------------------------------------------------
+
+
+def print_table(headers: tuple[str, ...], rows: list[tuple]) -> None:
+    """Left-align the first column, right-align the others."""
+    cells = [headers, *[tuple(str(cell) for cell in row) for row in rows]]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
+    for row in cells:
+        print(
+            "  ".join(
+                cell.ljust(width) if column == 0 else cell.rjust(width)
+                for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+
+
+def report(kind: str, loads: dict[int, float], results: list[Measure]) -> None:
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
+    print(f"\n== {title} ==\n")
+    for size, seconds in loads.items():
+        print(f"load: 2 tenants x {size:,} clients in {seconds:.1f} s")
+    print()
+    print_table(
+        ("page", "rows/tenant", "median ms", "p95 ms", "statements"),
+        [
+            (r.page, f"{r.size:,}", f"{r.median:.1f}", f"{r.p95:.1f}", r.statement_label)
+            for r in sorted(results, key=lambda r: (PAGES.index(r.page), r.size))
+        ],
+    )
+    small, large = min(loads), max(loads)
+    if small == large:
+        return
+    print(f"\n{large:,} vs {small:,} clients per tenant\n")
+    by_key = {(r.page, r.size): r for r in results}
+    rows = []
+    for page in PAGES:
+        low, high = by_key[page, small], by_key[page, large]
+        ratio = high.median / low.median
+        constant = statistics.mode(low.statements) == statistics.mode(high.statements)
+        rows.append((
+            page,
+            f"{ratio:.2f}",
+            "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
+            f"{low.statement_label} vs {high.statement_label}",
+            "yes" if constant else "NO, GROWS",
+        ))
+    print_table(
+        ("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--databases", default="sqlite,postgresql",
+                        help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--sizes", default="100,100000",
+                        help="comma-separated clients per tenant")
+    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="a server where a throwaway database may be created")
+    options = parser.parse_args()
+    kinds = options.databases.split(",")
+    unknown = set(kinds) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown database: {', '.join(sorted(unknown))}")
+    sizes = sorted({int(size) for size in options.sizes.split(",")})
+    if options.repeat < 2 or min(sizes) < 1:
+        parser.error("--repeat must be at least 2 and every size at least 1")
+    for kind in kinds:
+        loads, results = {}, []
+        for size in sizes:
+            loads[size], measures = run(kind, size, options)
+            results += measures
+        report(kind, loads, results)
+
+
+if __name__ == "__main__":
+    main()
