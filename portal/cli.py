@@ -1,19 +1,23 @@
 """``flask --app portal ...`` commands. They cross tenants explicitly or bind one."""
 
 import secrets
+import signal
+import sys
+import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import SystemRole, Tenant
-from portal.services import demo
+from portal.services import demo, outbox
 from portal.services.tenants import TenantError, create_staff_user, create_tenant, system_role
 from portal.services.users import MIN_PASSWORD_LENGTH
 from portal.tenancy import bound_to
 
 tenant_cli = click.Group("tenant", help="Manage tenants.")
+outbox_cli = click.Group("outbox", help="Deliver queued mail.")
 user_cli = click.Group("user", help="Manage users.")
 
 
@@ -80,7 +84,39 @@ def demo_command(password: str | None) -> None:
     click.echo(f"Password for all of them: {password}" + ("  (generated)" if generated else ""))
 
 
+def echo_report(report: outbox.Report) -> None:
+    click.echo(f"sent {report.sent}, to retry {report.retried}, failed {report.failed}")
+
+
+@outbox_cli.command("send")
+def outbox_send() -> None:
+    """Deliver the mails that are due, once."""
+    echo_report(outbox.deliver_due(limit=10_000))
+
+
+@outbox_cli.command("work")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+def outbox_work(interval: float) -> None:
+    """Deliver due mails again and again until stopped (Ctrl-C or SIGTERM)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    click.echo(f"Delivering mail every {interval:g} s; Ctrl-C stops.")
+    try:
+        while True:
+            try:
+                report = outbox.deliver_due()
+            except Exception:  # the database may be restarting: log, wait, go on
+                db.session.rollback()
+                current_app.logger.exception("outbox pass failed")
+            else:
+                if report.sent or report.retried or report.failed:
+                    echo_report(report)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(tenant_cli)
     app.cli.add_command(user_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(demo_command)

@@ -11,6 +11,7 @@ from portal.models.client import (
     ClientType,
     Contact,
 )
+from portal.models.outbox import MailState, OutboxMail
 from portal.models.tenant import Branch, Tenant
 from portal.models.user import (
     Role,
@@ -33,6 +34,8 @@ __all__ = [
     "ClientMode",
     "ClientStatus",
     "Contact",
+    "MailState",
+    "OutboxMail",
     "Role",
     "RolePermission",
     "SystemRole",
