@@ -19,6 +19,10 @@ ACTIONS = {
     "contact.updated": _l("Contact changed"),
     "contact.archived": _l("Contact archived"),
     "contact.restored": _l("Contact restored"),
+    "access.granted": _l("Portal access granted"),
+    "access.resent": _l("Access email sent again"),
+    "access.accepted": _l("Password chosen, access active"),
+    "access.link_renewed": _l("New access link asked for"),
 }
 
 FIELDS = {
@@ -56,6 +60,8 @@ FIELDS = {
     "location": _l("Location"),
     "archived_at": _l("Archived"),
     "assigned staff": _l("Assigned staff"),
+    "user code": _l("User code"),
+    "allowed network": _l("Allowed network"),
 }
 
 

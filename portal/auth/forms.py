@@ -51,3 +51,26 @@ class ChangePasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField(_l("Change password"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Choose a password"),
+        validators=[InputRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+        description=_l("At least %(min)d characters; not your user code or email.",
+                       min=MIN_PASSWORD_LENGTH),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            InputRequired(),
+            EqualTo("password", message=_l("The two passwords differ.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Save my password"))
+
+
+class RenewLinkForm(FlaskForm):
+    submit = SubmitField(_l("Send me a new link"))

@@ -4,19 +4,35 @@ import secrets
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
+from portal.auth.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    LogoutForm,
+    RenewLinkForm,
+    SetPasswordForm,
+)
 from portal.auth.sessions import sign_in, sign_out
 from portal.extensions import client_address, db, limiter
 from portal.gate import address_allowed
-from portal.models import User, UserStatus
+from portal.models import InvitationState, User, UserStatus
 from portal.permissions import SIGNED_IN, permission, public
-from portal.services import audit, users
+from portal.services import access, audit, users
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
 
@@ -130,8 +146,11 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        problem = users.password_problem(form.new_password.data, current_user)
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append(_("This is not your current password."))
+        elif problem:
+            form.new_password.errors.append(problem)
         else:
             user = current_user._get_current_object()
             users.change_password(
@@ -145,3 +164,81 @@ def change_password():
             )
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form)
+
+
+#: Where the set-password token waits once it has been taken out of the URL.
+PENDING_TOKEN = "set_password_token"  # noqa: S105 - a session key, not a secret
+
+
+def private(response):
+    """No cache may keep the page, and no link on it may leak its address."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/password/set/<token>")
+@public
+def set_password(token: str):
+    """Move the token from the URL into the session before anything is shown, so that
+    it cannot leak through the Referer header or the browser history."""
+    session[PENDING_TOKEN] = token[:500]
+    return private(redirect(url_for("auth.choose_password")))
+
+
+@bp.route("/password/set", methods=["GET", "POST"])
+@public
+def choose_password():
+    invitation = access.invitation_for(session.get(PENDING_TOKEN, ""))
+    state = invitation.current_state() if invitation else None
+    if state is not InvitationState.PENDING:
+        return private(
+            make_response(
+                render_template(
+                    "auth/link_invalid.html", state=state, form=RenewLinkForm()
+                ),
+                404 if invitation is None else 410,
+            )
+        )
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        problem = users.password_problem(form.password.data, invitation.user)
+        if problem:
+            form.password.errors.append(problem)
+        else:
+            user = access.accept(invitation, form.password.data, ip_address=client_address())
+            session.pop(PENDING_TOKEN, None)
+            sign_in(user, request.user_agent.string)
+            db.session.commit()
+            flash(_("Your password is saved. Welcome!"), "success")
+            return redirect(url_for("main.home"))
+    return private(
+        make_response(
+            render_template("auth/set_password.html", form=form, user=invitation.user)
+        )
+    )
+
+
+@bp.route("/password/set/renew", methods=["POST"])
+@public
+@limiter.limit("5/hour", key_func=lambda: session.get(PENDING_TOKEN, "-")[:100])
+def renew_link():
+    """Send a fresh link to the address on file (never to one typed here)."""
+    invitation = access.invitation_for(session.get(PENDING_TOKEN, ""))
+    if RenewLinkForm().validate_on_submit() and invitation is not None:
+        user = invitation.user
+        if user.status is not UserStatus.DISABLED and invitation.current_state() in (
+            InvitationState.EXPIRED, InvitationState.REVOKED
+        ):
+            access.invite(user, g.tenant, invited_by=None)
+            audit.record(
+                "access.link_renewed", client_id=user.client_id, ip_address=client_address(),
+                contact=user.name,
+            )
+            db.session.commit()
+    session.pop(PENDING_TOKEN, None)
+    flash(
+        _("If this link was yours, a new one is on its way to the address we have on file."),
+        "info",
+    )
+    return redirect(url_for("auth.login"))

@@ -6,11 +6,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select, tuple_
 
+from portal.access.forms import AccessActionForm
 from portal.clients.forms import ConfirmForm
 from portal.clients.views import get_client
 from portal.contacts.forms import ContactForm
 from portal.extensions import client_address, db
-from portal.models import Client, Contact
+from portal.models import Client, Contact, Invitation, User
 from portal.permissions import guard, permission
 from portal.services import clients as client_service
 
@@ -55,9 +56,21 @@ def new(client_id: int):
 
 def render_card(contact: Contact, form: ContactForm):
     previous, following = neighbours(contact)
+    account = db.session.scalar(select(User).where(User.contact_id == contact.id))
+    invitations = (
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.user_id == account.id)
+            .order_by(Invitation.id.desc())
+            .limit(20)
+        ).all()
+        if account
+        else []
+    )
     return render_template(
         "contacts/card.html", contact=contact, form=form, previous=previous,
-        following=following,
+        following=following, account=account, invitations=invitations,
+        action_form=AccessActionForm(),
     )
 
 

@@ -11,6 +11,7 @@ from portal.models.client import (
     ClientType,
     Contact,
 )
+from portal.models.invitation import Invitation, InvitationState
 from portal.models.outbox import MailState, OutboxMail
 from portal.models.tenant import Branch, Tenant
 from portal.models.user import (
@@ -34,6 +35,8 @@ __all__ = [
     "ClientMode",
     "ClientStatus",
     "Contact",
+    "Invitation",
+    "InvitationState",
     "MailState",
     "OutboxMail",
     "Role",

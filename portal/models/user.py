@@ -4,6 +4,7 @@ import enum
 import hashlib
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ForeignKeyConstraint,
     String,
@@ -32,6 +33,14 @@ class UserStatus(enum.StrEnum):
     INVITED = "invited"
     ACTIVE = "active"
     DISABLED = "disabled"
+
+    @property
+    def label(self) -> str:
+        return {
+            self.INVITED: _l("Invited"),
+            self.ACTIVE: _l("Active"),
+            self.DISABLED: _l("Disabled"),
+        }[self]
 
 
 class Role(TenantScoped, db.Model):

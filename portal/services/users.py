@@ -1,9 +1,33 @@
-"""Changing users in ways that affect their sessions."""
+"""Changing users in ways that affect their sessions, and password rules."""
+
+from functools import cache
+from pathlib import Path
+
+from flask_babel import gettext as _
 
 from portal.models import User, UserStatus
 from portal.services import audit, sessions
 
 MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().casefold() for line in lines if line and line[0] != "#")
+
+
+def password_problem(password: str, user: User) -> str | None:
+    """Why ``password`` is not good enough for ``user``, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH)
+    folded = password.casefold()
+    if folded in {user.code.casefold(), user.email.casefold()}:
+        return _("Do not use your user code or your email as password.")
+    if folded in common_passwords():
+        return _("This password is among the most common ones; choose another.")
+    return None
 
 
 def change_password(user: User, new_password: str, *, actor: User, ip_address: str | None) -> None:

@@ -1,0 +1,87 @@
+"""Giving a client's contact access to the portal: the key button's form, and the
+envelope (resend), disable and enable buttons of the contact card."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.access.forms import AccessActionForm, GrantAccessForm
+from portal.extensions import client_address, db
+from portal.models import Contact, User
+from portal.permissions import guard
+from portal.services import access, audit, users
+
+bp = Blueprint("access", __name__, url_prefix="/<tenant>/contacts/<id:contact_id>/access")
+guard(bp, "access.grant")
+
+
+def contact_user(contact: Contact) -> User | None:
+    return db.session.scalar(select(User).where(User.contact_id == contact.id))
+
+
+def back_to_card(contact: Contact):
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    if contact_user(contact) is not None:
+        flash(_("This contact already has access."), "info")
+        return back_to_card(contact)
+    form = GrantAccessForm()
+    if not form.is_submitted():
+        form.code.data = access.propose_user_code(contact)
+        form.email.data = contact.email
+    if form.validate_on_submit():
+        access.grant(
+            contact, g.tenant,
+            code=form.code.data,
+            email=form.email.data,
+            allowed_network=form.allowed_network.data,
+            branch_id=int(form.branch_id.data) if form.branch_id.data else None,
+            actor=current_user,
+            ip_address=client_address(),
+        )
+        db.session.commit()
+        flash(_("Saved"), "success")
+        flash(_("An email has been sent with the sign-in details"), "success")
+        return back_to_card(contact)
+    return render_template("access/new.html", contact=contact, form=form)
+
+
+@bp.route("/resend", methods=["POST"])
+def resend(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    user = contact_user(contact) or abort(404)
+    if AccessActionForm().validate_on_submit():
+        access.invite(user, g.tenant, invited_by=current_user)
+        audit.record(
+            "access.resent", actor=current_user, client_id=contact.client_id,
+            ip_address=client_address(), contact=contact.name,
+        )
+        db.session.commit()
+        flash(_("A new access email has been sent; the previous link no longer works."),
+              "success")
+    return back_to_card(contact)
+
+
+@bp.route("/disable", methods=["POST"])
+def disable(contact_id: int):
+    return set_disabled(contact_id, True)
+
+
+@bp.route("/enable", methods=["POST"])
+def enable(contact_id: int):
+    return set_disabled(contact_id, False)
+
+
+def set_disabled(contact_id: int, disabled: bool):
+    contact = db.get_or_404(Contact, contact_id)
+    user = contact_user(contact) or abort(404)
+    if AccessActionForm().validate_on_submit():
+        users.set_disabled(user, disabled, actor=current_user, ip_address=client_address())
+        db.session.commit()
+        flash(_("Access disabled.") if disabled else _("Access enabled."), "success")
+    return back_to_card(contact)

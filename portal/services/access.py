@@ -1,0 +1,176 @@
+"""Portal access for a client's contact: the user, its invitation, the mailed link."""
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from datetime import timedelta
+
+from flask import current_app, render_template
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import (
+    Contact,
+    Invitation,
+    InvitationState,
+    SystemRole,
+    Tenant,
+    User,
+    UserKind,
+    UserStatus,
+)
+from portal.models.base import utcnow
+from portal.services import audit, outbox, sessions
+from portal.services.tenants import system_role
+
+#: One salt per purpose, so that a token of one kind is worthless as another.
+INVITATION_SALT = "portal.invitation"
+
+
+def normalise_network(value: str) -> str:
+    """One IPv4/IPv6 address or CIDR network, normalised (``::ffff:192.0.2.1`` is
+    ``192.0.2.1/32``); ValueError says what is expected."""
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(
+            _l("Enter one IPv4 or IPv6 address (such as 203.0.113.7) or network "
+               "(such as 203.0.113.0/24).")
+        ) from None
+    if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
+        mapped = network.network_address.ipv4_mapped
+        network = ipaddress.ip_network(f"{mapped}/{max(network.prefixlen - 96, 0)}", strict=False)
+    return str(network)
+
+
+def propose_user_code(contact: Contact) -> str:
+    """The client's code followed by the first free short number (8005551 -> 80055511)."""
+    prefix = contact.client.code
+    taken = set(
+        db.session.scalars(select(User.code).where(User.code.startswith(prefix, autoescape=True)))
+    )
+    number = 1
+    while f"{prefix}{number}" in taken:
+        number += 1
+    return f"{prefix}{number}"
+
+
+def portal_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail: PORTAL_BASE_URL, never the request's Host header."""
+    path = current_app.url_map.bind("portal.invalid").build(endpoint, values)
+    return current_app.config["PORTAL_BASE_URL"] + path
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=INVITATION_SALT)
+
+
+def _digest(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def invite(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation:
+    """Revoke the user's open links, make a new one and queue its mail."""
+    now = utcnow()
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.user_id == user.id, Invitation.state == InvitationState.PENDING)
+        .values(state=InvitationState.REVOKED, closed_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    nonce = secrets.token_urlsafe(24)
+    invitation = Invitation(
+        user_id=user.id,
+        tenant_id=tenant.id,
+        invited_by_id=invited_by.id if invited_by else None,
+        nonce_hash=_digest(nonce),
+        expires_at=now + timedelta(days=tenant.invitation_days),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    token = _serializer().dumps({"i": invitation.id, "n": nonce})
+    context = {
+        "tenant": tenant,
+        "user": user,
+        "invited_by": invited_by,
+        "link": portal_url("auth.set_password", tenant=tenant.slug, token=token),
+        "expires_at": invitation.expires_at,
+    }
+    outbox.queue(
+        tenant,
+        kind="invitation",
+        to=user.email,
+        subject=str(_l("Your access to %(tenant)s", tenant=tenant.name)),
+        text=render_template("mail/invitation.txt", **context),
+        html=render_template("mail/invitation.html", **context),
+    )
+    return invitation
+
+
+def invitation_for(token: str) -> Invitation | None:
+    """The invitation a link names, if the link is genuine (whatever its state)."""
+    try:
+        data = _serializer().loads(token)
+        invitation_id, nonce = int(data["i"]), str(data["n"])
+    except (BadData, KeyError, TypeError, ValueError):
+        return None
+    if not 0 < invitation_id < 2**31:
+        return None
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or not hmac.compare_digest(invitation.nonce_hash, _digest(nonce)):
+        return None
+    return invitation
+
+
+def grant(
+    contact: Contact,
+    tenant: Tenant,
+    *,
+    code: str,
+    email: str,
+    allowed_network: str | None,
+    branch_id: int | None,
+    actor: User,
+    ip_address: str | None,
+) -> User:
+    """Create the contact's client user (role Client) and mail it an invitation."""
+    user = User(
+        tenant_id=tenant.id,
+        code=code,
+        email=email.lower(),
+        name=contact.name,
+        role=system_role(SystemRole.CLIENT),
+        kind=UserKind.CLIENT,
+        client_id=contact.client_id,
+        contact_id=contact.id,
+        allowed_network=allowed_network,
+        branch_id=branch_id,
+        status=UserStatus.INVITED,
+    )
+    db.session.add(user)
+    db.session.flush()
+    invite(user, tenant, invited_by=actor)
+    audit.record(
+        "access.granted", actor=actor, client_id=contact.client_id, ip_address=ip_address,
+        contact=contact.name,
+        changes={"user code": [None, code], "email": [None, user.email],
+                 "allowed network": [None, allowed_network]},
+    )
+    return user
+
+
+def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> User:
+    """Use the link: the user chooses a password and becomes active."""
+    user = invitation.user
+    user.set_password(password)
+    user.status = UserStatus.ACTIVE
+    sessions.end_all(user)
+    invitation.state, invitation.closed_at = InvitationState.ACCEPTED, utcnow()
+    audit.record(
+        "access.accepted", actor=user, client_id=user.client_id, ip_address=ip_address,
+        contact=user.name,
+    )
+    return user
