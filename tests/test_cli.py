@@ -124,3 +124,23 @@ def test_demo_admin_gets_404_on_every_acme_url(app):
         url = rule.build(values, append_unknown=False)[1]
         for method in methods(rule):
             assert browser.call(method, url).status_code == 404, (method, url)
+
+
+def test_demo_has_mireille_invited_with_her_mail_queued(app):
+    from portal.models import Invitation, InvitationState, OutboxMail
+
+    run(app, "demo", "--password", DEMO_PASSWORD)
+    with bound_to(db.session, tenant_named("demo").id):
+        mireille = db.session.scalar(
+            select(User).where(User.email == "mireille.couture@hervedavid.com")
+        )
+        assert mireille.status.value == "invited" and mireille.code == "80055511"
+        (invitation,) = db.session.scalars(select(Invitation)).all()
+        assert invitation.state is InvitationState.PENDING
+        assert invitation.invited_by.email == "admin@demo.test"
+        (mail,) = db.session.scalars(select(OutboxMail)).all()
+        assert mail.to_address == "mireille.couture@hervedavid.com"
+    run(app, "demo", "--password", DEMO_PASSWORD)
+    with bound_to(db.session, tenant_named("demo").id):
+        db.session.expire_all()
+        assert db.session.get(User, mireille.id).status.value == "invited"

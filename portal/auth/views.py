@@ -106,9 +106,10 @@ def login():
             )
             db.session.commit()
             error = _(
-                "Your access is limited to the network %(network)s and this request comes "
-                "from %(address)s. Sign in from your usual network, or ask your contact "
-                "at %(tenant)s to change the limit.",
+                "Access to this account is not allowed from your network address. "
+                "It is limited to %(network)s and this request comes from %(address)s. "
+                "Sign in from your usual network, or ask your contact at %(tenant)s "
+                "to change the limit.",
                 network=user.allowed_network,
                 address=client_address(),
                 tenant=g.tenant.name,

@@ -5,9 +5,20 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Branch, Client, ClientMode, Contact, SystemRole, Tenant, User, UserKind
+from portal.models import (
+    Branch,
+    Client,
+    ClientMode,
+    Contact,
+    Invitation,
+    InvitationState,
+    SystemRole,
+    Tenant,
+    User,
+    UserKind,
+)
 from portal.models.user import UserStatus
-from portal.services import search
+from portal.services import access, search
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
@@ -32,6 +43,8 @@ class ContactSpec:
     fax: str | None = None
     #: A user code makes this contact an active client user.
     user_code: str | None = None
+    #: The staff member (by email) who has invited this contact: its invitation is pending.
+    invited_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ DEMO = (
                         phone="521 1224 6321",
                         mobile="524 1478 1263",
                         fax="521 1582 1132",
+                        invited_by="admin@demo.test",
                     ),
                 ),
             ),
@@ -161,7 +175,11 @@ def load(password: str) -> list[SignIn]:
         with bound_to(db.session, tenant.id):
             if existing is None:
                 _populate(spec, tenant)
-            for user in db.session.scalars(select(User).order_by(User.kind.desc(), User.id)):
+            invited = select(Invitation.user_id).where(
+                Invitation.state == InvitationState.PENDING
+            )
+            signing_in = select(User).where(User.id.not_in(invited))
+            for user in db.session.scalars(signing_in.order_by(User.kind.desc(), User.id)):
                 user.set_password(password)
                 user.status = UserStatus.ACTIVE
                 sign_ins.append(SignIn(spec.slug, user.code, user.email, user.role.name))
@@ -251,6 +269,15 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
             )
             db.session.add(contact)
             db.session.flush()
+            if contact_spec.invited_by:
+                inviter = db.session.scalar(
+                    select(User).where(User.email == contact_spec.invited_by)
+                )
+                access.grant(
+                    contact, tenant, code=access.propose_user_code(contact),
+                    email=contact.email, allowed_network=None, branch_id=None,
+                    actor=inviter, ip_address=None,
+                )
             if contact_spec.user_code:
                 db.session.add(
                     User(

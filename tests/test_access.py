@@ -1,0 +1,261 @@
+"""Portal access from the contact card (seed 004): the key button, the invitation
+mailed over a real SMTP server, the single-use link, resend, expiry and limits."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Branch, Contact, Invitation, InvitationState, User, UserStatus
+from portal.services import outbox
+from portal.tenancy import bound_to
+from tests.conftest import PASSWORD, csrf_token, login
+from tests.test_clients import log_of, post_form
+from tests.test_outbox import SMTP, smtp_server  # noqa: F401 - the fixture is used by name
+
+NEW_PASSWORD = "Mireille chooses well"
+LINK = re.compile(r"http://portal\.test(/[^\s\"<]+)")
+
+
+@pytest.fixture
+def mireille(world) -> int:
+    """A contact of Alpha's first client, with no access yet, and a branch to limit to."""
+    with bound_to(db.session, world.a.tenant_id):
+        contact = Contact(
+            client_id=world.a.client_id, name="Mireille Couture",
+            email="mireille.couture@hervedavid.example",
+        )
+        db.session.add_all([contact, Branch(name="Actif Montréal")])
+        db.session.commit()
+        return contact.id
+
+
+def branch_id(world, name: str) -> int:
+    with bound_to(db.session, world.a.tenant_id):
+        return db.session.scalar(select(Branch.id).where(Branch.name == name))
+
+
+def grant(client, world, contact_id: int, **fields):
+    login(client, world.a.slug, world.a.admin_email)
+    card = client.get(f"/{world.a.slug}/contacts/{contact_id}").get_data(as_text=True)
+    assert 'title="Grant portal access"' in card
+    url = f"/{world.a.slug}/contacts/{contact_id}/access/new"
+    form = client.get(url).get_data(as_text=True)
+    assert "Client (system role)" in form and "Save and send email" in form
+    assert 'value="ALP12"' in form, "the user code is proposed from the client's code"
+    assert 'value="mireille.couture@hervedavid.example"' in form
+    data = {"code": "ALP12", "email": "mireille.couture@hervedavid.example",
+            "allowed_network": "", "branch_id": "", **fields}
+    return post_form(client, url, data)
+
+
+def mireille_user(world) -> User | None:
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        return db.session.scalar(select(User).where(User.code == "ALP12"))
+
+
+def links_in(messages) -> list[str]:
+    return [LINK.search(m.get_body(("plain",)).get_content()).group(1) for m in messages]
+
+
+def choose_password(browser, link: str, password: str = NEW_PASSWORD, confirm: str | None = None):
+    page = browser.get(link)
+    assert page.status_code == 302 and page.headers["Referrer-Policy"] == "no-referrer"
+    form = browser.get(page.location)
+    if form.status_code != 200:
+        return form
+    assert form.headers["Cache-Control"] == "no-store"
+    return browser.post(
+        page.location,
+        data={"csrf_token": csrf_token(form), "password": password,
+              "confirm": confirm or password},
+    )
+
+
+@pytest.mark.parametrize("app_config", [SMTP])
+def test_the_seed_story_from_key_button_to_signed_in_contact(
+    app, app_config, client, world, mireille, smtp_server  # noqa: F811
+):
+    response = grant(
+        client, world, mireille, allowed_network="::ffff:10.1.2.3",
+        branch_id=str(branch_id(world, "Actif Montréal")),
+    )
+    assert response.status_code == 302
+    card = client.get(response.location).get_data(as_text=True)
+    assert "Saved" in card and "An email has been sent with the sign-in details" in card
+    assert "10.1.2.3/32" in card and "Invited" in card and "Pending" in card
+    assert mireille_user(world).status is UserStatus.INVITED
+
+    assert outbox.deliver_due().sent == 1
+    (mail,) = smtp_server.messages
+    assert mail["To"] == "mireille.couture@hervedavid.example"
+    text = mail.get_body(("plain",)).get_content()
+    assert "ALP12" in text and "Alpha Admin" in text and "works once" in text
+    (link,) = links_in(smtp_server.messages)
+
+    contact_browser = app.test_client()
+    contact_browser.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    response = choose_password(contact_browser, link)
+    assert response.status_code == 302
+    assert contact_browser.get(f"/{world.a.slug}/account").status_code == 200
+    assert mireille_user(world).status is UserStatus.ACTIVE
+
+    contact_browser.environ_base["REMOTE_ADDR"] = "198.51.100.4"
+    refused = contact_browser.get(f"/{world.a.slug}/account")
+    assert refused.status_code == 403
+    actions = [event.action for event in log_of(world.a.tenant_id, world.a.client_id)]
+    assert actions[:2] == ["access.granted", "access.accepted"]
+    assert "auth.network_refused" in actions
+
+
+def test_a_link_works_once(app, client, world, mireille):
+    grant(client, world, mireille)
+    outbox.deliver_due()
+    (link,) = links_in_locmem(app)
+    assert choose_password(app.test_client(), link).status_code == 302
+    second = choose_password(app.test_client(), link)
+    assert second.status_code == 410
+    assert "already been used" in second.get_data(as_text=True)
+
+
+def links_in_locmem(app) -> list[str]:
+    return [LINK.search(m.body).group(1) for m in app.extensions["mailman"].outbox]
+
+
+def test_resend_revokes_the_older_link(app, client, world, mireille):
+    grant(client, world, mireille)
+    card_url = f"/{world.a.slug}/contacts/{mireille}"
+    token = csrf_token(client.get(card_url))
+    response = client.post(f"{card_url}/access/resend", data={"csrf_token": token})
+    assert "previous link no longer works" in client.get(response.location).get_data(
+        as_text=True
+    )
+    outbox.deliver_due()
+    old, new = links_in_locmem(app)
+    refused = choose_password(app.test_client(), old)
+    assert refused.status_code == 410 and "newer link" in refused.get_data(as_text=True)
+    assert choose_password(app.test_client(), new).status_code == 302
+
+
+def test_an_expired_link_offers_a_fresh_one_sent_to_the_address_on_file(
+    app, client, world, mireille
+):
+    grant(client, world, mireille)
+    with bound_to(db.session, world.a.tenant_id):
+        for invitation in db.session.scalars(select(Invitation)):
+            invitation.expires_at -= timedelta(days=8)
+        db.session.commit()
+    outbox.deliver_due()
+    (link,) = links_in_locmem(app)
+    browser = app.test_client()
+    page = choose_password(browser, link)
+    assert page.status_code == 410 and "expired" in page.get_data(as_text=True)
+    browser.post(
+        f"/{world.a.slug}/password/set/renew",
+        data={"csrf_token": csrf_token(page), "email": "attacker@evil.test"},
+    )
+    outbox.deliver_due()
+    sent = app.extensions["mailman"].outbox
+    assert [m.to for m in sent] == [["mireille.couture@hervedavid.example"]] * 2
+    fresh = links_in_locmem(app)[-1]
+    assert choose_password(app.test_client(), fresh).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "token", ["garbage", "eyJpIjoxLCJuIjoieCJ9.forged", "x" * 5000, "%00"]
+)
+def test_a_forged_or_malformed_link_is_refused_plainly(client, world, token):
+    page = client.get(f"/{world.a.slug}/password/set/{token}")
+    assert page.status_code == 302
+    refused = client.get(page.location)
+    assert refused.status_code == 404
+    assert "This link is not valid" in refused.get_data(as_text=True)
+
+
+def test_an_invitation_link_does_not_work_in_another_tenant(app, client, world, mireille):
+    grant(client, world, mireille)
+    outbox.deliver_due()
+    (link,) = links_in_locmem(app)
+    elsewhere = link.replace(f"/{world.a.slug}/", f"/{world.b.slug}/")
+    browser = app.test_client()
+    page = browser.get(elsewhere)
+    assert browser.get(page.location).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [
+        ("short", None, "at least 10"),
+        ("MIREILLE.COUTURE@HERVEDAVID.EXAMPLE", None, "user code or your email"),
+        ("mireille.couture@hervedavid.example", None, "user code or your email"),
+        ("Password123", None, "most common"),
+        ("a fine long password", "another one entirely", "differ"),
+    ],
+)
+def test_weak_or_mismatched_passwords_are_refused(
+    app, client, world, mireille, password, confirm, message
+):
+    grant(client, world, mireille)
+    outbox.deliver_due()
+    (link,) = links_in_locmem(app)
+    response = choose_password(app.test_client(), link, password, confirm)
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert mireille_user(world).status is UserStatus.INVITED
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("allowed_network", "123.542.654.785", "Enter one IPv4 or IPv6 address"),
+        ("allowed_network", "10.0.0.0/33", "Enter one IPv4 or IPv6 address"),
+        ("email", "not-an-email", "Enter an email address"),
+        ("code", "ALP11", "Another user already has this code"),
+        ("branch_id", "424242", "Not a valid choice"),
+    ],
+)
+def test_the_add_a_user_form_refuses_bad_input_at_the_field(
+    client, world, mireille, field, value, message
+):
+    response = grant(client, world, mireille, **{field: value})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and message in body
+    assert mireille_user(world) is None
+    with bound_to(db.session, world.a.tenant_id):
+        assert db.session.scalar(select(Invitation)) is None
+
+
+def test_disable_and_enable_access_from_the_card(app, client, world):
+    login(client, world.a.slug, world.a.admin_email)
+    contact_browser = app.test_client()
+    login(contact_browser, world.a.slug, world.a.client_user_email)
+    card = f"/{world.a.slug}/contacts/{world.a.contact_id}"
+    client.post(f"{card}/access/disable", data={"csrf_token": csrf_token(client.get(card))})
+    assert contact_browser.get(f"/{world.a.slug}/account").status_code == 302
+    assert login(app.test_client(), world.a.slug, world.a.client_user_email).status_code == 200
+    client.post(f"{card}/access/enable", data={"csrf_token": csrf_token(client.get(card))})
+    assert login(app.test_client(), world.a.slug, world.a.client_user_email).status_code == 302
+    actions = [event.action for event in log_of(world.a.tenant_id, world.a.client_id)]
+    assert [action for action in actions if action.startswith("user.")] == [
+        "user.disabled", "user.enabled"
+    ]
+
+
+def test_granting_access_needs_the_permission(app, world, mireille):
+    browser = app.test_client()
+    login(browser, world.a.slug, world.a.tech_email)
+    card = browser.get(f"/{world.a.slug}/contacts/{mireille}").get_data(as_text=True)
+    assert "Grant portal access" not in card
+    assert browser.get(f"/{world.a.slug}/contacts/{mireille}/access/new").status_code == 403
+
+
+def test_pending_invitation_state_counts_expiry():
+    from portal.models.base import utcnow
+
+    invitation = Invitation(state=InvitationState.PENDING, expires_at=utcnow())
+    assert invitation.current_state() is InvitationState.EXPIRED
+    invitation.expires_at = utcnow() + timedelta(minutes=1)
+    assert invitation.current_state() is InvitationState.PENDING
+    assert PASSWORD  # the fixtures' password is not reused by the flows above
