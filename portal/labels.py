@@ -23,6 +23,8 @@ ACTIONS = {
     "access.resent": _l("Access email sent again"),
     "access.accepted": _l("Password chosen, access active"),
     "access.link_renewed": _l("New access link asked for"),
+    "access.limits_changed": _l("Access limits changed"),
+    "auth.reset_requested": _l("New password asked for"),
 }
 
 FIELDS = {
@@ -62,6 +64,7 @@ FIELDS = {
     "assigned staff": _l("Assigned staff"),
     "user code": _l("User code"),
     "allowed network": _l("Allowed network"),
+    "allowed_network": _l("Allowed network"),
 }
 
 

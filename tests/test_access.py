@@ -259,3 +259,26 @@ def test_pending_invitation_state_counts_expiry():
     invitation.expires_at = utcnow() + timedelta(minutes=1)
     assert invitation.current_state() is InvitationState.PENDING
     assert PASSWORD  # the fixtures' password is not reused by the flows above
+
+
+def test_staff_change_the_limits_and_they_apply_at_the_next_request(app, client, world):
+    contact_browser = app.test_client()
+    contact_browser.environ_base["REMOTE_ADDR"] = "192.0.2.10"
+    login(contact_browser, world.a.slug, world.a.client_user_email)
+    assert contact_browser.get(f"/{world.a.slug}/account").status_code == 200
+
+    login(client, world.a.slug, world.a.admin_email)
+    card = f"/{world.a.slug}/contacts/{world.a.contact_id}"
+    bad = client.post(f"{card}/access/limits", data={
+        "csrf_token": csrf_token(client.get(card)), "allowed_network": "300.1.1.1",
+        "branch_id": "",
+    })
+    assert "Enter one IPv4 or IPv6 address" in client.get(bad.location).get_data(as_text=True)
+    client.post(f"{card}/access/limits", data={
+        "csrf_token": csrf_token(client.get(card)), "allowed_network": "2001:db8::1",
+        "branch_id": "",
+    })
+    assert contact_browser.get(f"/{world.a.slug}/account").status_code == 403
+    event = log_of(world.a.tenant_id, world.a.client_id)[-2]
+    assert event.action == "access.limits_changed"
+    assert event.details["changes"]["allowed_network"] == [None, "2001:db8::1/128"]

@@ -28,6 +28,8 @@ PUBLIC_ENDPOINTS = {
     "auth.choose_password",
     "auth.renew_link",
     "auth.forgot_password",
+    "auth.reset_password",
+    "auth.choose_new_password",
     "main.unsubscribe",
 }
 

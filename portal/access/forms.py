@@ -14,6 +14,13 @@ from portal.services.access import normalise_network
 from portal.validation import apply, normalise_email
 
 
+def branch_choices() -> list[SelectChoice]:
+    branches = db.session.scalars(
+        select(Branch).where(Branch.active.is_(True)).order_by(Branch.name)
+    )
+    return [NO_CHOICE] + [SelectChoice(str(branch.id), branch.name) for branch in branches]
+
+
 class GrantAccessForm(FlaskForm):
     code = StringField(
         _l("User code"),
@@ -38,12 +45,7 @@ class GrantAccessForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        branches = db.session.scalars(
-            select(Branch).where(Branch.active.is_(True)).order_by(Branch.name)
-        )
-        self.branch_id.choices = [NO_CHOICE] + [
-            SelectChoice(str(branch.id), branch.name) for branch in branches
-        ]
+        self.branch_id.choices = branch_choices()
 
     def validate_code(self, field):
         if db.session.scalar(select(User.id).where(User.code == field.data)) is not None:
@@ -57,6 +59,21 @@ class GrantAccessForm(FlaskForm):
 
     def validate_allowed_network(self, field):
         apply(field, normalise_network)
+
+
+class LimitsForm(FlaskForm):
+    allowed_network = text(
+        _l("Limit access to this IP address (optional)"), 64,
+        description=_l("One address such as 203.0.113.7, or a network such as 203.0.113.0/24."),
+    )
+    branch_id = SelectField(_l("Limit access to this branch (optional)"))
+    submit = SubmitField(_l("Save limits"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.branch_id.choices = branch_choices()
+
+    validate_allowed_network = GrantAccessForm.validate_allowed_network
 
 
 class AccessActionForm(FlaskForm):

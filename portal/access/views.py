@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.access.forms import AccessActionForm, GrantAccessForm
+from portal.access.forms import AccessActionForm, GrantAccessForm, LimitsForm
 from portal.extensions import client_address, db
 from portal.models import Contact, User
 from portal.permissions import guard
@@ -64,6 +64,28 @@ def resend(contact_id: int):
         db.session.commit()
         flash(_("A new access email has been sent; the previous link no longer works."),
               "success")
+    return back_to_card(contact)
+
+
+@bp.route("/limits", methods=["POST"])
+def limits(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    user = contact_user(contact) or abort(404)
+    form = LimitsForm()
+    if form.validate_on_submit():
+        access.set_limits(
+            user,
+            allowed_network=form.allowed_network.data,
+            branch_id=int(form.branch_id.data) if form.branch_id.data else None,
+            actor=current_user,
+            ip_address=client_address(),
+        )
+        db.session.commit()
+        flash(_("Saved"), "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
     return back_to_card(contact)
 
 

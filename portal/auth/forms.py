@@ -74,3 +74,12 @@ class SetPasswordForm(FlaskForm):
 
 class RenewLinkForm(FlaskForm):
     submit = SubmitField(_l("Send me a new link"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    login = StringField(
+        _l("User code or email"),
+        validators=[InputRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autofocus": True},
+    )
+    submit = SubmitField(_l("Send me a link"))

@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.forms import (
     ChangePasswordForm,
+    ForgotPasswordForm,
     LoginForm,
     LogoutForm,
     RenewLinkForm,
@@ -243,3 +244,67 @@ def renew_link():
         "info",
     )
     return redirect(url_for("auth.login"))
+
+
+#: Where the reset token waits once it has been taken out of the URL.
+PENDING_RESET = "reset_password_token"  # noqa: S105 - a session key, not a secret
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit("5/hour", methods=["POST"])
+@limiter.limit("5/hour", methods=["POST"], key_func=submitted_login)
+def forgot_password():
+    """The same answer whether or not the account exists; a link, never a password."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = find_user(form.login.data)
+        if user is not None and user.status is UserStatus.ACTIVE:
+            access.send_reset(user, g.tenant)
+        elif user is not None and user.status is UserStatus.INVITED:
+            access.invite(user, g.tenant, invited_by=None)
+        if user is not None:
+            audit.record(
+                "auth.reset_requested", client_id=user.client_id, ip_address=client_address(),
+                user_id=user.id, status=user.status.value,
+            )
+        db.session.commit()
+        flash(
+            _("If an account matches, a link to choose a new password is on its way to its "
+              "email address. It works for one hour."),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>")
+@public
+def reset_password(token: str):
+    session[PENDING_RESET] = token[:500]
+    return private(redirect(url_for("auth.choose_new_password")))
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@public
+def choose_new_password():
+    user = access.user_for_reset(session.get(PENDING_RESET, ""))
+    if user is None:
+        return private(make_response(render_template("auth/reset_invalid.html"), 410))
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        problem = users.password_problem(form.password.data, user)
+        if problem:
+            form.password.errors.append(problem)
+        else:
+            users.change_password(
+                user, form.password.data, actor=user, ip_address=client_address()
+            )
+            session.pop(PENDING_RESET, None)
+            sign_in(user, request.user_agent.string)
+            db.session.commit()
+            flash(_("Your new password is saved."), "success")
+            return redirect(url_for("main.home"))
+    return private(
+        make_response(render_template("auth/set_password.html", form=form, user=user))
+    )

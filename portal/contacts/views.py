@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select, tuple_
 
-from portal.access.forms import AccessActionForm
+from portal.access.forms import AccessActionForm, LimitsForm
 from portal.clients.forms import ConfirmForm
 from portal.clients.views import get_client
 from portal.contacts.forms import ContactForm
@@ -71,6 +71,10 @@ def render_card(contact: Contact, form: ContactForm):
         "contacts/card.html", contact=contact, form=form, previous=previous,
         following=following, account=account, invitations=invitations,
         action_form=AccessActionForm(),
+        limits_form=LimitsForm(
+            data={"allowed_network": account.allowed_network,
+                  "branch_id": str(account.branch_id or "")}
+        ) if account else None,
     )
 
 

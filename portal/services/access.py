@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from portal.extensions import db
@@ -162,6 +162,25 @@ def grant(
     return user
 
 
+def set_limits(
+    user: User,
+    *,
+    allowed_network: str | None,
+    branch_id: int | None,
+    actor: User,
+    ip_address: str | None,
+) -> None:
+    """Change where and what a user may reach; both apply from its next request."""
+    from portal.services.clients import apply_changes
+
+    changes = apply_changes(user, {"allowed_network": allowed_network, "branch_id": branch_id})
+    if changes:
+        audit.record(
+            "access.limits_changed", actor=actor, client_id=user.client_id,
+            ip_address=ip_address, contact=user.name, changes=changes,
+        )
+
+
 def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> User:
     """Use the link: the user chooses a password and becomes active."""
     user = invitation.user
@@ -173,4 +192,53 @@ def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> 
         "access.accepted", actor=user, client_id=user.client_id, ip_address=ip_address,
         contact=user.name,
     )
+    return user
+
+
+#: Reset links: their own salt, one hour, dead once the password changes.
+RESET_SALT = "portal.password-reset"
+RESET_MAX_AGE = 3600
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    return _digest(user.password_hash or "")[:16]
+
+
+def send_reset(user: User, tenant: Tenant) -> None:
+    """Queue a mail with a link to choose a new password (never the password itself)."""
+    token = _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+    context = {
+        "tenant": tenant,
+        "user": user,
+        "link": portal_url("auth.reset_password", tenant=tenant.slug, token=token),
+        "minutes": RESET_MAX_AGE // 60,
+    }
+    outbox.queue(
+        tenant,
+        kind="password_reset",
+        to=user.email,
+        subject=str(_l("Choose a new password for %(tenant)s", tenant=tenant.name)),
+        text=render_template("mail/reset.txt", **context),
+        html=render_template("mail/reset.html", **context),
+    )
+
+
+def user_for_reset(token: str) -> User | None:
+    """The user a reset link names, while it is fresh and the password unchanged."""
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
+        user_id, fingerprint = int(data["u"]), str(data["f"])
+    except (BadData, KeyError, TypeError, ValueError):
+        return None
+    if not 0 < user_id < 2**31:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.status is not UserStatus.ACTIVE:
+        return None
+    if not hmac.compare_digest(_password_fingerprint(user), fingerprint):
+        return None
     return user
