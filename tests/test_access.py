@@ -282,3 +282,28 @@ def test_staff_change_the_limits_and_they_apply_at_the_next_request(app, client,
     event = log_of(world.a.tenant_id, world.a.client_id)[-2]
     assert event.action == "access.limits_changed"
     assert event.details["changes"]["allowed_network"] == [None, "2001:db8::1/128"]
+
+
+@pytest.mark.parametrize("app_config", [SMTP])
+def test_with_smtp_down_the_invitation_is_saved_and_later_delivered_once(
+    app, app_config, client, world, mireille
+):
+    from aiosmtpd.controller import Controller
+
+    from portal.models.base import utcnow
+    from tests.test_outbox import SMTP_PORT, Inbox
+
+    assert grant(client, world, mireille).status_code == 302
+    assert mireille_user(world).status is UserStatus.INVITED
+    assert outbox.deliver_due() == outbox.Report(retried=1)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=SMTP_PORT)
+    controller.start()
+    try:
+        later = utcnow() + timedelta(minutes=5)
+        assert outbox.deliver_due(now=later).sent == 1
+        assert outbox.deliver_due(now=later + timedelta(hours=1)) == outbox.Report()
+    finally:
+        controller.stop()
+    (link,) = links_in(inbox.messages)
+    assert choose_password(app.test_client(), link).status_code == 302
