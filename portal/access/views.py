@@ -20,6 +20,12 @@ def contact_user(contact: Contact) -> User | None:
     return db.session.scalar(select(User).where(User.contact_id == contact.id))
 
 
+def get_access(contact_id: int) -> tuple[Contact, User]:
+    """The contact and its portal user, or 404 if either is missing (or not visible)."""
+    contact = db.get_or_404(Contact, contact_id)
+    return contact, contact_user(contact) or abort(404)
+
+
 def back_to_card(contact: Contact):
     return redirect(url_for("contacts.show", contact_id=contact.id))
 
@@ -53,8 +59,7 @@ def new(contact_id: int):
 
 @bp.route("/resend", methods=["POST"])
 def resend(contact_id: int):
-    contact = db.get_or_404(Contact, contact_id)
-    user = contact_user(contact) or abort(404)
+    contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
         access.invite(user, g.tenant, invited_by=current_user)
         audit.record(
@@ -69,8 +74,7 @@ def resend(contact_id: int):
 
 @bp.route("/limits", methods=["POST"])
 def limits(contact_id: int):
-    contact = db.get_or_404(Contact, contact_id)
-    user = contact_user(contact) or abort(404)
+    contact, user = get_access(contact_id)
     form = LimitsForm()
     if form.validate_on_submit():
         access.set_limits(
@@ -100,8 +104,7 @@ def enable(contact_id: int):
 
 
 def set_disabled(contact_id: int, disabled: bool):
-    contact = db.get_or_404(Contact, contact_id)
-    user = contact_user(contact) or abort(404)
+    contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
         users.set_disabled(user, disabled, actor=current_user, ip_address=client_address())
         db.session.commit()

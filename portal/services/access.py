@@ -6,7 +6,7 @@ import ipaddress
 import secrets
 from datetime import timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select, update
@@ -92,20 +92,16 @@ def invite(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation
     db.session.add(invitation)
     db.session.flush()
     token = _serializer().dumps({"i": invitation.id, "n": nonce})
-    context = {
-        "tenant": tenant,
-        "user": user,
-        "invited_by": invited_by,
-        "link": portal_url("auth.set_password", tenant=tenant.slug, token=token),
-        "expires_at": invitation.expires_at,
-    }
-    outbox.queue(
+    outbox.queue_from_templates(
         tenant,
         kind="invitation",
         to=user.email,
         subject=str(_l("Your access to %(tenant)s", tenant=tenant.name)),
-        text=render_template("mail/invitation.txt", **context),
-        html=render_template("mail/invitation.html", **context),
+        template="invitation",
+        user=user,
+        invited_by=invited_by,
+        link=portal_url("auth.set_password", tenant=tenant.slug, token=token),
+        expires_at=invitation.expires_at,
     )
     return invitation
 
@@ -211,19 +207,15 @@ def _password_fingerprint(user: User) -> str:
 def send_reset(user: User, tenant: Tenant) -> None:
     """Queue a mail with a link to choose a new password (never the password itself)."""
     token = _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
-    context = {
-        "tenant": tenant,
-        "user": user,
-        "link": portal_url("auth.reset_password", tenant=tenant.slug, token=token),
-        "minutes": RESET_MAX_AGE // 60,
-    }
-    outbox.queue(
+    outbox.queue_from_templates(
         tenant,
         kind="password_reset",
         to=user.email,
         subject=str(_l("Choose a new password for %(tenant)s", tenant=tenant.name)),
-        text=render_template("mail/reset.txt", **context),
-        html=render_template("mail/reset.html", **context),
+        template="reset",
+        user=user,
+        link=portal_url("auth.reset_password", tenant=tenant.slug, token=token),
+        minutes=RESET_MAX_AGE // 60,
     )
 
 

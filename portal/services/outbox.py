@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr
 
-from flask import current_app
+from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import select, update
 
@@ -44,6 +44,21 @@ def queue(tenant: Tenant, *, kind: str, to: str, subject: str, text: str, html: 
     )
     db.session.add(queued)
     return queued
+
+
+def queue_from_templates(
+    tenant: Tenant, *, kind: str, to: str, subject: str, template: str, **context
+) -> OutboxMail:
+    """Queue a mail whose parts are ``mail/<template>.txt`` and ``mail/<template>.html``."""
+    context = {"tenant": tenant, **context}
+    return queue(
+        tenant,
+        kind=kind,
+        to=to,
+        subject=subject,
+        text=render_template(f"mail/{template}.txt", **context),
+        html=render_template(f"mail/{template}.html", **context),
+    )
 
 
 @dataclass
