@@ -78,13 +78,18 @@ def register_tenancy(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal.access.views import bp as access_bp
     from portal.account.views import bp as account_bp
+    from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.clients.views import bp as clients_bp
     from portal.contacts.views import bp as contacts_bp
+    from portal.mailbox.views import bp as mailbox_bp
     from portal.main.views import bp as main_bp
 
     for blueprint in (main_bp, auth_bp, clients_bp, contacts_bp, access_bp, account_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(admin_bp)
+    if app.config["PORTAL_ENV"] == "development":  # the mailbox never exists in production
+        app.register_blueprint(mailbox_bp)
 
 
 def register_security(app: Flask) -> None:

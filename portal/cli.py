@@ -82,6 +82,8 @@ def demo_command(password: str | None) -> None:
     for sign_in in sign_ins:
         click.echo(f"  /{sign_in.tenant}/login  {sign_in.email:<34} {sign_in.role}")
     click.echo(f"Password for all of them: {password}" + ("  (generated)" if generated else ""))
+    if current_app.config["PORTAL_ENV"] == "development":
+        click.echo("Mails (Mireille Couture's invitation is waiting): /demo/dev/mailbox")
 
 
 def echo_report(report: outbox.Report) -> None:

@@ -11,6 +11,7 @@ from portal import labels
 NAVIGATION = [
     (_l("Clients"), "clients.index", "clients.view"),
     (_l("My company"), "account.index", "portal.self"),
+    (_l("Users"), "admin.users", "tenant.admin"),
 ]
 
 

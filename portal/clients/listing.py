@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from portal.models import Client, ClientStatus, ClientType
+from portal.querystring import enum_member, id_value
 from portal.services import search
 
 SORTS = {
@@ -13,13 +14,6 @@ SORTS = {
     "created": (Client.created_at,),
     "modified": (Client.modified_at,),
 }
-
-
-def _member(enum_class, value: str | None):
-    try:
-        return enum_class(value) if value else None
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -34,12 +28,11 @@ class ClientFilters:
     @classmethod
     def from_request(cls, args) -> "ClientFilters":
         """Unknown or malformed values are ignored, never an error."""
-        branch = args.get("branch", "")
         return cls(
             query=args.get("q", "").strip()[:100],
-            status=_member(ClientStatus, args.get("status")),
-            type=_member(ClientType, args.get("type")),
-            branch_id=int(branch) if branch.isdigit() and len(branch) < 10 else None,
+            status=enum_member(ClientStatus, args.get("status")),
+            type=enum_member(ClientType, args.get("type")),
+            branch_id=id_value(args.get("branch")),
             sort=args.get("sort") if args.get("sort") in SORTS else "name",
             descending=args.get("dir") == "desc",
         )
