@@ -250,3 +250,29 @@ def test_the_list_costs_the_same_statements_for_more_users(app, client, world):
         add_staff(world, f"staff{number}@alpha.test", f"Alpha Staff {number}", "Staff",
                   branch=f"Branch {number}")
     assert statements() == before, "role and branch are loaded with the users, not per row"
+
+
+def test_resend_from_the_list_replaces_an_invited_users_link(app, world):
+    from portal.models import Invitation, InvitationState, Tenant
+    from portal.services import access
+
+    with bound_to(db.session, world.a.tenant_id):
+        user = db.session.get(User, world.a.client_user_id)
+        user.status = UserStatus.INVITED
+        first = access.invite(user, db.session.get(Tenant, world.a.tenant_id), invited_by=None)
+        db.session.commit()
+        first_id = first.id
+    browser = app.test_client()
+    login(browser, world.a.slug, world.a.admin_email)
+    page = browser.get(f"/{world.a.slug}/admin/users")
+    assert "Resend access email to" in page.get_data(as_text=True)
+    response = browser.post(
+        f"/{world.a.slug}/admin/users/{world.a.client_user_id}/resend",
+        data={"csrf_token": csrf_token(page)},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        states = dict(db.session.execute(select(Invitation.id, Invitation.state)).all())
+    assert states[first_id] is InvitationState.REVOKED
+    assert sorted(states.values()) == sorted([InvitationState.REVOKED, InvitationState.PENDING])

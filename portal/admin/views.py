@@ -1,7 +1,7 @@
 """Tenant administration: the access list of every user, staff or client, with
 their state, role and limits, and the buttons that disable or enable them."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from portal.extensions import client_address, db
 from portal.models import Role, SystemRole, User, UserKind, UserStatus
 from portal.pagination import paginate
 from portal.permissions import guard
+from portal.services import access, audit
 from portal.services import users as user_service
 
 bp = Blueprint("admin", __name__, url_prefix="/<tenant>/admin")
@@ -37,6 +38,27 @@ def disable(user_id: int):
 @bp.route("/users/<id:user_id>/enable", methods=["POST"])
 def enable(user_id: int):
     return set_disabled(user_id, False)
+
+
+@bp.route("/users/<id:user_id>/resend", methods=["POST"])
+def resend(user_id: int):
+    """A fresh invitation for a user who has not chosen a password yet."""
+    user = db.get_or_404(User, user_id)
+    back = redirect(url_for("admin.users", **UserFilters.from_request(request.args).args()))
+    if not UserActionForm().validate_on_submit():
+        flash(_("The form has expired; please try again."), "error")
+    elif user.status is not UserStatus.INVITED:
+        flash(_("%(name)s has already chosen a password.", name=user.name), "info")
+    else:
+        access.invite(user, g.tenant, invited_by=current_user)
+        audit.record(
+            "access.resent", actor=current_user, client_id=user.client_id,
+            ip_address=client_address(), contact=user.name,
+        )
+        db.session.commit()
+        flash(_("A new access email has been sent to %(email)s; the previous link no longer "
+                "works.", email=user.email), "success")
+    return back
 
 
 def active_administrators() -> int:
