@@ -96,6 +96,12 @@ def app(migrated_database, app_config):
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replaces pytest-flask's fixture of this name, which runs every test inside a
+    request: commands and workers run outside one, and so must their tests."""
+
+
 @pytest.fixture
 def client(app):
     """A browser; unlike pytest-flask's, it keeps no request context alive between calls."""
