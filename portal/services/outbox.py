@@ -8,7 +8,7 @@ pass each other by), commits the claim, sends, then records the outcome.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formataddr
+from email.headerregistry import Address
 
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
@@ -37,7 +37,10 @@ def queue(tenant: Tenant, *, kind: str, to: str, subject: str, text: str, html: 
         tenant_id=tenant.id,
         kind=kind,
         to_address=to,
-        from_address=formataddr((tenant.name, current_app.config["MAIL_DEFAULT_SENDER"])),
+        # Readable here; the mail backend encodes the header when it sends.
+        from_address=str(
+            Address(display_name=tenant.name, addr_spec=current_app.config["MAIL_DEFAULT_SENDER"])
+        ),
         subject=subject,
         text_body=text,
         html_body=html,
