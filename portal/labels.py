@@ -7,6 +7,8 @@ ACTIONS = {
     "auth.login_failed": _l("Sign-in refused"),
     "auth.logout": _l("Signed out"),
     "auth.network_refused": _l("Refused: outside the allowed network"),
+    "auth.session_ended": _l("A session ended by its user"),
+    "auth.sessions_ended": _l("Every other session ended by its user"),
     "user.password_changed": _l("Password changed"),
     "user.disabled": _l("Access disabled"),
     "user.enabled": _l("Access enabled"),

@@ -9,12 +9,21 @@ from dataclasses import dataclass
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from portal import create_app
 from portal.extensions import db, limiter
-from portal.models import Client, Contact, SystemRole, User, UserKind, UserStatus
-from portal.services import search
+from portal.models import (
+    Client,
+    Contact,
+    SystemRole,
+    User,
+    UserKind,
+    UserSession,
+    UserStatus,
+)
+from portal.services import search, sessions
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
 from portal.testing import throwaway_database
@@ -128,6 +137,8 @@ class TenantWorld:
     client_user_email: str
     client_user_id: int
     admin_id: int
+    #: A signed-in session of the administrator.
+    admin_session_id: int
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
@@ -171,6 +182,7 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             user.password_hash = PASSWORD_HASH
             user.status = UserStatus.ACTIVE
         db.session.flush()
+        sessions.start(admin, "192.0.2.250", "Fixture browser")
         return TenantWorld(
             tenant_id=tenant.id, slug=slug, name=tenant.name,
             admin_email=admin.email, tech_email=tech.email,
@@ -180,6 +192,9 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             other_contact_id=other_contact.id, other_contact_name=other_contact.name,
             client_user_email=client_user.email, client_user_id=client_user.id,
             admin_id=admin.id,
+            admin_session_id=db.session.scalar(
+                select(UserSession.id).where(UserSession.user_id == admin.id)
+            ),
         )
 
 

@@ -116,7 +116,7 @@ def test_demo_admin_gets_404_on_every_acme_url(app):
     with bound_to(db.session, acme.id):
         client = db.session.scalar(select(Client))
         ids = {"client_id": client.id, "contact_id": client.contacts[0].id,
-               "user_id": db.session.scalar(select(User.id))}
+               "user_id": db.session.scalar(select(User.id)), "session_id": 1}
     browser = visitor(app, "demo", "admin@demo.test", DEMO_PASSWORD)
     for rule in tenant_routes(app):
         values = {"tenant": "acme", **{name: ids[name] for name in rule.arguments if name in ids}}

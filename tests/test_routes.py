@@ -74,6 +74,7 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "client_id": world.client_id,
         "contact_id": world.contact_id,
         "user_id": world.client_user_id,
+        "session_id": world.admin_session_id,
     }
 
 
@@ -83,6 +84,7 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "client_id": world.other_client_id,
         "contact_id": world.other_contact_id,
         "user_id": world.admin_id,
+        "session_id": world.admin_session_id,
     }
 
 

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
+    current_app,
     flash,
     g,
     make_response,
@@ -28,12 +30,13 @@ from portal.auth.forms import (
     RenewLinkForm,
     SetPasswordForm,
 )
-from portal.auth.sessions import sign_in, sign_out
+from portal.auth.sessions import SESSION_TOKEN, sign_in, sign_out
 from portal.extensions import client_address, db, limiter
 from portal.gate import address_allowed
-from portal.models import InvitationState, User, UserStatus
+from portal.models import InvitationState, User, UserSession, UserStatus
+from portal.models.user import hash_session_token
 from portal.permissions import SIGNED_IN, permission, public
-from portal.services import access, audit, users
+from portal.services import access, audit, sessions, users
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
 
@@ -308,3 +311,51 @@ def choose_new_password():
     return private(
         make_response(render_template("auth/set_password.html", form=form, user=user))
     )
+
+
+@bp.route("/sessions")
+@permission(SIGNED_IN)
+def sessions_list():
+    """The user's signed-in browsers (seed 000's "other machines"), to end any of them."""
+    config = current_app.config
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/sessions.html",
+        sessions=sessions.open_sessions(
+            user, config["SESSION_IDLE_TIMEOUT"], config["SESSION_ABSOLUTE_TIMEOUT"]
+        ),
+        current_hash=hash_session_token(session.get(SESSION_TOKEN, "")),
+        form=LogoutForm(),
+    )
+
+
+@bp.route("/sessions/<id:session_id>/end", methods=["POST"])
+@permission(SIGNED_IN)
+def end_session(session_id: int):
+    user = current_user._get_current_object()
+    target = db.session.get(UserSession, session_id)
+    if target is None or target.user_id != user.id:
+        abort(404)  # another user's session does not exist for this one
+    if LogoutForm().validate_on_submit() and sessions.end_one(user, session_id):
+        audit.record(
+            "auth.session_ended", actor=user, client_id=user.client_id,
+            ip_address=client_address(), session_id=session_id,
+        )
+        db.session.commit()
+        flash(_("That session has been ended."), "success")
+    return redirect(url_for("auth.sessions_list"))
+
+
+@bp.route("/sessions/end-others", methods=["POST"])
+@permission(SIGNED_IN)
+def end_other_sessions():
+    user = current_user._get_current_object()
+    if LogoutForm().validate_on_submit():
+        count = sessions.end_others(user, session.get(SESSION_TOKEN, ""))
+        audit.record(
+            "auth.sessions_ended", actor=user, client_id=user.client_id,
+            ip_address=client_address(), count=count,
+        )
+        db.session.commit()
+        flash(_("Every other session has been ended."), "success")
+    return redirect(url_for("auth.sessions_list"))

@@ -73,3 +73,46 @@ def end_all(user: User) -> None:
         .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
+
+
+def open_sessions(user: User, idle_timeout: timedelta, absolute_timeout: timedelta) -> list:
+    """The user's sessions that are still alive, most recently used first."""
+    now = utcnow()
+    return db.session.scalars(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.ended_at.is_(None),
+            UserSession.last_seen_at > now - idle_timeout,
+            UserSession.created_at > now - absolute_timeout,
+        )
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ).all()
+
+
+def end_one(user: User, session_id: int) -> bool:
+    """End one of ``user``'s own sessions; False when it is not theirs or already over."""
+    ended = db.session.execute(
+        update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.user_id == user.id,
+            UserSession.ended_at.is_(None),
+        )
+        .values(ended_at=utcnow())
+    )
+    return ended.rowcount == 1
+
+
+def end_others(user: User, keep_token: str) -> int:
+    """End every session of ``user`` but the one whose token is ``keep_token``."""
+    ended = db.session.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.ended_at.is_(None),
+            UserSession.token_hash != hash_session_token(keep_token),
+        )
+        .values(ended_at=utcnow())
+    )
+    return ended.rowcount
