@@ -17,6 +17,7 @@ ACTIONS = {
     "client.archived": _l("Client archived"),
     "client.assigned": _l("Staff assigned"),
     "client.unassigned": _l("Staff unassigned"),
+    "account.forged_fields": _l("Refused: fields the client may not change"),
     "contact.created": _l("Contact created"),
     "contact.updated": _l("Contact changed"),
     "contact.archived": _l("Contact archived"),

@@ -47,25 +47,8 @@ def text(label, max_length: int, **kwargs) -> StringField:
     )
 
 
-class ClientForm(FlaskForm):
-    code = StringField(
-        _l("Code"),
-        filters=[strip],
-        validators=[
-            Optional(),
-            Length(max=20),
-            Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Use letters, digits, dots, dashes.")),
-        ],
-        description=_l("Leave empty for the next free number."),
-    )
-    name = StringField(
-        _l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip]
-    )
-    mode = SelectField(_l("Mode"), choices=enum_choices(ClientMode))
-    status = SelectField(_l("Status"), choices=enum_choices(ClientStatus))
-    type = SelectField(_l("Type"), choices=enum_choices(ClientType))
-    language = SelectField(_l("Language"))
-    currency = SelectField(_l("Currency"))
+class CoordinatesForm(FlaskForm):
+    """A company's coordinates: what staff, and the client's own contacts, may edit."""
 
     billing_address = text(_l("Address"), 200)
     billing_address2 = text(_l("Address 2"), 200)
@@ -86,41 +69,21 @@ class ClientForm(FlaskForm):
     fax = text(_l("Fax"), 40, render_kw={"type": "tel"})
     email = text(_l("Email"), 254, render_kw={"type": "email"})
     website = text(_l("Website"), 255, render_kw={"inputmode": "url"})
-    bill_to = text(
-        _l("Bill to (client code)"), 20,
-        description=_l("The code of another client that receives the invoices."),
-    )
-    reference = text(_l("Client's own reference number"), 60)
-    business_number = text(_l("Business number (N.E.Q.)"), 40)
-    branch_id = SelectField(_l("Home branch"))
     submit = SubmitField(_l("Save"))
+
+    #: Fields that are not model attributes as such.
+    NOT_ATTRIBUTES = frozenset({"csrf_token", "submit"})
 
     def __init__(self, *args, client: Client | None, default_country: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.client = client
         self.default_country = default_country
-        self.bill_to_client: Client | None = None
-        self.language.choices = language_choices()
-        self.currency.choices = currency_choices()
         countries = [NO_CHOICE, *country_choices()]
         self.billing_country.choices = countries
         self.shipping_country.choices = countries
-        branches = db.session.scalars(select(Branch).order_by(Branch.name)).all()
-        self.branch_id.choices = [NO_CHOICE] + [
-            SelectChoice(str(branch.id), branch.name)
-            for branch in branches
-            if branch.active or (client is not None and client.branch_id == branch.id)
-        ]
 
     def phone_region(self) -> str:
         return self.billing_country.data or self.default_country
-
-    def validate_code(self, field):
-        if not field.data:
-            return
-        taken = db.session.scalar(select(Client.id).where(Client.code == field.data))
-        if taken is not None and (self.client is None or taken != self.client.id):
-            raise ValidationError(_l("Another client already has this code."))
 
     def validate_email(self, field):
         apply(field, normalise_email)
@@ -143,6 +106,69 @@ class ClientForm(FlaskForm):
             return
         apply(field, partial(normalise_postal_code, self.shipping_country.data))
 
+    def values(self) -> dict:
+        """The validated values, as model attributes."""
+        fields = {
+            name: field.data or None if isinstance(field.data, str) else field.data
+            for name, field in self._fields.items()
+            if name not in self.NOT_ATTRIBUTES
+        }
+        if fields["shipping_same_as_billing"]:
+            for name in ADDRESS_FIELDS:
+                fields[f"shipping_{name}"] = None
+        return fields
+
+
+class ClientForm(CoordinatesForm):
+    """Every field of the seed's INFOS tab, for staff."""
+
+    code = StringField(
+        _l("Code"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=20),
+            Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Use letters, digits, dots, dashes.")),
+        ],
+        description=_l("Leave empty for the next free number."),
+    )
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip]
+    )
+    mode = SelectField(_l("Mode"), choices=enum_choices(ClientMode))
+    status = SelectField(_l("Status"), choices=enum_choices(ClientStatus))
+    type = SelectField(_l("Type"), choices=enum_choices(ClientType))
+    language = SelectField(_l("Language"))
+    currency = SelectField(_l("Currency"))
+    bill_to = text(
+        _l("Bill to (client code)"), 20,
+        description=_l("The code of another client that receives the invoices."),
+    )
+    reference = text(_l("Client's own reference number"), 60)
+    business_number = text(_l("Business number (N.E.Q.)"), 40)
+    branch_id = SelectField(_l("Home branch"))
+
+    NOT_ATTRIBUTES = CoordinatesForm.NOT_ATTRIBUTES | {"bill_to", "branch_id"}
+
+    def __init__(self, *args, client: Client | None, default_country: str, **kwargs):
+        super().__init__(*args, client=client, default_country=default_country, **kwargs)
+        self.bill_to_client: Client | None = None
+        self.language.choices = language_choices()
+        self.currency.choices = currency_choices()
+        branches = db.session.scalars(select(Branch).order_by(Branch.name)).all()
+        self.branch_id.choices = [NO_CHOICE] + [
+            SelectChoice(str(branch.id), branch.name)
+            for branch in branches
+            if branch.active or (client is not None and client.branch_id == branch.id)
+        ]
+
+    def validate_code(self, field):
+        if not field.data:
+            return
+        taken = db.session.scalar(select(Client.id).where(Client.code == field.data))
+        if taken is not None and (self.client is None or taken != self.client.id):
+            raise ValidationError(_l("Another client already has this code."))
+
     def validate_bill_to(self, field):
         if not field.data:
             return
@@ -155,20 +181,12 @@ class ClientForm(FlaskForm):
         self.bill_to_client = bill_to
 
     def values(self) -> dict:
-        """The validated values, as model attributes."""
-        fields = {
-            name: field.data or None if isinstance(field.data, str) else field.data
-            for name, field in self._fields.items()
-            if name not in {"csrf_token", "submit", "bill_to", "branch_id"}
-        }
+        fields = super().values()
         fields["mode"] = ClientMode(fields["mode"])
         fields["status"] = ClientStatus(fields["status"])
         fields["type"] = ClientType(fields["type"])
         fields["bill_to_id"] = self.bill_to_client.id if self.bill_to_client else None
         fields["branch_id"] = int(self.branch_id.data) if self.branch_id.data else None
-        if fields["shipping_same_as_billing"]:
-            for name in ADDRESS_FIELDS:
-                fields[f"shipping_{name}"] = None
         return fields
 
 

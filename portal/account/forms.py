@@ -1,0 +1,44 @@
+"""What a client's contact may change of its own card."""
+
+from functools import partial
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SubmitField
+
+from portal.clients.forms import NO_CHOICE, text
+from portal.validation import apply, language_choices, normalise_phone
+
+#: Fields of the contact card the contact keeps current itself.
+OWN_CARD_FIELDS = ("title", "department", "phone", "mobile", "fax", "location")
+
+
+class OwnCardForm(FlaskForm):
+    title = text(_l("Title"), 120)
+    department = text(_l("Department"), 120)
+    phone = text(_l("Phone"), 40, render_kw={"type": "tel"})
+    mobile = text(_l("Mobile"), 40, render_kw={"type": "tel"})
+    fax = text(_l("Fax"), 40, render_kw={"type": "tel"})
+    location = text(_l("Location"), 120, description=_l("Site, building or office."))
+    locale = SelectField(
+        _l("Language of the portal"), description=_l("Empty: the language of your browser.")
+    )
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, phone_region: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.phone_region = phone_region
+        offered = set(current_app.config["LANGUAGES"])
+        self.locale.choices = [NO_CHOICE] + [
+            choice for choice in language_choices() if choice.value in offered
+        ]
+
+    def validate_phone(self, field):
+        apply(field, partial(normalise_phone, region=self.phone_region))
+
+    validate_mobile = validate_phone
+    validate_fax = validate_phone
+
+    def card_values(self) -> dict:
+        return {name: getattr(self, name).data or None for name in OWN_CARD_FIELDS}
