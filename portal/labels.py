@@ -10,6 +10,8 @@ ACTIONS = {
     "auth.session_ended": _l("A session ended by its user"),
     "auth.sessions_ended": _l("Every other session ended by its user"),
     "user.password_changed": _l("Password changed"),
+    "user.email_change_requested": _l("New email address asked for"),
+    "user.email_changed": _l("Email address changed"),
     "user.disabled": _l("Access disabled"),
     "user.enabled": _l("Access enabled"),
     "client.created": _l("Client created"),

@@ -30,6 +30,7 @@ PUBLIC_ENDPOINTS = {
     "auth.forgot_password",
     "auth.reset_password",
     "auth.choose_new_password",
+    "auth.confirm_email",
     "main.unsubscribe",
 }
 

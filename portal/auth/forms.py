@@ -83,3 +83,17 @@ class ForgotPasswordForm(FlaskForm):
         render_kw={"autocomplete": "username", "autofocus": True},
     )
     submit = SubmitField(_l("Send me a link"))
+
+
+class ChangeEmailForm(FlaskForm):
+    email = StringField(
+        _l("New email address"),
+        validators=[InputRequired(), Length(max=254)],
+        render_kw={"type": "email", "autocomplete": "email"},
+    )
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Send the confirmation link"))

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.forms import (
+    ChangeEmailForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
@@ -37,6 +38,7 @@ from portal.models import InvitationState, User, UserSession, UserStatus
 from portal.models.user import hash_session_token
 from portal.permissions import SIGNED_IN, permission, public
 from portal.services import access, audit, sessions, users
+from portal.validation import normalise_email
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
 
@@ -359,3 +361,49 @@ def end_other_sessions():
         db.session.commit()
         flash(_("Every other session has been ended."), "success")
     return redirect(url_for("auth.sessions_list"))
+
+
+@bp.route("/email/change", methods=["GET", "POST"])
+@permission(SIGNED_IN)
+def change_email():
+    """A new sign-in address: the password first, then a link sent to the new address."""
+    user = current_user._get_current_object()
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            new_email = normalise_email(form.email.data).lower()
+        except ValueError as error:
+            form.email.errors.append(str(error))
+        else:
+            if not user.check_password(form.current_password.data):
+                form.current_password.errors.append(_("This is not your current password."))
+            elif new_email == user.email:
+                form.email.errors.append(_("This is already your address."))
+            elif db.session.scalar(select(User.id).where(User.email == new_email)):
+                form.email.errors.append(_("Another user already signs in with this email."))
+            else:
+                access.request_email_change(user, g.tenant, new_email)
+                audit.record(
+                    "user.email_change_requested", actor=user, client_id=user.client_id,
+                    ip_address=client_address(), new_email=new_email,
+                )
+                db.session.commit()
+                flash(_("A link has been sent to %(email)s. Your address changes when you "
+                        "open it.", email=new_email), "success")
+                return redirect(url_for("main.home"))
+    return render_template("auth/change_email.html", form=form)
+
+
+@bp.route("/email/confirm/<token>")
+@public
+def confirm_email(token: str):
+    change = access.email_change_for(token)
+    if change is None:
+        return private(make_response(render_template("auth/email_invalid.html"), 410))
+    user, new_email = change
+    if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
+        return private(make_response(render_template("auth/email_invalid.html"), 410))
+    access.change_email(user, g.tenant, new_email, ip_address=client_address())
+    db.session.commit()
+    flash(_("Your address is now %(email)s.", email=new_email), "success")
+    return private(redirect(url_for("main.home")))

@@ -234,3 +234,62 @@ def user_for_reset(token: str) -> User | None:
     if not hmac.compare_digest(_password_fingerprint(user), fingerprint):
         return None
     return user
+
+
+#: Email-change links: their own salt, one day, dead once the address has changed.
+EMAIL_SALT = "portal.email-change"
+EMAIL_MAX_AGE = 24 * 3600
+
+
+def _email_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=EMAIL_SALT)
+
+
+def request_email_change(user: User, tenant: Tenant, new_email: str) -> None:
+    """Mail a confirmation link to the new address; nothing changes until it is opened."""
+    token = _email_serializer().dumps({"u": user.id, "e": new_email, "o": _digest(user.email)})
+    outbox.queue_from_templates(
+        tenant,
+        kind="email_change",
+        to=new_email,
+        subject=str(_l("Confirm your new address for %(tenant)s", tenant=tenant.name)),
+        template="email_confirm",
+        user=user,
+        new_email=new_email,
+        link=portal_url("auth.confirm_email", tenant=tenant.slug, token=token),
+    )
+
+
+def email_change_for(token: str) -> tuple[User, str] | None:
+    """The user and new address a confirmation link carries, while it is fresh and the
+    address it replaces is still the user's."""
+    try:
+        data = _email_serializer().loads(token, max_age=EMAIL_MAX_AGE)
+        user_id, new_email, old_digest = int(data["u"]), str(data["e"]), str(data["o"])
+    except (BadData, KeyError, TypeError, ValueError):
+        return None
+    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    if user is None or not hmac.compare_digest(_digest(user.email), old_digest):
+        return None
+    return user, new_email
+
+
+def change_email(user: User, tenant: Tenant, new_email: str, *, ip_address: str | None) -> None:
+    """Switch the sign-in address (and the contact card's), and tell the old address."""
+    old_email = user.email
+    user.email = new_email
+    if user.contact is not None:
+        user.contact.email = new_email
+    outbox.queue_from_templates(
+        tenant,
+        kind="email_changed_notice",
+        to=old_email,
+        subject=str(_l("Your address for %(tenant)s has changed", tenant=tenant.name)),
+        template="email_changed",
+        user=user,
+        new_email=new_email,
+    )
+    audit.record(
+        "user.email_changed", actor=user, client_id=user.client_id, ip_address=ip_address,
+        changes={"email": [old_email, new_email]},
+    )
