@@ -106,14 +106,25 @@ def invite(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation
     return invitation
 
 
+def _read(serializer, token: str, **loads) -> dict | None:
+    """A token's payload if its signature (and, when asked, its age) holds, else None."""
+    try:
+        data = serializer.loads(token, **loads)
+    except BadData:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _id(value) -> int | None:
+    """A database id from a token payload, or None for anything that cannot be one."""
+    return value if isinstance(value, int) and 0 < value < 2**31 else None
+
+
 def invitation_for(token: str) -> Invitation | None:
     """The invitation a link names, if the link is genuine (whatever its state)."""
-    try:
-        data = _serializer().loads(token)
-        invitation_id, nonce = int(data["i"]), str(data["n"])
-    except (BadData, KeyError, TypeError, ValueError):
-        return None
-    if not 0 < invitation_id < 2**31:
+    data = _read(_serializer(), token) or {}
+    invitation_id, nonce = _id(data.get("i")), data.get("n")
+    if invitation_id is None or not isinstance(nonce, str):
         return None
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or not hmac.compare_digest(invitation.nonce_hash, _digest(nonce)):
@@ -221,12 +232,9 @@ def send_reset(user: User, tenant: Tenant) -> None:
 
 def user_for_reset(token: str) -> User | None:
     """The user a reset link names, while it is fresh and the password unchanged."""
-    try:
-        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
-        user_id, fingerprint = int(data["u"]), str(data["f"])
-    except (BadData, KeyError, TypeError, ValueError):
-        return None
-    if not 0 < user_id < 2**31:
+    data = _read(_reset_serializer(), token, max_age=RESET_MAX_AGE) or {}
+    user_id, fingerprint = _id(data.get("u")), data.get("f")
+    if user_id is None or not isinstance(fingerprint, str):
         return None
     user = db.session.get(User, user_id)
     if user is None or user.status is not UserStatus.ACTIVE:
@@ -263,12 +271,11 @@ def request_email_change(user: User, tenant: Tenant, new_email: str) -> None:
 def email_change_for(token: str) -> tuple[User, str] | None:
     """The user and new address a confirmation link carries, while it is fresh and the
     address it replaces is still the user's."""
-    try:
-        data = _email_serializer().loads(token, max_age=EMAIL_MAX_AGE)
-        user_id, new_email, old_digest = int(data["u"]), str(data["e"]), str(data["o"])
-    except (BadData, KeyError, TypeError, ValueError):
+    data = _read(_email_serializer(), token, max_age=EMAIL_MAX_AGE) or {}
+    user_id, new_email, old_digest = _id(data.get("u")), data.get("e"), data.get("o")
+    if user_id is None or not isinstance(new_email, str) or not isinstance(old_digest, str):
         return None
-    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    user = db.session.get(User, user_id)
     if user is None or not hmac.compare_digest(_digest(user.email), old_digest):
         return None
     return user, new_email
