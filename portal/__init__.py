@@ -84,8 +84,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.contacts.views import bp as contacts_bp
     from portal.mailbox.views import bp as mailbox_bp
     from portal.main.views import bp as main_bp
+    from portal.proposals.views import bp as proposals_bp
 
-    for blueprint in (main_bp, auth_bp, clients_bp, contacts_bp, access_bp, account_bp):
+    for blueprint in (
+        main_bp, auth_bp, clients_bp, contacts_bp, proposals_bp, access_bp, account_bp
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin_bp)
     if app.config["PORTAL_ENV"] == "development":  # the mailbox never exists in production

@@ -30,6 +30,9 @@ ACTIONS = {
     "access.link_renewed": _l("New access link asked for"),
     "access.limits_changed": _l("Access limits changed"),
     "auth.reset_requested": _l("New password asked for"),
+    "proposal.created": _l("Contact change proposed"),
+    "proposal.accepted": _l("Proposal accepted"),
+    "proposal.rejected": _l("Proposal rejected"),
 }
 
 FIELDS = {
@@ -70,6 +73,7 @@ FIELDS = {
     "user code": _l("User code"),
     "allowed network": _l("Allowed network"),
     "allowed_network": _l("Allowed network"),
+    "departed": _l("Left the company"),
 }
 
 

@@ -11,6 +11,8 @@ from portal import labels
 NAVIGATION = [
     (_l("Clients"), "clients.index", "clients.view"),
     (_l("My company"), "account.index", "portal.self"),
+    (_l("Colleagues"), "account.colleagues", "portal.self"),
+    (_l("History"), "account.history", "portal.self"),
     (_l("Users"), "admin.users", "tenant.admin"),
 ]
 

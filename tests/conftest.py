@@ -17,6 +17,7 @@ from portal.extensions import db, limiter
 from portal.models import (
     Client,
     Contact,
+    ContactProposal,
     SystemRole,
     User,
     UserKind,
@@ -139,6 +140,10 @@ class TenantWorld:
     admin_id: int
     #: A signed-in session of the administrator.
     admin_session_id: int
+    #: A waiting contact proposal made by the client user for its own client.
+    proposal_id: int
+    #: A waiting contact proposal about the other client.
+    other_proposal_id: int
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
@@ -183,6 +188,15 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             user.status = UserStatus.ACTIVE
         db.session.flush()
         sessions.start(admin, "192.0.2.250", "Fixture browser")
+        proposals = [
+            ContactProposal(
+                client_id=owner.id, proposed_by_id=client_user.id,
+                values={"name": f"{owner.name} Newcomer"},
+            )
+            for owner in (client, other_client)
+        ]
+        db.session.add_all(proposals)
+        db.session.flush()
         return TenantWorld(
             tenant_id=tenant.id, slug=slug, name=tenant.name,
             admin_email=admin.email, tech_email=tech.email,
@@ -195,6 +209,8 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             admin_session_id=db.session.scalar(
                 select(UserSession.id).where(UserSession.user_id == admin.id)
             ),
+            proposal_id=proposals[0].id,
+            other_proposal_id=proposals[1].id,
         )
 
 

@@ -4,7 +4,8 @@ what it may not change is never saved, and every change is in the Log tab."""
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Client, Contact
+from portal.models import AuditEvent, Client, Contact, User
+from portal.services import clients as client_service
 from portal.tenancy import bound_to
 from tests.conftest import login
 from tests.test_clients import log_of, post_form
@@ -90,3 +91,29 @@ def test_staff_cannot_use_the_account_pages(app, world):
     browser = app.test_client()
     login(browser, world.a.slug, world.a.admin_email)
     assert browser.get(f"/{world.a.slug}/account/company").status_code == 403
+
+
+def test_the_client_sees_its_companys_history_and_nothing_else(app, world):
+    client_user = app.test_client()
+    login(client_user, world.a.slug, world.a.client_user_email)
+    post_form(client_user, f"/{world.a.slug}/account/card", {
+        "title": "Gérant", "department": "", "phone": "", "mobile": "", "fax": "",
+        "location": "", "locale": "",
+    })
+    post_form(client_user, f"/{world.a.slug}/account/company", {**COMPANY, "name": "Forged"})
+    with bound_to(db.session, world.a.tenant_id):
+        admin = db.session.get(User, world.a.admin_id)
+        for client_id, city in ((world.a.client_id, "Boulogne"),
+                                (world.a.other_client_id, "Lille")):
+            client_service.update_client(db.session.get(Client, client_id),
+                                         {"billing_city": city}, actor=admin, ip_address=None)
+        db.session.commit()
+
+    history = client_user.get(f"/{world.a.slug}/account/history")
+    body = history.get_data(as_text=True)
+    assert history.status_code == 200
+    assert "Gérant" in body and "Verton" in body, "its own changes"
+    assert "Boulogne" in body and "Alpha Admin" in body, "the staff's changes"
+    assert "Lille" not in body and world.a.other_client_name not in body, "another client's"
+    assert "Refused" not in body and "127.0.0.1" not in body, "no staff matters, no addresses"
+    assert "Signed in" not in body

@@ -76,6 +76,7 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "contact_id": world.contact_id,
         "user_id": world.client_user_id,
         "session_id": world.admin_session_id,
+        "proposal_id": world.proposal_id,
     }
 
 
@@ -86,6 +87,7 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "contact_id": world.other_contact_id,
         "user_id": world.admin_id,
         "session_id": world.admin_session_id,
+        "proposal_id": world.other_proposal_id,
     }
 
 

@@ -6,7 +6,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import Client, Contact, Tenant
+from portal.models import AuditEvent, Client, Contact, Tenant
+from portal.services import audit
 from portal.tenancy import ClientVisibility, TenancyError, bound_to, cross_tenant
 
 
@@ -43,6 +44,23 @@ def test_client_user_scope_limits_queries_and_lazy_loads_to_its_client(world):
         assert db.session.get(Client, world.a.other_client_id) is None
         tenant = db.session.get(Tenant, world.a.tenant_id)
         assert [c.name for c in tenant.clients] == [world.a.client_name]
+
+
+def test_audit_events_follow_the_client_scope_but_staff_keep_tenant_wide_ones(world):
+    with bound_to(db.session, world.a.tenant_id):
+        for client_id in (world.a.client_id, world.a.other_client_id, None):
+            audit.record("test.event", client_id=client_id)
+        db.session.commit()
+    seen_by = {}
+    for who, visibility in (
+        ("client user", ClientVisibility(client_id=world.a.client_id)),
+        ("assigned staff", ClientVisibility(assigned_to=world.a.admin_id)),
+    ):
+        with bound_to(db.session, world.a.tenant_id, visibility):
+            seen_by[who] = set(db.session.scalars(
+                select(AuditEvent.client_id).where(AuditEvent.action == "test.event")
+            ))
+    assert seen_by == {"client user": {world.a.client_id}, "assigned staff": {None}}
 
 
 def test_joined_and_aliased_queries_are_scoped_too(world):

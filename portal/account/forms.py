@@ -1,13 +1,16 @@
-"""What a client's contact may change of its own card."""
+"""What a client's contact may change of its own card, and propose for its colleagues."""
 
 from functools import partial
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SubmitField
+from wtforms import BooleanField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import Length
 
-from portal.clients.forms import NO_CHOICE, text
+from portal.clients.forms import NO_CHOICE, strip, text
+from portal.contacts.forms import ContactForm
+from portal.services.proposals import PROPOSED_FIELDS
 from portal.validation import apply, language_choices, normalise_phone
 
 #: Fields of the contact card the contact keeps current itself.
@@ -42,3 +45,30 @@ class OwnCardForm(FlaskForm):
 
     def card_values(self) -> dict:
         return {name: getattr(self, name).data or None for name in OWN_CARD_FIELDS}
+
+
+class ColleagueForm(ContactForm):
+    """A new colleague proposed by a client's contact; staff decide."""
+
+    type = None
+    fax = None
+    note = TextAreaField(
+        _l("Message"), validators=[Length(max=500)], filters=[strip],
+        description=_l("Optional: anything the team should know."),
+    )
+    submit = SubmitField(_l("Send the proposal"))
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data or None for name in PROPOSED_FIELDS}
+
+    def has_left(self) -> bool:
+        return False
+
+
+class CorrectionForm(ColleagueForm):
+    """A correction of a colleague's card, or the news that the colleague has left."""
+
+    departed = BooleanField(_l("This person has left the company"))
+
+    def has_left(self) -> bool:
+        return self.departed.data

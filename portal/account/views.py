@@ -1,16 +1,38 @@
 """The client user's own pages: their company and their contact card, which they
-keep current themselves. Every change lands in the client's Log tab."""
+keep current themselves, their colleagues, for whom they propose changes, and the
+history of it all. Every change lands in the client's Log tab, and the staff
+assigned to the client hear of it once per editing session."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from portal.account.forms import OwnCardForm
+from portal.account.forms import ColleagueForm, CorrectionForm, OwnCardForm
+from portal.auth.sessions import current_session_id
 from portal.clients.forms import CoordinatesForm
 from portal.extensions import client_address, db
+from portal.models import AuditEvent, Contact, ContactProposal
+from portal.models.base import utcnow
+from portal.pagination import paginate
 from portal.permissions import guard
-from portal.services import audit
+from portal.services import audit, notices, proposals
 from portal.services import clients as client_service
+
+#: What a client sees of its company's log: changes to its data, not staff matters
+#: (assignments, access limits) nor refused attempts.
+HISTORY_ACTIONS = (
+    "client.created",
+    "client.updated",
+    "contact.created",
+    "contact.updated",
+    "contact.archived",
+    "contact.restored",
+    "proposal.created",
+    "proposal.accepted",
+    "proposal.rejected",
+)
 
 bp = Blueprint("account", __name__, url_prefix="/<tenant>/account")
 guard(bp, "portal.self")
@@ -27,6 +49,13 @@ def report_forged_fields(form) -> None:
         )
 
 
+def notify_staff(since) -> None:
+    notices.client_changed(
+        g.tenant, current_user.client, actor=current_user,
+        session_id=current_session_id(), since=since,
+    )
+
+
 @bp.route("")
 def index():
     return render_template(
@@ -36,6 +65,7 @@ def index():
 
 @bp.route("/company", methods=["GET", "POST"])
 def company():
+    started = utcnow()
     client = current_user.client
     form = CoordinatesForm(obj=client, client=client, default_country=g.tenant.default_country)
     if form.is_submitted():
@@ -44,6 +74,8 @@ def company():
         changes = client_service.update_client(
             client, form.values(), actor=current_user, ip_address=client_address()
         )
+        if changes:
+            notify_staff(started)
         db.session.commit()
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("account.index"))
@@ -53,6 +85,7 @@ def company():
 
 @bp.route("/card", methods=["GET", "POST"])
 def card():
+    started = utcnow()
     contact = current_user.contact or abort(404)
     client = current_user.client
     form = OwnCardForm(
@@ -67,8 +100,81 @@ def card():
             contact, form.card_values(), actor=current_user, ip_address=client_address()
         )
         current_user.locale = form.locale.data or None
+        if changes:
+            notify_staff(started)
         db.session.commit()
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("account.index"))
     db.session.commit()
     return render_template("account/card.html", contact=contact, form=form)
+
+
+@bp.route("/history")
+def history():
+    page = paginate(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_(HISTORY_ACTIONS))
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.id.desc())
+    )
+    return render_template("account/history.html", client=current_user.client, page=page)
+
+
+@bp.route("/colleagues")
+def colleagues():
+    people = db.session.scalars(
+        select(Contact).where(Contact.archived_at.is_(None)).order_by(Contact.name, Contact.id)
+    ).all()
+    own_proposals = paginate(
+        select(ContactProposal)
+        .options(joinedload(ContactProposal.contact), joinedload(ContactProposal.proposed_by))
+        .order_by(ContactProposal.id.desc())
+    )
+    return render_template(
+        "account/colleagues.html", people=people, proposals=own_proposals,
+        changes_of=proposals.changes_of,
+    )
+
+
+def send_proposal(form, contact: Contact | None):
+    """Record the proposal, tell the staff; on a refusal, say why at the form."""
+    started = utcnow()
+    try:
+        proposals.propose(
+            current_user.client, contact, form.values(),
+            departed=form.has_left(),
+            note=form.note.data or None, actor=current_user, ip_address=client_address(),
+        )
+    except proposals.ProposalRefused as refusal:
+        db.session.rollback()
+        form.form_errors.append(str(refusal))
+        return None
+    notify_staff(started)
+    db.session.commit()
+    flash(_("Thank you: your proposal was sent to %(tenant)s.", tenant=g.tenant.name), "success")
+    return redirect(url_for("account.colleagues"))
+
+
+@bp.route("/colleagues/new", methods=["GET", "POST"])
+def propose_colleague():
+    client = current_user.client
+    form = ColleagueForm(phone_region=client.billing_country or g.tenant.default_country)
+    if form.validate_on_submit() and (sent := send_proposal(form, None)):
+        return sent
+    return render_template("account/propose.html", form=form, contact=None)
+
+
+@bp.route("/colleagues/<id:contact_id>/correction", methods=["GET", "POST"])
+def propose_correction(contact_id: int):
+    contact = db.get_or_404(Contact, contact_id)
+    if contact.archived_at is not None:
+        abort(404)
+    if contact.id == current_user.contact_id:
+        return redirect(url_for("account.card"))
+    client = current_user.client
+    form = CorrectionForm(
+        obj=contact, phone_region=client.billing_country or g.tenant.default_country
+    )
+    if form.validate_on_submit() and (sent := send_proposal(form, contact)):
+        return sent
+    return render_template("account/propose.html", form=form, contact=contact)

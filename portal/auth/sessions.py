@@ -25,7 +25,13 @@ def load_user(user_id: str) -> User | None:
         db.session.commit()  # a touched or timed-out session; nothing else is pending yet
     if live is None or str(live.user_id) != user_id or not live.user.is_active:
         return None
+    g.user_session_id = live.id
     return live.user
+
+
+def current_session_id() -> int | None:
+    """The id of the signed-in browser's server-side session."""
+    return g.get("user_session_id")
 
 
 def sign_in(user: User, user_agent: str | None) -> None:

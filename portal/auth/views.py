@@ -31,13 +31,13 @@ from portal.auth.forms import (
     RenewLinkForm,
     SetPasswordForm,
 )
-from portal.auth.sessions import SESSION_TOKEN, sign_in, sign_out
+from portal.auth.sessions import SESSION_TOKEN, current_session_id, sign_in, sign_out
 from portal.extensions import client_address, db, limiter
 from portal.gate import address_allowed
 from portal.models import InvitationState, User, UserSession, UserStatus
 from portal.models.user import hash_session_token
 from portal.permissions import SIGNED_IN, permission, public
-from portal.services import access, audit, sessions, users
+from portal.services import access, audit, notices, sessions, users
 from portal.validation import normalise_email
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
@@ -141,6 +141,7 @@ def logout():
             client_id=current_user.client_id,
             ip_address=client_address(),
         )
+        notices.send_now(current_session_id())
         sign_out()
         db.session.commit()
         flash(_("You are signed out."), "success")

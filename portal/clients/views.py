@@ -19,6 +19,8 @@ from portal.models import (
     ClientStatus,
     ClientType,
     Contact,
+    ContactProposal,
+    ProposalState,
     User,
     UserKind,
     UserStatus,
@@ -88,7 +90,16 @@ def new():
 @bp.route("/<id:client_id>")
 def show(client_id: int):
     client = get_client(client_id)
-    return render_template("clients/show.html", client=client, tab="info")
+    waiting = db.session.scalars(
+        select(ContactProposal)
+        .where(
+            ContactProposal.client_id == client.id,
+            ContactProposal.state == ProposalState.PENDING,
+        )
+        .options(joinedload(ContactProposal.contact), joinedload(ContactProposal.proposed_by))
+        .order_by(ContactProposal.id)
+    ).all()
+    return render_template("clients/show.html", client=client, tab="info", proposals=waiting)
 
 
 @bp.route("/<id:client_id>/edit", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from portal.models.client import (
 )
 from portal.models.invitation import Invitation, InvitationState
 from portal.models.outbox import MailState, OutboxMail
+from portal.models.proposal import ContactProposal, ProposalState
 from portal.models.tenant import Branch, Tenant
 from portal.models.user import (
     Role,
@@ -35,10 +36,12 @@ __all__ = [
     "ClientMode",
     "ClientStatus",
     "Contact",
+    "ContactProposal",
     "Invitation",
     "InvitationState",
     "MailState",
     "OutboxMail",
+    "ProposalState",
     "Role",
     "RolePermission",
     "SystemRole",

@@ -3,16 +3,21 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Index, String
+from sqlalchemy import JSON, ColumnElement, ForeignKeyConstraint, Index, String, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
-from portal.tenancy import TenantScoped
+from portal.models.client import visible_clients
+from portal.tenancy import ClientOwned, ClientVisibility
 
 
-class AuditEvent(TenantScoped, db.Model):
-    """One audited action; rows are only ever added."""
+class AuditEvent(ClientOwned, db.Model):
+    """One audited action; rows are only ever added.
+
+    A client user sees only its own company's events; restricted staff see the events
+    of the clients they may see and those about no client (sign-ins, settings).
+    """
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -41,3 +46,10 @@ class AuditEvent(TenantScoped, db.Model):
         primaryjoin="and_(User.id == foreign(AuditEvent.actor_id),"
         " User.tenant_id == AuditEvent.tenant_id)",
     )
+
+    @classmethod
+    def client_scope(cls, visibility: ClientVisibility) -> ColumnElement[bool]:
+        visible = visible_clients(cls.client_id, visibility)
+        if visibility.client_id is not None:
+            return visible
+        return or_(cls.client_id.is_(None), visible)

@@ -22,7 +22,10 @@ class OutboxMail(TenantScoped, db.Model):
     """One mail to one recipient; never deleted, so support can see what was sent."""
 
     __tablename__ = "outbox_mail"
-    __table_args__ = (Index("ix_outbox_mail_due", "state", "next_attempt_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_mail_due", "state", "next_attempt_at", "id"),
+        Index("ix_outbox_mail_merge_key", "tenant_id", "merge_key", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: What the mail is for (``invitation``, ``password_reset``, ``recap`` ...).
@@ -47,6 +50,9 @@ class OutboxMail(TenantScoped, db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Why the last attempt failed, for the operator.
     last_error: Mapped[str | None] = mapped_column(String(500))
+    #: Mails with the same key, still waiting, are merged into one (a digest);
+    #: empty for mails that stand alone.
+    merge_key: Mapped[str | None] = mapped_column(String(120))
     #: When the mail was queued.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When the SMTP server (or other backend) accepted it.

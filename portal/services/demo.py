@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.models import (
     Branch,
     Client,
+    ClientAssignment,
     ClientMode,
     Contact,
     Invitation,
@@ -59,6 +60,8 @@ class ClientSpec:
     currency: str = "CAD"
     address: tuple[str, str, str, str] | None = None  # street, city, postal code, country
     contacts: tuple[ContactSpec, ...] = ()
+    #: Emails of the staff in charge of the client (the seed's VENDEURS tab).
+    assigned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ DEMO = (
                 branch="Québec",
                 currency="EUR",
                 address=("1, Avenue du Champ de Gretz", "Verton", "62180", "FR"),
+                assigned=("sales@demo.test",),
                 contacts=(
                     ContactSpec(
                         "Joseph Szczygiel",
@@ -255,6 +259,9 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
         db.session.add(client)
         db.session.flush()
         search.reindex(client)
+        for email in client_spec.assigned:
+            staff_user = db.session.scalar(select(User).where(User.email == email))
+            client.assignments.append(ClientAssignment(user_id=staff_user.id))
         for contact_spec in client_spec.contacts:
             contact = Contact(
                 client_id=client.id,

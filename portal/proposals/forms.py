@@ -1,0 +1,20 @@
+"""The staff's decision on a proposal made by a client's contact."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SubmitField, TextAreaField
+from wtforms.validators import Length
+
+from portal.clients.forms import strip
+
+
+class AcceptForm(FlaskForm):
+    submit = SubmitField(_l("Accept and apply"))
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason"), validators=[Length(max=500)], filters=[strip],
+        description=_l("Optional; the client sees it."),
+    )
+    submit = SubmitField(_l("Reject"))
