@@ -7,18 +7,19 @@ import time
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import SystemRole, Tenant
-from portal.services import demo, outbox
+from portal.models import CreditAccount, SystemRole, Tenant
+from portal.services import credit, demo, outbox
 from portal.services.tenants import TenantError, create_staff_user, create_tenant, system_role
 from portal.services.users import MIN_PASSWORD_LENGTH
-from portal.tenancy import bound_to
+from portal.tenancy import bound_to, cross_tenant
 
 tenant_cli = click.Group("tenant", help="Manage tenants.")
 outbox_cli = click.Group("outbox", help="Deliver queued mail.")
 user_cli = click.Group("user", help="Manage users.")
+credit_cli = click.Group("credit", help="Time credit ledgers.")
 
 
 def fail(message: str) -> None:
@@ -117,8 +118,24 @@ def outbox_work(interval: float) -> None:
         click.echo("Stopped.")
 
 
+@credit_cli.command("verify")
+def credit_verify() -> None:
+    """Check every ledger chain of every tenant; exit 1 at the first broken entry."""
+    with cross_tenant(db.session):  # explicitly every tenant: an operator's check
+        breaks = credit.verify(db.session)
+        accounts = db.session.scalar(select(func.count()).select_from(CreditAccount))
+    db.session.rollback()
+    if breaks:
+        for found in breaks:
+            click.echo(f"account {found.account}, entry {found.position}: {found.problem}",
+                       err=True)
+        sys.exit(1)
+    click.echo(f"{accounts} accounts verified: every chain holds.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(tenant_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(credit_cli)
     app.cli.add_command(demo_command)

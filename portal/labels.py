@@ -30,6 +30,16 @@ ACTIONS = {
     "access.link_renewed": _l("New access link asked for"),
     "access.limits_changed": _l("Access limits changed"),
     "auth.reset_requested": _l("New password asked for"),
+    "credit.account_opened": _l("Credit account opened"),
+    "credit.intervention": _l("Intervention recorded"),
+    "credit.purchase": _l("Time credit purchased"),
+    "credit.adjustment": _l("Time credit corrected"),
+    "credit.npi_set": _l("Flagged “do not intervene”"),
+    "credit.npi_cleared": _l("“Do not intervene” cleared"),
+    "credit.client_linked": _l("Linked to a credit account"),
+    "credit.client_unlinked": _l("Unlinked from a credit account"),
+    "mailing.unsubscribed": _l("Unsubscribed from the recap mails"),
+    "mailing.resubscribed": _l("Subscribed again to the recap mails"),
     "proposal.created": _l("Contact change proposed"),
     "proposal.accepted": _l("Proposal accepted"),
     "proposal.rejected": _l("Proposal rejected"),
@@ -74,6 +84,10 @@ FIELDS = {
     "allowed network": _l("Allowed network"),
     "allowed_network": _l("Allowed network"),
     "departed": _l("Left the company"),
+    "balance": _l("Balance (min)"),
+    "valid_until": _l("Valid until"),
+    "npi": _l("Do not intervene"),
+    "recap_mails": _l("Receives the recap mails"),
 }
 
 

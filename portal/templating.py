@@ -10,6 +10,7 @@ from portal import labels
 #: Navigation entries: label, endpoint, the permission that shows them.
 NAVIGATION = [
     (_l("Clients"), "clients.index", "clients.view"),
+    (_l("Support"), "support.index", "clients.view"),
     (_l("My company"), "account.index", "portal.self"),
     (_l("Colleagues"), "account.colleagues", "portal.self"),
     (_l("History"), "account.history", "portal.self"),

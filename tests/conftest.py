@@ -18,6 +18,10 @@ from portal.models import (
     Client,
     Contact,
     ContactProposal,
+    CreditAccount,
+    CreditAccountClient,
+    EntryKind,
+    LedgerEntry,
     SystemRole,
     User,
     UserKind,
@@ -144,6 +148,10 @@ class TenantWorld:
     proposal_id: int
     #: A waiting contact proposal about the other client.
     other_proposal_id: int
+    #: The client's time credit account (customer ID = client code), at 50 minutes.
+    account_id: int
+    #: The other client's account.
+    other_account_id: int
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
@@ -196,6 +204,19 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             for owner in (client, other_client)
         ]
         db.session.add_all(proposals)
+        accounts = []
+        for owner in (client, other_client):  # written directly: no audit event in the logs
+            account = CreditAccount(customer_id=owner.code, billing_client_id=owner.id,
+                                    balance_minutes=50, entry_count=1)
+            account.links.append(CreditAccountClient(client_id=owner.id))
+            db.session.add(account)
+            db.session.flush()
+            db.session.add(LedgerEntry(
+                account_id=account.id, position=1, kind=EntryKind.PURCHASE, minutes=50,
+                delta=50, credit_before=0, credit_after=50, summary="Opening purchase",
+                client_id=owner.id,
+            ))
+            accounts.append(account)
         db.session.flush()
         return TenantWorld(
             tenant_id=tenant.id, slug=slug, name=tenant.name,
@@ -211,6 +232,8 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             ),
             proposal_id=proposals[0].id,
             other_proposal_id=proposals[1].id,
+            account_id=accounts[0].id,
+            other_account_id=accounts[1].id,
         )
 
 

@@ -31,7 +31,7 @@ PUBLIC_ENDPOINTS = {
     "auth.reset_password",
     "auth.choose_new_password",
     "auth.confirm_email",
-    "main.unsubscribe",
+    "mailing.unsubscribe",
 }
 
 FOREIGN_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"
@@ -77,6 +77,7 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "user_id": world.client_user_id,
         "session_id": world.admin_session_id,
         "proposal_id": world.proposal_id,
+        "account_id": world.account_id,
     }
 
 
@@ -88,6 +89,7 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "user_id": world.admin_id,
         "session_id": world.admin_session_id,
         "proposal_id": world.other_proposal_id,
+        "account_id": world.other_account_id,
     }
 
 

@@ -24,6 +24,10 @@ class OwnCardForm(FlaskForm):
     mobile = text(_l("Mobile"), 40, render_kw={"type": "tel"})
     fax = text(_l("Fax"), 40, render_kw={"type": "tel"})
     location = text(_l("Location"), 120, description=_l("Site, building or office."))
+    recap_mails = BooleanField(
+        _l("Send me the recap of each support intervention"),
+        description=_l("With the time credit balance; every mail has a link to stop them."),
+    )
     locale = SelectField(
         _l("Language of the portal"), description=_l("Empty: the language of your browser.")
     )
@@ -44,7 +48,8 @@ class OwnCardForm(FlaskForm):
     validate_fax = validate_phone
 
     def card_values(self) -> dict:
-        return {name: getattr(self, name).data or None for name in OWN_CARD_FIELDS}
+        values = {name: getattr(self, name).data or None for name in OWN_CARD_FIELDS}
+        return {**values, "recap_mails": self.recap_mails.data}
 
 
 class ColleagueForm(ContactForm):

@@ -11,6 +11,13 @@ from portal.models.client import (
     ClientType,
     Contact,
 )
+from portal.models.credit import (
+    Billing,
+    CreditAccount,
+    CreditAccountClient,
+    EntryKind,
+    LedgerEntry,
+)
 from portal.models.invitation import Invitation, InvitationState
 from portal.models.outbox import MailState, OutboxMail
 from portal.models.proposal import ContactProposal, ProposalState
@@ -28,6 +35,11 @@ from portal.models.user import (
 __all__ = [
     "ADDRESS_FIELDS",
     "AuditEvent",
+    "Billing",
+    "CreditAccount",
+    "CreditAccountClient",
+    "EntryKind",
+    "LedgerEntry",
     "ClientAssignment",
     "ClientSearchTerm",
     "ClientType",

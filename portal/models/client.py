@@ -151,6 +151,8 @@ class Client(ClientOwned, db.Model):
     mobile: Mapped[str | None] = mapped_column(String(40))
     #: Fax number, in international format.
     fax: Mapped[str | None] = mapped_column(String(40))
+    #: The billing email receives the recap of each intervention (until unsubscribed).
+    recap_mails: Mapped[bool] = mapped_column(default=True)
     #: Web site (http or https URL).
     website: Mapped[str | None] = mapped_column(String(255))
     #: Another client of the tenant that receives this client's invoices.
@@ -287,6 +289,8 @@ class Contact(ClientOwned, db.Model):
     fax: Mapped[str | None] = mapped_column(String(40))
     #: Where the person works (the seed's Lieu): a site, building or office.
     location: Mapped[str | None] = mapped_column(String(120))
+    #: The contact receives the recap of each intervention (opted in, until unsubscribed).
+    recap_mails: Mapped[bool] = mapped_column(default=False)
     #: Set when the contact was archived; archived contacts leave the lists but stay referable.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -4,7 +4,7 @@ causes them, delivered later by the outbox worker."""
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -36,6 +36,8 @@ class OutboxMail(TenantScoped, db.Model):
     from_address: Mapped[str] = mapped_column(String(320))
     #: Subject line.
     subject: Mapped[str] = mapped_column(String(255))
+    #: Extra headers ({name: value}), such as List-Unsubscribe.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     #: The plain-text part.
     text_body: Mapped[str] = mapped_column(Text)
     #: The HTML part.

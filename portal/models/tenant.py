@@ -32,6 +32,10 @@ class Tenant(db.Model):
     default_country: Mapped[str] = mapped_column(String(2), default="CA")
     #: Currency of new clients (ISO 4217).
     default_currency: Mapped[str] = mapped_column(String(3), default="CAD")
+    #: The support desk's phone, signing the recap mails under the technician's name.
+    support_phone: Mapped[str | None] = mapped_column(String(40))
+    #: The page where customers leave a review (the seed's Facebook invitation).
+    review_url: Mapped[str | None] = mapped_column(String(255))
     #: The code proposed to the next client created without one.
     next_client_number: Mapped[int] = mapped_column(default=1000)
     #: When the tenant was created.

@@ -106,7 +106,7 @@ def invite(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation
     return invitation
 
 
-def _read(serializer, token: str, **loads) -> dict | None:
+def read_token(serializer, token: str, **loads) -> dict | None:
     """A token's payload if its signature (and, when asked, its age) holds, else None."""
     try:
         data = serializer.loads(token, **loads)
@@ -115,15 +115,15 @@ def _read(serializer, token: str, **loads) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _id(value) -> int | None:
+def token_id(value) -> int | None:
     """A database id from a token payload, or None for anything that cannot be one."""
     return value if isinstance(value, int) and 0 < value < 2**31 else None
 
 
 def invitation_for(token: str) -> Invitation | None:
     """The invitation a link names, if the link is genuine (whatever its state)."""
-    data = _read(_serializer(), token) or {}
-    invitation_id, nonce = _id(data.get("i")), data.get("n")
+    data = read_token(_serializer(), token) or {}
+    invitation_id, nonce = token_id(data.get("i")), data.get("n")
     if invitation_id is None or not isinstance(nonce, str):
         return None
     invitation = db.session.get(Invitation, invitation_id)
@@ -232,8 +232,8 @@ def send_reset(user: User, tenant: Tenant) -> None:
 
 def user_for_reset(token: str) -> User | None:
     """The user a reset link names, while it is fresh and the password unchanged."""
-    data = _read(_reset_serializer(), token, max_age=RESET_MAX_AGE) or {}
-    user_id, fingerprint = _id(data.get("u")), data.get("f")
+    data = read_token(_reset_serializer(), token, max_age=RESET_MAX_AGE) or {}
+    user_id, fingerprint = token_id(data.get("u")), data.get("f")
     if user_id is None or not isinstance(fingerprint, str):
         return None
     user = db.session.get(User, user_id)
@@ -271,8 +271,8 @@ def request_email_change(user: User, tenant: Tenant, new_email: str) -> None:
 def email_change_for(token: str) -> tuple[User, str] | None:
     """The user and new address a confirmation link carries, while it is fresh and the
     address it replaces is still the user's."""
-    data = _read(_email_serializer(), token, max_age=EMAIL_MAX_AGE) or {}
-    user_id, new_email, old_digest = _id(data.get("u")), data.get("e"), data.get("o")
+    data = read_token(_email_serializer(), token, max_age=EMAIL_MAX_AGE) or {}
+    user_id, new_email, old_digest = token_id(data.get("u")), data.get("e"), data.get("o")
     if user_id is None or not isinstance(new_email, str) or not isinstance(old_digest, str):
         return None
     user = db.session.get(User, user_id)

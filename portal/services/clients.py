@@ -22,6 +22,8 @@ from portal.services import audit, search
 
 #: Fields whose change must refresh the search index.
 SEARCHED_FIELDS = {"name", "code", "email", "phone", "mobile", "fax"}
+#: Fields of a contact that its client is also found by.
+CONTACT_SEARCHED_FIELDS = {"email", "phone", "mobile"}
 
 
 def display(value: Any) -> str | None:
@@ -145,6 +147,7 @@ def create_contact(
     changes = apply_changes(contact, values)
     db.session.add(contact)
     db.session.flush()
+    search.reindex(contact.client)
     audit.record(
         "contact.created", actor=actor, client_id=client.id, ip_address=ip_address,
         contact_id=contact.id, contact=contact.name, changes=changes,
@@ -156,6 +159,8 @@ def update_contact(
     contact: Contact, values: dict[str, Any], *, actor: User, ip_address: str | None
 ) -> dict[str, list[str | None]]:
     changes = apply_changes(contact, values)
+    if CONTACT_SEARCHED_FIELDS & changes.keys():
+        search.reindex(contact.client)
     if changes:
         audit.record(
             "contact.updated", actor=actor, client_id=contact.client_id, ip_address=ip_address,
@@ -171,6 +176,7 @@ def set_contact_archived(
         return
     old = contact.archived_at
     contact.archived_at = utcnow() if archived else None
+    search.reindex(contact.client)
     audit.record(
         "contact.archived" if archived else "contact.restored",
         actor=actor, client_id=contact.client_id, ip_address=ip_address,

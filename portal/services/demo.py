@@ -1,16 +1,21 @@
 """The demo data of DESIGN.md: two tenants, the seed documents' clients and people."""
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import (
+    Billing,
     Branch,
     Client,
     ClientAssignment,
     ClientMode,
     Contact,
+    CreditAccount,
     Invitation,
     InvitationState,
     SystemRole,
@@ -19,7 +24,7 @@ from portal.models import (
     UserKind,
 )
 from portal.models.user import UserStatus
-from portal.services import access, search
+from portal.services import access, credit, search
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
@@ -46,6 +51,8 @@ class ContactSpec:
     user_code: str | None = None
     #: The staff member (by email) who has invited this contact: its invitation is pending.
     invited_by: str | None = None
+    #: The contact has opted in to the recap mails.
+    recap_mails: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,19 +80,28 @@ class TenantSpec:
     branches: tuple[str, ...]
     staff: tuple[StaffSpec, ...]
     clients: tuple[ClientSpec, ...]
+    support_phone: str | None = None
+    review_url: str | None = None
 
 
 DEMO = (
     TenantSpec(
         slug="demo",
         name="M. Répare Tout",
+        support_phone="+1 514-555-0100",
+        review_url="https://reviews.example.com/m-repare-tout",
         timezone="America/Toronto",
         country="CA",
         branches=("Actif Montréal", "Québec"),
         staff=(
             StaffSpec("admin@demo.test", "Roger Point", "Administrator"),
             StaffSpec("tech@demo.test", "Hervé Rayon", "Technician", initials="HRY"),
-            StaffSpec("sales@demo.test", "Marie-Astrid Vente", "Sales administration"),
+            StaffSpec("sales@demo.test", "Marie-Astrid Vente", "Sales administration",
+                      initials="MAV"),
+            # The other technicians of seed 002's history.
+            StaffSpec("ecn@demo.test", "Étienne Neuville", "Technician", initials="ECN"),
+            StaffSpec("nvl@demo.test", "Nadia Vallée", "Technician", initials="NVL"),
+            StaffSpec("cpl@demo.test", "Claude Poulin", "Technician", initials="CPL"),
         ),
         clients=(
             ClientSpec(
@@ -121,6 +137,7 @@ DEMO = (
                         title="Gérant",
                         email="jszczygiel@jmactions.com",
                         user_code="49961",
+                        recap_mails=True,
                     ),
                 ),
             ),
@@ -230,6 +247,8 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     branches = {name: Branch(name=name) for name in spec.branches}
     db.session.add_all(branches.values())
     db.session.flush()
+    tenant.support_phone = spec.support_phone
+    tenant.review_url = spec.review_url
     for staff in spec.staff:
         create_staff_user(
             email=staff.email,
@@ -273,6 +292,7 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
                 phone=contact_spec.phone,
                 mobile=contact_spec.mobile,
                 fax=contact_spec.fax,
+                recap_mails=contact_spec.recap_mails,
             )
             db.session.add(contact)
             db.session.flush()
@@ -298,3 +318,72 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
                     )
                 )
     db.session.flush()
+    if spec.slug == "demo":
+        _load_credit(tenant)
+
+
+#: Seed 002's history of account 4996 (JM-ACTIONS), oldest first, in the tenant's time:
+#: initials (or "purchase"), summary, minutes, billing, local time.
+HISTORY_4996 = (
+    ("HRY", "Probleme de connexion : interdiction de se connecter depuis le poste TEnatives "
+     "de réinit du fichier COMPUTER puis SESSION => pas d'amélioration => récupération d'un "
+     "fichier USER de la sauvegarde pour le recopier dans base production",
+     18, Billing.NORMAL, "2020-11-06 09:22:56"),
+    ("CPL", "Pb n° de facture disparue, pb achat crédit temps, affichage de l'agenda, joindre "
+     "une pièce à une écriture.", 10, Billing.NORMAL, "2021-03-23 14:39:40"),
+    ("purchase", "", 60, None, "2021-03-24 09:22:19"),
+    ("NVL", "Enregistrement licence extension", 3, Billing.FREE, "2021-04-30 11:46:11"),
+    ("ECN", "Paramétrage gmail, Nom de facture (bug ?)", 10, Billing.NORMAL,
+     "2021-07-30 09:57:19"),
+    ("HRY", "Paramétrage Gmail pour accepter connexions Gestan", 5, Billing.NORMAL,
+     "2022-02-01 14:13:12"),
+)
+
+
+def _load_credit(tenant: Tenant) -> None:
+    """Seed 002's account 4996 with its six lines, S2M ROUTAGE at -15 minutes, an account
+    serving two companies, and a customer flagged "do not intervene"."""
+    zone = ZoneInfo(tenant.timezone)
+
+    def at(local: str) -> datetime:
+        return datetime.fromisoformat(local).replace(tzinfo=zone)
+
+    staff = {user.initials: user for user in db.session.scalars(
+        select(User).where(User.initials.is_not(None)))}
+    sales = staff["MAV"]
+    clients = {client.code: client for client in db.session.scalars(select(Client))}
+
+    def account(code: str, *linked: str) -> CreditAccount:
+        opened = credit.open_account(clients[code], customer_id=code, actor=sales,
+                                     ip_address=None)
+        for other in linked:
+            credit.link(opened, clients[other], actor=sales, ip_address=None)
+        return opened
+
+    jm = account("4996")
+    credit.adjust(jm, delta=33, reason="Opening balance", actor=sales, ip_address=None,
+                  at=at("2020-10-26 10:00:00"))
+    for initials, summary, minutes, billing, local in HISTORY_4996:
+        if billing is None:
+            credit.record_purchase(jm, minutes=minutes, amount=None, reference=None,
+                                   valid_until=date(2021, 7, 30), actor=sales,
+                                   ip_address=None, at=at(local))
+            continue
+        credit.record_intervention(
+            tenant, jm, client=clients["4996"], minutes=minutes, billing=billing,
+            summary=summary, advice=None, review_invited=False, technician=staff[initials],
+            override_reason=None, ip_address=None, at=at(local),
+        )
+
+    s2m = account("8005553")
+    credit.adjust(s2m, delta=-15, reason="Opening balance", actor=sales, ip_address=None,
+                  at=at("2020-03-01 09:00:00"))
+
+    shared = account("8005551", "7000")
+    credit.record_purchase(shared, minutes=120, amount=Decimal("180.00"), reference="F-2026-041",
+                           valid_until=date(2027, 12, 31), actor=sales, ip_address=None)
+
+    flagged = account("7001")
+    credit.adjust(flagged, delta=-90, reason="Opening balance", actor=sales, ip_address=None)
+    credit.set_npi(flagged, True, reason="Invoices unpaid since March", actor=sales,
+                   ip_address=None)

@@ -31,7 +31,10 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
 
 
-def queue(tenant: Tenant, *, kind: str, to: str, subject: str, text: str, html: str) -> OutboxMail:
+def queue(
+    tenant: Tenant, *, kind: str, to: str, subject: str, text: str, html: str,
+    headers: dict[str, str] | None = None,
+) -> OutboxMail:
     """Add a mail to the session: it is sent only if the caller's transaction commits."""
     queued = OutboxMail(
         tenant_id=tenant.id,
@@ -44,13 +47,15 @@ def queue(tenant: Tenant, *, kind: str, to: str, subject: str, text: str, html: 
         subject=subject,
         text_body=text,
         html_body=html,
+        headers=headers,
     )
     db.session.add(queued)
     return queued
 
 
 def queue_from_templates(
-    tenant: Tenant, *, kind: str, to: str, subject: str, template: str, **context
+    tenant: Tenant, *, kind: str, to: str, subject: str, template: str,
+    headers: dict[str, str] | None = None, **context,
 ) -> OutboxMail:
     """Queue a mail whose parts are ``mail/<template>.txt`` and ``mail/<template>.html``."""
     context = {"tenant": tenant, **context}
@@ -61,6 +66,7 @@ def queue_from_templates(
         subject=subject,
         text=render_template(f"mail/{template}.txt", **context),
         html=render_template(f"mail/{template}.html", **context),
+        headers=headers,
     )
 
 
@@ -128,6 +134,7 @@ def send(queued: OutboxMail, connection) -> None:
         body=queued.text_body,
         from_email=queued.from_address,
         to=[queued.to_address],
+        headers=queued.headers or None,
         connection=connection,
     )
     message.attach_alternative(queued.html_body, "text/html")

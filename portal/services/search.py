@@ -28,21 +28,36 @@ def normalise(text: str | None) -> list[str]:
     return [word[:MAX_TERM] for word in _NOT_ALNUM.split(plain) if word]
 
 
-def client_terms(client: Client) -> set[str]:
-    """Every word a search should find ``client`` by."""
-    terms = set(normalise(client.name)) | set(normalise(client.code))
-    if client.code:
-        terms.add("".join(normalise(client.code))[:MAX_TERM])
-    if client.email:
-        local, _, domain = client.email.partition("@")
-        terms |= set(normalise(local)) | set(normalise(domain)[:-1])  # not "com", "fr"
-        terms.add("".join(normalise(local))[:MAX_TERM])
-    for number in (client.phone, client.mobile, client.fax):
+def email_terms(email: str | None) -> set[str]:
+    if not email:
+        return set()
+    local, _, domain = email.partition("@")
+    terms = set(normalise(local)) | set(normalise(domain)[:-1])  # not "com", "fr"
+    terms.add("".join(normalise(local))[:MAX_TERM])
+    return terms
+
+
+def phone_terms(*numbers: str | None) -> set[str]:
+    terms = set()
+    for number in numbers:
         digits = re.sub(r"\D", "", number or "")
         if digits:
             terms.add(digits[:MAX_TERM])
             if len(digits) > 10:  # also without the country code: 5145550123
                 terms.add(digits[-10:])
+    return terms
+
+
+def client_terms(client: Client) -> set[str]:
+    """Every word a search should find ``client`` by, its contacts' addresses and
+    numbers included (a technician often has only the caller's email or phone)."""
+    terms = set(normalise(client.name)) | set(normalise(client.code))
+    if client.code:
+        terms.add("".join(normalise(client.code))[:MAX_TERM])
+    terms |= email_terms(client.email) | phone_terms(client.phone, client.mobile, client.fax)
+    for contact in client.contacts:
+        if contact.archived_at is None:
+            terms |= email_terms(contact.email) | phone_terms(contact.phone, contact.mobile)
     terms.discard("")
     return terms
 
@@ -50,6 +65,7 @@ def client_terms(client: Client) -> set[str]:
 def reindex(client: Client) -> None:
     """Replace ``client``'s words in the index (the caller commits with the change)."""
     db.session.flush()
+    db.session.expire(client, ["contacts"])  # a contact just added or archived counts
     db.session.execute(
         delete(ClientSearchTerm).where(ClientSearchTerm.client_id == client.id)
     )

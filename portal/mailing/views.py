@@ -1,0 +1,49 @@
+"""Unsubscribing from the recap mails: the link of every recap leads here.
+
+GET only shows a page with a button (link scanners follow links, they do not press
+buttons); a POST, from that button or from a mail client's one-click
+``List-Unsubscribe-Post`` (RFC 8058), makes the change. The signed token in the URL
+is what authenticates the request, so this view needs no CSRF token: a mail
+client's one-click POST cannot carry one.
+"""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from portal.extensions import client_address, csrf, db
+from portal.permissions import public
+from portal.services import audit, recaps
+
+bp = Blueprint("mailing", __name__, url_prefix="/<tenant>")
+
+
+
+def is_one_click() -> bool:
+    """The POST of a mail client's unsubscribe button (RFC 8058), not of our page."""
+    return request.form.get("List-Unsubscribe") == "One-Click"
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@public
+@csrf.exempt
+def unsubscribe(token: str):
+    recipient = recaps.recipient_for(token, g.tenant) or abort(404)
+    if request.method == "POST":
+        wanted = request.form.get("subscribe") == "1"
+        record = recipient.record
+        if record.recap_mails != wanted:
+            record.recap_mails = wanted
+            audit.record(
+                "mailing.resubscribed" if wanted else "mailing.unsubscribed",
+                client_id=record.client_id if recipient.kind == "contact" else record.id,
+                ip_address=client_address(), address=recipient.address,
+                one_click=is_one_click(),
+            )
+            db.session.commit()
+        if is_one_click():
+            return _("You are unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
+        flash(_("You will receive the recap mails again.") if wanted
+              else _("You are unsubscribed: no more recap mails will be sent to this address."),
+              "success")
+        return redirect(url_for("mailing.unsubscribe", token=token))
+    return render_template("mailing/unsubscribe.html", recipient=recipient)

@@ -1,0 +1,108 @@
+"""The recap mail of seed 002, sent after every intervention, and its one-click
+unsubscribe (RFC 8058): a ``List-Unsubscribe`` header for mail clients, and a link
+to a page that asks for a confirming click, so that link scanners unsubscribe no one.
+
+Recipients are the served client's billing address and its contacts who opted in;
+each gets its own mail, whose unsubscribe link names that address only.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Client, Contact, CreditAccount, LedgerEntry, Tenant
+from portal.services import outbox
+from portal.services.access import portal_url, read_token, token_id
+
+UNSUBSCRIBE_SALT = "portal.unsubscribe"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An address that receives recaps: a client's billing address or a contact."""
+
+    record: Client | Contact
+
+    @property
+    def address(self) -> str:
+        return self.record.email
+
+    @property
+    def kind(self) -> str:
+        return "client" if isinstance(self.record, Client) else "contact"
+
+
+def recipients(client: Client) -> list[Recipient]:
+    """The billing address (unless unsubscribed) and the contacts who opted in, once each."""
+    found: dict[str, Recipient] = {}
+    if client.email and client.recap_mails:
+        found[client.email.lower()] = Recipient(client)
+    for contact in db.session.scalars(
+        select(Contact).where(
+            Contact.client_id == client.id,
+            Contact.recap_mails.is_(True),
+            Contact.archived_at.is_(None),
+            Contact.email.is_not(None),
+        ).order_by(Contact.id)
+    ):
+        found.setdefault(contact.email.lower(), Recipient(contact))
+    return list(found.values())
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(recipient: Recipient) -> str:
+    return _serializer().dumps(
+        {"t": recipient.record.tenant_id, "k": recipient.kind, "i": recipient.record.id}
+    )
+
+
+def recipient_for(token: str, tenant: Tenant) -> Recipient | None:
+    """The address a genuine unsubscribe link names, in this tenant; else None."""
+    data = read_token(_serializer(), token) or {}
+    record_id, kind = token_id(data.get("i")), data.get("k")
+    if record_id is None or data.get("t") != tenant.id or kind not in ("client", "contact"):
+        return None
+    record = db.session.get(Client if kind == "client" else Contact, record_id)
+    return Recipient(record) if record is not None and record.email else None
+
+
+def mail_locale(client: Client, tenant: Tenant) -> str:
+    offered = current_app.config["LANGUAGES"]
+    return client.language if client.language in offered else tenant.default_locale
+
+
+def queue_recap(
+    tenant: Tenant, account: CreditAccount, entry: LedgerEntry, client: Client
+) -> int:
+    """Queue one recap per recipient with the entry's transaction; return how many."""
+    queued = 0
+    for recipient in recipients(client):
+        link = portal_url("mailing.unsubscribe", tenant=tenant.slug,
+                          token=unsubscribe_token(recipient))
+        with force_locale(mail_locale(client, tenant)):
+            outbox.queue_from_templates(
+                tenant,
+                kind="recap",
+                to=recipient.address,
+                subject=str(_l("Your time credit situation")),
+                template="recap",
+                headers={
+                    "List-Unsubscribe": f"<{link}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+                account=account,
+                entry=entry,
+                client=client,
+                technician=entry.technician,
+                unsubscribe_link=link,
+            )
+        queued += 1
+    return queued

@@ -1,0 +1,240 @@
+"""The technicians' support screen of seed 002: find a customer, see their time
+credit and the policy's verdict, record an intervention (Normal or Free) that is
+mailed to the customer; and the sales administration's purchases, corrections,
+NPI flag and linked companies."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import exists, select, union
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from portal.clients.views import get_client
+from portal.extensions import client_address, db
+from portal.models import Billing, Client, CreditAccount, CreditAccountClient, LedgerEntry
+from portal.pagination import paginate
+from portal.permissions import guard, permission
+from portal.services import credit, recaps, search
+from portal.support.forms import (
+    AdjustmentForm,
+    InterventionForm,
+    LinkForm,
+    NpiForm,
+    OpenAccountForm,
+    PurchaseForm,
+)
+
+bp = Blueprint("support", __name__, url_prefix="/<tenant>/admin")
+guard(bp, "clients.view")
+
+#: Most results the search shows; a technician then types more.
+MAX_RESULTS = 30
+
+
+def get_account(account_id: int) -> CreditAccount:
+    """The account if one of its companies is visible to this user (automatic), else 404."""
+    return db.get_or_404(CreditAccount, account_id)
+
+
+def find(query: str) -> tuple[list[CreditAccount], list[Client]]:
+    """Accounts whose customer ID is ``query`` or that serve a matching client, and the
+    matching clients that have no account yet."""
+    by_customer_id = select(CreditAccount.id).where(CreditAccount.customer_id == query)
+    matches = search.matching_ids(query)
+    if matches is None:
+        account_ids = by_customer_id
+        clients_without = []
+    else:
+        by_client = select(CreditAccountClient.account_id).join(
+            matches, matches.c.client_id == CreditAccountClient.client_id
+        )
+        account_ids = union(by_customer_id, by_client).subquery()
+        account_ids = select(account_ids.c.id)
+        clients_without = db.session.scalars(
+            select(Client)
+            .join(matches, matches.c.client_id == Client.id)
+            .where(~exists().where(CreditAccountClient.client_id == Client.id))
+            .order_by(Client.name, Client.id)
+            .limit(MAX_RESULTS)
+        ).all()
+    accounts = db.session.scalars(
+        select(CreditAccount)
+        .where(CreditAccount.id.in_(account_ids))
+        .options(joinedload(CreditAccount.billing_client))
+        .order_by(CreditAccount.customer_id)
+        .limit(MAX_RESULTS)
+    ).all()
+    return accounts, clients_without
+
+
+@bp.route("/")
+def index():
+    query = request.args.get("q", "").strip()[:100]
+    accounts, clients_without = find(query) if query else ([], [])
+    if len(accounts) == 1 and not clients_without:
+        return redirect(url_for("support.account", account_id=accounts[0].id))
+    return render_template(
+        "support/index.html", query=query, accounts=accounts, clients_without=clients_without
+    )
+
+
+def render_account(account: CreditAccount, form: InterventionForm | None = None, status=200):
+    contact = next(
+        (person for person in account.billing_client.contacts if person.archived_at is None),
+        None,
+    )
+    history = paginate(
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account.id)
+        .options(joinedload(LedgerEntry.technician))
+        .order_by(LedgerEntry.position.desc())
+    )
+    return render_template(
+        "support/account.html",
+        account=account,
+        contact=contact,
+        policy=credit.evaluate(account, g.tenant.credit_threshold_minutes),
+        totals=credit.totals(account),
+        form=form or InterventionForm(clients=account.clients),
+        history=history,
+        format_minutes=credit.format_minutes,
+    ), status
+
+
+@bp.route("/accounts/<id:account_id>")
+def account(account_id: int):
+    return render_account(get_account(account_id))
+
+
+@bp.route("/accounts/<id:account_id>/interventions", methods=["POST"])
+@permission("support.record")
+def record(account_id: int):
+    account = get_account(account_id)
+    form = InterventionForm(clients=account.clients)
+    if not form.validate_on_submit():
+        return render_account(account, form, 400)
+    locked = credit.lock(account.id) or abort(404)
+    client = next(client for client in locked.clients if client.id == form.client_id.data)
+    try:
+        entry = credit.record_intervention(
+            g.tenant, locked, client=client, minutes=form.minutes.data,
+            billing=Billing.FREE if form.free.data else Billing.NORMAL,
+            summary=form.summary.data, advice=form.advice.data or None,
+            review_invited=form.review.data, technician=current_user,
+            override_reason=form.override_reason.data or None, ip_address=client_address(),
+        )
+    except credit.CreditRefused as refusal:
+        db.session.rollback()
+        form.form_errors.append(str(refusal))
+        return render_account(get_account(account_id), form, 409)
+    sent = recaps.queue_recap(g.tenant, locked, entry, client)
+    db.session.commit()
+    flash(_("Recorded: the balance is now %(balance)s.",
+            balance=credit.format_minutes(entry.credit_after)), "success")
+    if sent:
+        flash(ngettext("The recap mail is on its way to %(num)d address.",
+                       "The recap mail is on its way to %(num)d addresses.", sent), "success")
+    else:
+        flash(_("No recap mail: the client has no address that accepts them."), "error")
+    return redirect(url_for("support.account", account_id=account.id))
+
+
+def locked_form_action(account_id: int, form, heading: str, act):
+    """GET shows ``form``; a valid POST locks the account, runs ``act`` and commits."""
+    account = get_account(account_id)
+    if form.validate_on_submit():
+        locked = credit.lock(account.id) or abort(404)
+        act(locked)
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("support.account", account_id=account.id))
+    return render_template("support/form.html", account=account, form=form, heading=heading)
+
+
+@bp.route("/accounts/<id:account_id>/purchase", methods=["GET", "POST"])
+@permission("credit.purchase")
+def purchase(account_id: int):
+    form = PurchaseForm()
+    return locked_form_action(account_id, form, _("Record a purchase"), lambda locked: (
+        credit.record_purchase(
+            locked, minutes=form.minutes.data, amount=form.amount.data,
+            reference=form.reference.data or None, valid_until=form.valid_until.data,
+            actor=current_user, ip_address=client_address(),
+        )
+    ))
+
+
+@bp.route("/accounts/<id:account_id>/adjust", methods=["GET", "POST"])
+@permission("credit.purchase")
+def adjust(account_id: int):
+    form = AdjustmentForm()
+    return locked_form_action(account_id, form, _("Correct the balance"), lambda locked: (
+        credit.adjust(locked, delta=form.delta.data, reason=form.reason.data,
+                      actor=current_user, ip_address=client_address())
+    ))
+
+
+@bp.route("/accounts/<id:account_id>/npi", methods=["GET", "POST"])
+@permission("credit.npi")
+def npi(account_id: int):
+    form = NpiForm()
+    heading = (_("Clear “do not intervene”") if get_account(account_id).npi
+               else _("Set “do not intervene”"))
+    return locked_form_action(account_id, form, heading, lambda locked: (
+        credit.set_npi(locked, not locked.npi, reason=form.reason.data,
+                       actor=current_user, ip_address=client_address())
+    ))
+
+
+@bp.route("/accounts/<id:account_id>/links", methods=["POST"])
+@permission("credit.purchase")
+def link(account_id: int):
+    account = get_account(account_id)
+    form = LinkForm()
+    client = None
+    if form.validate_on_submit():
+        client = db.session.scalar(select(Client).where(Client.code == form.code.data))
+    if client is None:
+        flash(_("No client has this code."), "error")
+    elif credit.link(account, client, actor=current_user, ip_address=client_address()):
+        db.session.commit()
+        flash(_("%(name)s now uses this account.", name=client.name), "success")
+    return redirect(url_for("support.account", account_id=account.id))
+
+
+@bp.route("/accounts/<id:account_id>/links/<id:client_id>/remove", methods=["POST"])
+@permission("credit.purchase")
+def unlink(account_id: int, client_id: int):
+    account = get_account(account_id)
+    client = get_client(client_id)
+    if credit.unlink(  # the CSRF token was checked for every POST before the view
+        account, client, actor=current_user, ip_address=client_address()
+    ):
+        db.session.commit()
+        flash(_("%(name)s no longer uses this account.", name=client.name), "success")
+    return redirect(url_for("support.account", account_id=account.id))
+
+
+@bp.route("/clients/<id:client_id>/open-account", methods=["GET", "POST"])
+@permission("credit.purchase")
+def open_account(client_id: int):
+    client = get_client(client_id)
+    form = OpenAccountForm(data={"customer_id": client.code} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            account = credit.open_account(
+                client, customer_id=form.customer_id.data, actor=current_user,
+                ip_address=client_address(),
+            )
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            form.customer_id.errors.append(_("Another account already has this customer ID."))
+        else:
+            return redirect(url_for("support.account", account_id=account.id))
+    return render_template(
+        "support/form.html", client=client, account=None, form=form,
+        heading=_("Open a credit account for %(name)s", name=client.name),
+    )
