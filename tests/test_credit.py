@@ -1,0 +1,335 @@
+"""Time credit: the policy of seed 002 at the service and in the browser flow, the
+intervention form's validation, the recap mail over SMTP with its unsubscribe link,
+and ``credit verify``."""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import (
+    AuditEvent,
+    Billing,
+    Client,
+    CreditAccount,
+    LedgerEntry,
+    OutboxMail,
+    Tenant,
+    User,
+)
+from portal.services import credit, outbox
+from portal.services.credit import Verdict
+from portal.tenancy import bound_to, cross_tenant
+from tests.conftest import csrf_token, login
+from tests.test_cli import DEMO_PASSWORD, run, tenant_named
+from tests.test_outbox import SMTP, smtp_server  # noqa: F401 - the fixture is used by name
+
+INTERVENTION = {"summary": "Reset the mail password", "advice": "", "minutes": "12",
+                "normal": "Normal"}
+
+
+def account_row(world, account_id: int | None = None) -> CreditAccount:
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        return db.session.get(CreditAccount, account_id or world.a.account_id)
+
+
+def entries(world) -> list[LedgerEntry]:
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        return db.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.account_id == world.a.account_id)
+            .order_by(LedgerEntry.position)
+        ).all()
+
+
+def set_balance(world, balance: int, *, npi: bool = False, called_before: bool = True):
+    """Bring the fixture account to ``balance`` by an adjustment, as sales would."""
+    with bound_to(db.session, world.a.tenant_id):
+        admin = db.session.get(User, world.a.admin_id)
+        account = credit.lock(world.a.account_id)
+        if balance != account.balance_minutes:
+            credit.adjust(account, delta=balance - account.balance_minutes, reason="Test",
+                          actor=admin, ip_address=None)
+        account.npi = npi
+        account.first_intervention_at = datetime(2024, 1, 1, tzinfo=UTC) if called_before else None
+        db.session.commit()
+
+
+def signed_in(app, world, email: str):
+    browser = app.test_client()
+    assert login(browser, world.a.slug, email).status_code == 302
+    return browser
+
+
+def record(browser, world, account_id: int | None = None, **fields):
+    url = f"/{world.a.slug}/admin/accounts/{account_id or world.a.account_id}"
+    page = browser.get(url)
+    data = {"csrf_token": csrf_token(page), **INTERVENTION, **fields}
+    data = {key: value for key, value in data.items() if value is not None}
+    return browser.post(f"{url}/interventions", data=data)
+
+
+@pytest.mark.parametrize(
+    ("balance", "npi", "called_before", "verdict"),
+    [
+        (50, False, True, Verdict.GO),
+        (0, False, False, Verdict.GO_FIRST_CALL),
+        (0, False, True, Verdict.GO_REMIND),
+        (-30, False, True, Verdict.GO_REMIND),
+        (-60, False, True, Verdict.GO_REMIND),
+        (-75, False, True, Verdict.REFUSED_DEBT),
+        (-30, True, True, Verdict.REFUSED_NPI),
+        (0, True, False, Verdict.REFUSED_NPI),
+        (20, True, True, Verdict.GO),
+    ],
+)
+def test_the_policy_of_seed_002(balance, npi, called_before, verdict):
+    account = CreditAccount(balance_minutes=balance, npi=npi, first_intervention_at=(
+        datetime(2024, 1, 1, tzinfo=UTC) if called_before else None))
+    assert credit.evaluate(account, threshold=60).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    ("balance", "npi", "called_before", "who", "reason", "recorded"),
+    [
+        (0, False, False, "tech", None, True),       # first call: go, it is a paid service
+        (-30, False, True, "tech", None, True),      # reasonably negative: go, remind
+        (-75, False, True, "tech", None, False),     # beyond the threshold: refused
+        (-75, False, True, "tech", "Server down", False),  # no support.override
+        (-75, False, True, "admin", None, False),    # an override needs a reason
+        (-75, False, True, "admin", "Server down", True),
+        (-30, True, True, "admin", "Server down", False),  # NPI: never overridden
+        (20, True, True, "tech", None, True),        # NPI, but credit is positive again
+    ],
+)
+def test_the_policy_in_the_browser_flow(app, world, balance, npi, called_before, who,
+                                        reason, recorded):
+    set_balance(world, balance, npi=npi, called_before=called_before)
+    browser = signed_in(app, world, world.a.tech_email if who == "tech" else world.a.admin_email)
+    page = browser.get(f"/{world.a.slug}/admin/accounts/{world.a.account_id}")
+    assert 'id="policy"' in page.get_data(as_text=True)
+    before = len(entries(world))
+    response = record(browser, world, override_reason=reason)
+    assert (response.status_code == 302) is recorded, response.status_code
+    assert len(entries(world)) == before + recorded
+    if recorded:
+        assert account_row(world).balance_minutes == balance - 12
+    else:
+        assert response.status_code in (400, 409)
+        assert account_row(world).balance_minutes == balance
+    if recorded and reason:
+        with bound_to(db.session, world.a.tenant_id):
+            event = db.session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "credit.intervention"))
+        assert event.details["override_reason"] == "Server down"
+        assert entries(world)[-1].override_reason == "Server down"
+
+
+def test_the_banner_tells_the_technician_what_to_do(app, world):
+    browser = signed_in(app, world, world.a.tech_email)
+    url = f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+    for balance, called_before, words, disabled in (
+        (0, False, "tell the customer this is a paid service", False),
+        (-30, True, "remind the customer", False),
+        (-75, True, "refuse until the account is topped up", True),
+    ):
+        set_balance(world, balance, called_before=called_before)
+        body = browser.get(url).get_data(as_text=True)
+        banner = re.search(r'<div class="policy[^>]*>(.*?)</div>', body, re.S).group(1)
+        assert words in banner
+        (button,) = re.findall(r'<input[^>]*name="normal"[^>]*>', body)
+        assert (" disabled" in button) is disabled
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"minutes": "0"}, "Between 1 and 1440 minutes."),
+        ({"minutes": "-5"}, "Between 1 and 1440 minutes."),
+        ({"minutes": "100000"}, "Between 1 and 1440 minutes."),
+        ({"minutes": "twelve"}, "Not a valid integer value."),
+        ({"minutes": ""}, "Give the duration in minutes."),
+        ({"summary": "  "}, "This field is required."),
+    ],
+)
+def test_wrong_input_gets_a_field_message_and_writes_nothing(app, world, fields, error):
+    browser = signed_in(app, world, world.a.tech_email)
+    response = record(browser, world, **fields)
+    assert response.status_code == 400
+    assert error in response.get_data(as_text=True)
+    assert len(entries(world)) == 1 and account_row(world).balance_minutes == 50
+
+
+def test_an_account_of_another_tenant_answers_404_and_is_untouched(app, world):
+    browser = signed_in(app, world, world.a.tech_email)
+    token = csrf_token(browser.get(f"/{world.a.slug}/admin/accounts/{world.a.account_id}"))
+    response = browser.post(
+        f"/{world.a.slug}/admin/accounts/{world.b.account_id}/interventions",
+        data={"csrf_token": token, **INTERVENTION},
+    )
+    assert response.status_code == 404
+    with bound_to(db.session, world.b.tenant_id):
+        assert db.session.get(CreditAccount, world.b.account_id).balance_minutes == 50
+
+
+def test_a_free_intervention_leaves_the_balance_and_the_recap_says_so(app, world):
+    with bound_to(db.session, world.a.tenant_id):
+        db.session.get(Client, world.a.client_id).email = "billing@alpha-client.example"
+        db.session.commit()
+    browser = signed_in(app, world, world.a.tech_email)
+    response = record(browser, world, normal=None, free="Free")
+    assert response.status_code == 302
+    last = entries(world)[-1]
+    assert (last.billing, last.delta, last.credit_after) == (Billing.FREE, 0, 50)
+    assert outbox.deliver_due().sent == 1
+    (mail,) = app.extensions["mailman"].outbox
+    assert mail.to == ["billing@alpha-client.example"]
+    assert "free of charge" in mail.body and "Time credit balance: 50 minutes." in mail.body
+
+
+def test_sales_record_a_purchase_correct_flag_and_link(app, world):
+    browser = signed_in(app, world, world.a.admin_email)
+    base = f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+    for path, data in (
+        ("purchase", {"minutes": "120", "amount": "180.00", "reference": "F-1",
+                      "valid_until": "2027-12-31"}),
+        ("adjust", {"delta": "-5", "reason": "Duplicate entry"}),
+        ("npi", {"reason": "Unpaid invoices"}),
+    ):
+        page = browser.get(f"{base}/{path}")
+        assert browser.post(f"{base}/{path}",
+                            data={"csrf_token": csrf_token(page), **data}).status_code == 302
+    account = account_row(world)
+    assert (account.balance_minutes, account.npi, account.valid_until.isoformat()) == (
+        165, True, "2027-12-31")
+    assert [entry.kind.value for entry in entries(world)] == ["purchase", "purchase",
+                                                            "adjustment"]
+    page = browser.get(base)
+    browser.post(f"{base}/links", data={"csrf_token": csrf_token(page), "code": "ALP2"})
+    with bound_to(db.session, world.a.tenant_id):
+        linked = {link.client_id for link in account_row(world).links}
+    assert linked == {world.a.client_id, world.a.other_client_id}
+    bad = browser.post(f"{base}/adjust", data={"csrf_token": csrf_token(page), "delta": "0",
+                                               "reason": "Nothing"})
+    assert "changes nothing" in bad.get_data(as_text=True)
+    tech = signed_in(app, world, world.a.tech_email)
+    assert tech.get(f"{base}/purchase").status_code == 403
+
+
+@pytest.mark.parametrize("app_config", [SMTP])
+def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
+    app, app_config, smtp_server  # noqa: F811
+):
+    run(app, "demo", "--password", DEMO_PASSWORD)
+    outbox.deliver_due()
+    smtp_server.messages.clear()
+    tech = app.test_client()
+    assert login(tech, "demo", "tech@demo.test", DEMO_PASSWORD).status_code == 302
+    found = tech.get("/demo/admin/?q=jm")
+    assert found.status_code == 302  # one match: straight to the account
+    account_page = tech.get(found.location).get_data(as_text=True)
+    assert "4996" in account_page and "JM-ACTIONS" in account_page
+    assert "Paramétrage Gmail pour accepter connexions Gestan" in account_page
+    assert re.search(r'id="balance">\s*50 min', account_page)
+    token = csrf_token(tech.get(found.location))
+    response = tech.post(f"{found.location}/interventions", data={
+        "csrf_token": token, "summary": "Paramétrage de la sauvegarde",
+        "advice": "Attention aux sauvegardes !", "minutes": "12", "review": "y",
+        "normal": "Normal",
+    })
+    assert response.status_code == 302
+    assert re.search(r'id="balance">\s*38 min', tech.get(found.location).get_data(as_text=True))
+    assert outbox.deliver_due().sent == 1
+    (mail,) = smtp_server.messages
+    assert mail["To"] == "jszczygiel@jmactions.com"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/demo/unsubscribe/" in mail["List-Unsubscribe"]
+    text = mail.get_body(("plain",)).get_content()
+    for expected in ("You: JM-ACTIONS", "Paramétrage de la sauvegarde",
+                     "Our advice: Attention aux sauvegardes !",
+                     "Duration of the intervention: 12 minutes",
+                     "Previous time credit: 50 minutes", "Time credit balance: 38 minutes.",
+                     "Hervé Rayon", "The M. Répare Tout team", "+1 514-555-0100",
+                     "https://reviews.example.com/m-repare-tout"):
+        assert expected in text, expected
+    assert "free of charge" not in text and "negative" not in text
+    html = mail.get_body(("html",)).get_content()
+    assert "<strong>Time credit balance: 38 minutes.</strong>" in html
+
+    response = tech.post(f"{found.location}/interventions", data={
+        "csrf_token": token, "summary": "Question sur la facture", "minutes": "4",
+        "free": "Free",
+    })
+    assert response.status_code == 302
+    assert outbox.deliver_due().sent == 1
+    free_text = smtp_server.messages[-1].get_body(("plain",)).get_content()
+    assert "This intervention was done free of charge." in free_text
+    assert "Time credit balance: 38 minutes." in free_text
+
+
+def test_unsubscribe_asks_for_a_click_works_in_one_click_and_can_be_reversed(app, world):
+    with bound_to(db.session, world.a.tenant_id):
+        db.session.get(Client, world.a.client_id).email = "billing@alpha-client.example"
+        db.session.commit()
+    tech = signed_in(app, world, world.a.tech_email)
+    record(tech, world)
+    with cross_tenant(db.session):
+        mail = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "recap"))
+    link = re.search(r"<http://portal\.test(\S+)>", mail.headers["List-Unsubscribe"]).group(1)
+
+    visitor = app.test_client()
+    page = visitor.get(link)
+    assert page.status_code == 200 and "billing@alpha-client.example" in page.get_data(as_text=True)
+    assert client_receives(world), "a GET (a link scanner) changes nothing"
+    one_click = visitor.post(link, data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200 and not client_receives(world)
+    record(tech, world)
+    with cross_tenant(db.session):
+        assert db.session.scalar(
+            select(OutboxMail.id).where(OutboxMail.kind == "recap").offset(1)) is None
+    staff = signed_in(app, world, world.a.admin_email)
+    assert "Unsubscribed" in staff.get(
+        f"/{world.a.slug}/clients/{world.a.client_id}").get_data(as_text=True)
+    visitor.post(link, data={"subscribe": "1"})
+    assert client_receives(world)
+    assert visitor.get(link.replace("/unsubscribe/", "/unsubscribe/x")).status_code == 404
+    assert visitor.get(link.replace(f"/{world.a.slug}/", f"/{world.b.slug}/")).status_code == 404
+
+
+def client_receives(world) -> bool:
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        return db.session.get(Client, world.a.client_id).recap_mails
+
+
+def test_credit_verify_passes_on_the_demo_and_names_an_altered_entry(app):
+    run(app, "demo", "--password", DEMO_PASSWORD)
+    result = run(app, "credit", "verify")
+    assert result.exit_code == 0 and "every chain holds" in result.output
+    demo = tenant_named("demo")
+    with cross_tenant(db.session):
+        account_id = db.session.scalar(select(CreditAccount.id).where(
+            CreditAccount.customer_id == "4996", CreditAccount.tenant_id == demo.id))
+        db.session.execute(update(LedgerEntry).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.position == 4
+        ).values(credit_after=LedgerEntry.credit_after + 10))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["credit", "verify"])
+    assert result.exit_code == 1
+    assert "account 4996, entry 4:" in result.output
+
+
+def test_totals_come_from_the_running_sums(app):
+    run(app, "demo", "--password", DEMO_PASSWORD)
+    with bound_to(db.session, tenant_named("demo").id):
+        account = db.session.scalar(select(CreditAccount).where(
+            CreditAccount.customer_id == "4996"))
+        totals = credit.totals(account, now=datetime(2022, 6, 1, tzinfo=UTC))
+        tenant = db.session.get(Tenant, account.tenant_id)
+        assert tenant.credit_threshold_minutes == 60
+    assert (totals.normal, totals.free, totals.total) == (43, 3, 46)
+    assert totals.last_year == 15  # 30/07/2021 and 01/02/2022
+    assert totals.last.date().isoformat() == "2022-02-01"
