@@ -23,7 +23,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import audit, outbox, sessions
+from portal.services import audit, outbox, search, sessions
 from portal.services.tenants import system_role
 
 #: One salt per purpose, so that a token of one kind is worthless as another.
@@ -287,6 +287,7 @@ def change_email(user: User, tenant: Tenant, new_email: str, *, ip_address: str 
     user.email = new_email
     if user.contact is not None:
         user.contact.email = new_email
+        search.reindex(user.contact.client)  # its client is found by its contacts' emails
     outbox.queue_from_templates(
         tenant,
         kind="email_changed_notice",
