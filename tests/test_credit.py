@@ -234,6 +234,7 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     assert "4996" in account_page and "JM-ACTIONS" in account_page
     assert "Paramétrage Gmail pour accepter connexions Gestan" in account_page
     assert re.search(r'id="balance">\s*50 min', account_page)
+    assert re.search(r"2021-07-30\s*<span[^>]*>expired</span>", account_page)
     token = csrf_token(tech.get(found.location))
     response = tech.post(f"{found.location}/interventions", data={
         "csrf_token": token, "summary": "Paramétrage de la sauvegarde",

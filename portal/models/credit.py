@@ -123,6 +123,11 @@ class CreditAccount(ClientOwned, db.Model):
         )
         return [self.billing_client, *others]
 
+    @property
+    def expired(self) -> bool:
+        """The validity date has passed (the credit may no longer be honoured)."""
+        return self.valid_until is not None and self.valid_until < utcnow().date()
+
     def __repr__(self) -> str:
         return f"<CreditAccount {self.customer_id}>"
 
