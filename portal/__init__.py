@@ -86,11 +86,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.mailing.views import bp as mailing_bp
     from portal.main.views import bp as main_bp
     from portal.proposals.views import bp as proposals_bp
+    from portal.statement.views import bp as statement_bp
     from portal.support.views import bp as support_bp
 
     for blueprint in (
         main_bp, auth_bp, clients_bp, contacts_bp, proposals_bp, access_bp, account_bp,
-        support_bp, mailing_bp,
+        statement_bp, support_bp, mailing_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin_bp)

@@ -1,7 +1,7 @@
 """What every template can use: the tenant, the navigation, the CSRF token."""
 
 from flask import Flask, g, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -12,6 +12,7 @@ NAVIGATION = [
     (_l("Clients"), "clients.index", "clients.view"),
     (_l("Support"), "support.index", "clients.view"),
     (_l("My company"), "account.index", "portal.self"),
+    (_l("Time credit"), "statement.index", "portal.statement"),
     (_l("Colleagues"), "account.colleagues", "portal.self"),
     (_l("History"), "account.history", "portal.self"),
     (_l("Users"), "admin.users", "tenant.admin"),
@@ -51,3 +52,7 @@ def register(app: Flask) -> None:
     @app.template_filter("datetime")
     def datetime_filter(value):
         return format_datetime(value, "short") if value else ""
+
+    @app.template_filter("date")
+    def date_filter(value):
+        return format_date(value, "medium") if value else ""

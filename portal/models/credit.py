@@ -180,6 +180,10 @@ class LedgerEntry(ClientOwned, db.Model):
         # One entry per position: two writers that both missed the lock cannot both land.
         UniqueConstraint("tenant_id", "account_id", "position"),
         Index("ix_ledger_entry_account_time", "tenant_id", "account_id", "created_at", "position"),
+        # The statement's pages for a branch-limited user, and the purchases on its chart,
+        # walk an account's entries of one branch or one kind by position.
+        Index("ix_ledger_entry_account_branch", "tenant_id", "account_id", "branch_id", "position"),
+        Index("ix_ledger_entry_account_kind", "tenant_id", "account_id", "kind", "position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

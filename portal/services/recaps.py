@@ -84,6 +84,7 @@ def queue_recap(
 ) -> int:
     """Queue one recap per recipient with the entry's transaction; return how many."""
     queued = 0
+    statement_link = portal_url("statement.account", tenant=tenant.slug, account_id=account.id)
     for recipient in recipients(client):
         link = portal_url("mailing.unsubscribe", tenant=tenant.slug,
                           token=unsubscribe_token(recipient))
@@ -103,6 +104,7 @@ def queue_recap(
                 client=client,
                 technician=entry.technician,
                 unsubscribe_link=link,
+                statement_link=statement_link,
             )
         queued += 1
     return queued

@@ -1,0 +1,263 @@
+"""The customer's view of a credit account: its entries in a date range (and, for a
+branch-limited user, of one branch), a page at a time at any depth, a sampled balance
+curve, and every entry streamed for the CSV export.
+
+Everything is read by position through the ledger's indexes: a date range becomes a
+range of positions (an entry's position grows with its time, since entries are only
+appended under the account's lock), pages are keyset pages, the curve reads at most
+``MAX_POINTS`` sampled positions. Nothing loads or sums the whole ledger.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import to_user_timezone, to_utc
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+from portal.models import CreditAccount, EntryKind, LedgerEntry, User
+
+PER_PAGE = 25
+#: Most ledger positions the balance curve samples, whatever the account's size.
+MAX_POINTS = 240
+#: Most purchases marked on the curve (the latest ones).
+MAX_MARKED = 60
+#: Rows the CSV export writes per chunk sent to the client.
+CSV_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries a statement shows: a date range in the user's time zone, and for a
+    branch-limited user the entries of that branch only."""
+
+    start: date | None = None
+    end: date | None = None
+    branch_id: int | None = None
+
+    def start_at(self) -> datetime | None:
+        return _utc(self.start) if self.start else None
+
+    def end_before(self) -> datetime | None:
+        """The first instant after the range (``end`` is inclusive)."""
+        return _utc(self.end + timedelta(days=1)) if self.end else None
+
+    @property
+    def dated(self) -> bool:
+        return self.start is not None or self.end is not None
+
+    def criteria(self, account: CreditAccount, low: int, high: int) -> list:
+        criteria = [LedgerEntry.account_id == account.id, LedgerEntry.position.between(low, high)]
+        if self.branch_id is not None:
+            criteria.append(LedgerEntry.branch_id == self.branch_id)
+        return criteria
+
+
+def _utc(day: date) -> datetime:
+    """Midnight of ``day`` in the user's time zone, as an aware UTC datetime."""
+    return to_utc(datetime.combine(day, time())).replace(tzinfo=UTC)
+
+
+def position_range(account: CreditAccount, entry_filter: EntryFilter) -> tuple[int, int]:
+    """The first and last positions inside the filter's dates; empty when low > high.
+    One statement, two index lookups, however long the ledger."""
+    if not entry_filter.dated:
+        return 1, account.entry_count
+    bounds = {}
+    if entry_filter.start is not None:
+        bounds["first"] = (
+            select(LedgerEntry.position)
+            .where(LedgerEntry.account_id == account.id,
+                   LedgerEntry.created_at >= entry_filter.start_at())
+            .order_by(LedgerEntry.created_at, LedgerEntry.position)
+            .limit(1)
+            .scalar_subquery()
+        )
+    if entry_filter.end is not None:
+        bounds["last"] = (
+            select(LedgerEntry.position)
+            .where(LedgerEntry.account_id == account.id,
+                   LedgerEntry.created_at < entry_filter.end_before())
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.position.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+    found = dict(zip(bounds, db.session.execute(select(*bounds.values())).one(), strict=True))
+    # No entry on or after the start, or none before the end: the range is empty.
+    low = (found["first"] or account.entry_count + 1) if "first" in found else 1
+    high = (found["last"] or 0) if "last" in found else account.entry_count
+    return low, high
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of entries, newest first, with the cursors of its neighbours."""
+
+    entries: list[LedgerEntry]
+    #: ``after`` for the page of newer entries, if there is one.
+    newer: int | None
+    #: ``before`` for the page of older entries, if there is one.
+    older: int | None
+
+
+def history(
+    account: CreditAccount,
+    entry_filter: EntryFilter,
+    positions: tuple[int, int],
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    per_page: int = PER_PAGE,
+) -> HistoryPage:
+    """The page of entries just older than ``before``, just newer than ``after``, or
+    the newest: a keyset page, as fast on the thousandth page as on the first."""
+    low, high = positions
+    statement = (
+        select(LedgerEntry)
+        .where(*entry_filter.criteria(account, low, high))
+        .options(joinedload(LedgerEntry.technician))
+        .limit(per_page + 1)
+    )
+    if after is not None:
+        rows = db.session.scalars(
+            statement.where(LedgerEntry.position > after).order_by(LedgerEntry.position)
+        ).all()
+        entries = list(reversed(rows[:per_page]))
+        return HistoryPage(
+            entries,
+            newer=entries[0].position if len(rows) > per_page else None,
+            older=entries[-1].position if entries and entries[-1].position > low else None,
+        )
+    if before is not None:
+        statement = statement.where(LedgerEntry.position < before)
+    rows = db.session.scalars(statement.order_by(LedgerEntry.position.desc())).all()
+    entries = rows[:per_page]
+    return HistoryPage(
+        entries,
+        newer=(entries[0].position
+               if before is not None and entries and entries[0].position < high else None),
+        older=entries[-1].position if len(rows) > per_page else None,
+    )
+
+
+@dataclass(frozen=True)
+class Point:
+    """A sampled entry of the balance curve."""
+
+    position: int
+    at: datetime
+    before: int
+    after: int
+    kind: EntryKind
+    minutes: int
+
+
+def sampled_positions(low: int, high: int) -> list[int] | None:
+    """At most MAX_POINTS positions spread evenly from low to high, both included;
+    None when the range is small enough to read whole."""
+    count = high - low + 1
+    if count <= MAX_POINTS:
+        return None
+    step = (count - 1) / (MAX_POINTS - 1)
+    return sorted({low + round(index * step) for index in range(MAX_POINTS)})
+
+
+def balance_points(
+    account: CreditAccount, entry_filter: EntryFilter, positions: tuple[int, int]
+) -> list[Point]:
+    """The curve's points: sampled entries, and the latest purchases so that every
+    top-up shows as a step. Two statements, whatever the account's size."""
+    low, high = positions
+    if low > high:
+        return []
+    columns = (
+        LedgerEntry.position, LedgerEntry.created_at, LedgerEntry.credit_before,
+        LedgerEntry.credit_after, LedgerEntry.kind, LedgerEntry.minutes,
+    )
+    criteria = entry_filter.criteria(account, low, high)
+    spread = sampled_positions(low, high)
+    sample = select(*columns).where(*criteria)
+    if spread is not None:
+        sample = sample.where(LedgerEntry.position.in_(spread))
+    purchases = (
+        select(*columns)
+        .where(*criteria, LedgerEntry.kind == EntryKind.PURCHASE)
+        .order_by(LedgerEntry.position.desc())
+        .limit(MAX_MARKED)
+    )
+    rows = {row.position: row for row in db.session.execute(sample)}
+    if spread is not None:
+        rows.update((row.position, row) for row in db.session.execute(purchases))
+    return [
+        Point(row.position, row.created_at, row.credit_before, row.credit_after, row.kind,
+              row.minutes)
+        for _position, row in sorted(rows.items())
+    ]
+
+
+def csv_header() -> list[str]:
+    return [
+        _("Customer ID"), _("Date and time"), _("Kind"), _("Summary"), _("Our advice"),
+        _("Technician"), _("Duration (min)"), _("Billing"), _("Credit before"),
+        _("Credit after"),
+    ]
+
+
+def _cell(text: str | None) -> str:
+    """Text as a spreadsheet shows it, never as a formula it would run."""
+    text = text or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_chunks(accounts: list[CreditAccount], entry_filter: EntryFilter) -> Iterator[str]:
+    """The CSV of ``accounts``' entries, oldest first, in chunks: one streamed query per
+    account, so memory stays flat however long the ledger."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")  # so that spreadsheets read the accents as UTF-8
+    writer.writerow(csv_header())
+    written = 0
+    for account in accounts:
+        criteria = [LedgerEntry.account_id == account.id]
+        if entry_filter.start is not None:
+            criteria.append(LedgerEntry.created_at >= entry_filter.start_at())
+        if entry_filter.end is not None:
+            criteria.append(LedgerEntry.created_at < entry_filter.end_before())
+        if entry_filter.branch_id is not None:
+            criteria.append(LedgerEntry.branch_id == entry_filter.branch_id)
+        rows = db.session.execute(
+            select(
+                LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.summary,
+                LedgerEntry.advice, User.name, LedgerEntry.minutes, LedgerEntry.billing,
+                LedgerEntry.credit_before, LedgerEntry.credit_after,
+            )
+            .outerjoin(User, and_(User.id == LedgerEntry.technician_id,
+                                  User.tenant_id == LedgerEntry.tenant_id))
+            .where(*criteria)
+            .order_by(LedgerEntry.created_at, LedgerEntry.position)
+            .execution_options(yield_per=1000)
+        )
+        for row in rows:
+            writer.writerow([
+                _cell(account.customer_id),
+                to_user_timezone(row.created_at).isoformat(timespec="seconds"),
+                row.kind.value,
+                _cell(row.summary),
+                _cell(row.advice),
+                _cell(row.name),
+                row.minutes if row.kind is EntryKind.INTERVENTION else "",
+                row.billing.value if row.billing else "",
+                row.credit_before,
+                row.credit_after,
+            ])
+            written += 1
+            if written % CSV_CHUNK == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,113 @@
+"""The customer's time-credit statement: for each credit account the client user's
+company uses, the balance, the totals of seed 002, the balance over time, and every
+entry, newest first, with a date filter and a CSV export. The session's scoping
+shows a client user the accounts linked to their company and nothing else."""
+
+import re
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import CreditAccount
+from portal.models.base import utcnow
+from portal.permissions import guard
+from portal.querystring import id_value
+from portal.services import credit
+from portal.services import statement as ledger
+from portal.statement.chart import balance_chart
+from portal.statement.forms import DateRangeForm
+
+bp = Blueprint("statement", __name__, url_prefix="/<tenant>")
+guard(bp, "portal.statement")
+
+
+def get_account(account_id: int) -> CreditAccount:
+    """The account if the user's company uses it (automatic scoping), else 404."""
+    return db.get_or_404(CreditAccount, account_id)
+
+
+def visible_accounts() -> list[CreditAccount]:
+    return db.session.scalars(select(CreditAccount).order_by(CreditAccount.customer_id)).all()
+
+
+def read_filter() -> tuple[DateRangeForm, ledger.EntryFilter]:
+    """The date range asked for (ignored, with its errors shown, when it is wrong) and
+    the user's branch limit, which always applies."""
+    form = DateRangeForm(request.args)
+    valid = form.validate()
+    return form, ledger.EntryFilter(
+        start=form.start.data if valid else None,
+        end=form.end.data if valid else None,
+        branch_id=current_user.branch_id,
+    )
+
+
+def summary(account: CreditAccount, entry_filter: ledger.EntryFilter):
+    """What the statement shows of an account above its history."""
+    positions = ledger.position_range(account, entry_filter)
+    return {
+        "account": account,
+        "totals": credit.totals(account),
+        "chart": balance_chart(ledger.balance_points(account, entry_filter, positions)),
+        "positions": positions,
+    }
+
+
+def render_statement(account: CreditAccount, accounts_count: int):
+    form, entry_filter = read_filter()
+    shown = summary(account, entry_filter)
+    page = ledger.history(
+        account, entry_filter, shown["positions"],
+        before=id_value(request.args.get("before")), after=id_value(request.args.get("after")),
+    )
+    return render_template(
+        "statement/account.html", **shown, form=form, entry_filter=entry_filter, page=page,
+        accounts_count=accounts_count, format_minutes=credit.format_minutes, now=utcnow(),
+    ), 400 if form.errors else 200
+
+
+@bp.route("/statement")
+def index():
+    accounts = visible_accounts()
+    if len(accounts) == 1:
+        return render_statement(accounts[0], 1)
+    form, entry_filter = read_filter()
+    return render_template(
+        "statement/index.html",
+        summaries=[summary(account, entry_filter) for account in accounts],
+        entry_filter=entry_filter, format_minutes=credit.format_minutes, now=utcnow(),
+    )
+
+
+@bp.route("/statement/<id:account_id>")
+def account(account_id: int):
+    return render_statement(get_account(account_id), len(visible_accounts()))
+
+
+def csv_response(accounts: list[CreditAccount], customer_id: str | None = None) -> Response:
+    name = _("statement") + (f"-{customer_id}" if customer_id else "")
+    name = re.sub(r"[^\w-]", "_", name, flags=re.ASCII)
+    form, entry_filter = read_filter()
+    if form.errors:
+        messages = [f"{form[field].label.text}: {' '.join(errors)}"
+                    for field, errors in form.errors.items()]
+        return Response("\n".join(messages) + "\n", 400, mimetype="text/plain")
+    return Response(
+        stream_with_context(ledger.csv_chunks(accounts, entry_filter)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@bp.route("/statement.csv")
+def export():
+    return csv_response(visible_accounts())
+
+
+@bp.route("/statement/<id:account_id>.csv")
+def account_export(account_id: int):
+    account = get_account(account_id)
+    return csv_response([account], account.customer_id)
