@@ -12,22 +12,29 @@ largest and the smallest size.
 """
 
 import argparse
-import contextvars
 import re
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from common import (
+    DEFAULT_POSTGRES_URL,
+    TARGET_RATIO,
+    IsolatedClient,
+    Measure,
+    StatementCounter,
+    fresh_database,
+    make_app,
+    print_table,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from werkzeug.security import generate_password_hash
 
-from portal import create_app
 from portal.extensions import db
 from portal.models import (
     Client,
@@ -42,13 +49,11 @@ from portal.models import (
 from portal.services.search import client_terms, normalise
 from portal.services.tenants import create_staff_user, create_tenant, system_role
 from portal.tenancy import bound_to
-from portal.testing import throwaway_database
 
 PASSWORD = "benchmark password"  # noqa: S105 - a throwaway database's only user
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 TENANTS = (("alpha", "Alpha Services"), ("beta", "Beta Services"))
 CHUNK = 5_000
-TARGET_RATIO = 1.3
 PAGES = ("list", "search", "client")
 
 #: The client every page looks at; no generated word starts with "herve".
@@ -76,27 +81,6 @@ TRADES = (
 CITIES = ("Montréal", "Québec", "Laval", "Gatineau", "Longueuil", "Sherbrooke", "Lévis")
 AREA_CODES = ("514", "438", "450", "418")
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-# --- Databases ---------------------------------------------------------------------------
-
-
-def fresh_database(kind: str, postgres_url: str):
-    """An empty database of ``kind``, removed afterwards."""
-    return throwaway_database(postgres_url if kind == "postgresql" else None, "portal_bench_")
-
-
-def make_app(database_uri: str) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "PORTAL_ENV": "testing",
-            "SECRET_KEY": "bench-secret-key",
-            "SQLALCHEMY_DATABASE_URI": database_uri,
-            "MAIL_BACKEND": "locmem",
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
 
 
 # --- Data --------------------------------------------------------------------------------
@@ -158,26 +142,29 @@ def insert_clients(tenant_id: int, size: int) -> int:
         ids = connection.execute(
             insert(Client).returning(Client.id, sort_by_parameter_order=True), rows
         ).scalars().all()
-        connection.execute(
-            insert(ClientSearchTerm),
-            [
-                {"tenant_id": tenant_id, "client_id": client_id, "term": term}
-                for client_id, row in zip(ids, rows, strict=True)
-                for term in client_terms(SimpleNamespace(**row))
-            ],
-        )
-        connection.execute(
-            insert(Contact),
-            [
+        contacts = {
+            client_id: [
                 {
                     "tenant_id": tenant_id,
                     "client_id": client_id,
                     "name": f"{FIRST_NAMES[(index + offset) % len(FIRST_NAMES)]} {row['name']}",
                     "email": f"contact{offset}.{row['code']}@example.com",
                 }
-                for index, client_id, row in zip(indexes, ids, rows, strict=True)
-                if index % 10 == 0 or index == known_index
                 for offset in (1, 2)
+            ]
+            for index, client_id, row in zip(indexes, ids, rows, strict=True)
+            if index % 10 == 0 or index == known_index
+        }
+        connection.execute(insert(Contact), [one for both in contacts.values() for one in both])
+        connection.execute(
+            insert(ClientSearchTerm),
+            [
+                {"tenant_id": tenant_id, "client_id": client_id, "term": term}
+                for client_id, row in zip(ids, rows, strict=True)
+                for term in client_terms(SimpleNamespace(**row, contacts=[
+                    SimpleNamespace(**contact, archived_at=None, phone=None, mobile=None)
+                    for contact in contacts.get(client_id, ())
+                ]))
             ],
         )
         if known_index in indexes:
@@ -217,50 +204,6 @@ def load(size: int) -> int:
 
 
 # --- Measuring ---------------------------------------------------------------------------
-
-
-class IsolatedClient(FlaskClient):
-    """Runs every request in a fresh context, as a server would: its own app context,
-    database session and signed-in user, not the benchmark's."""
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-class StatementCounter:
-    """Counts the SQL statements the engine sends while ``counting`` is on."""
-
-    def __init__(self, engine) -> None:
-        self.counting = False
-        self.count = 0
-        event.listen(engine, "before_cursor_execute", self._executed)
-
-    def _executed(self, connection, cursor, statement, parameters, context, executemany):
-        if self.counting:
-            self.count += 1
-
-
-@dataclass
-class Measure:
-    page: str
-    size: int
-    milliseconds: list[float] = field(default_factory=list)
-    statements: list[int] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.milliseconds)
-
-    @property
-    def p95(self) -> float:
-        return statistics.quantiles(self.milliseconds, n=20, method="inclusive")[-1]
-
-    @property
-    def statement_label(self) -> str:
-        """The usual count, with the range when some requests differ (a session touch)."""
-        usual = statistics.mode(self.statements)
-        low, high = min(self.statements), max(self.statements)
-        return str(usual) if low == high else f"{usual} ({low}-{high})"
 
 
 def sign_in(client: FlaskClient, slug: str) -> None:
@@ -329,19 +272,6 @@ def run(kind: str, size: int, options: argparse.Namespace) -> tuple[float, list[
 # --- Report ------------------------------------------------------------------------------
 
 
-def print_table(headers: tuple[str, ...], rows: list[tuple]) -> None:
-    """Left-align the first column, right-align the others."""
-    cells = [headers, *[tuple(str(cell) for cell in row) for row in rows]]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
-    for row in cells:
-        print(
-            "  ".join(
-                cell.ljust(width) if column == 0 else cell.rjust(width)
-                for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-        )
-
-
 def report(kind: str, loads: dict[int, float], results: list[Measure]) -> None:
     title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
     print(f"\n== {title} ==\n")
@@ -385,7 +315,7 @@ def main() -> None:
                         help="comma-separated clients per tenant")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="a server where a throwaway database may be created")
     options = parser.parse_args()
     kinds = options.databases.split(",")

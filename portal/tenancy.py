@@ -84,6 +84,12 @@ def bound_tenant_id(session: Session) -> int | None:
     return session.info.get(TENANT_KEY)
 
 
+def binding(session: Session) -> tuple[int | None, ClientVisibility | None]:
+    """What ``session`` is bound to, for binding another session the same way: a
+    streamed response reads after the request's own session has been closed."""
+    return session.info.get(TENANT_KEY), session.info.get(VISIBILITY_KEY)
+
+
 @contextmanager
 def cross_tenant(session: Session) -> Iterator[Session]:
     """Explicitly lift the tenant scoping, for code that must see every tenant."""

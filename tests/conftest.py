@@ -91,7 +91,13 @@ class IsolatedClient(FlaskClient):
     Without this, requests would share the test's session and cached user."""
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        #: The view answered with an iterator (a streamed body), not a finished body.
+        response.streamed = response.is_streamed
+        if response.is_streamed:  # a server reads the body in the request's context too
+            context.run(response.make_sequence)
+        return response
 
 
 @pytest.fixture

@@ -336,27 +336,28 @@ class Totals:
 
 
 def totals(account: CreditAccount, now: datetime | None = None) -> Totals:
-    """Read from the running totals of two entries, never by summing the ledger."""
-    latest = _last_entry(account)
-    if latest is None:
+    """Read from the running totals of two entries in one statement, never by summing
+    the ledger."""
+    if not account.entry_count:
         return Totals(None, None, 0, 0, 0)
     year_ago = (now or utcnow()) - timedelta(days=365)
-    before_year = db.session.scalar(
-        select(LedgerEntry)
+    served_before_year = (
+        select(LedgerEntry.cumulative_normal + LedgerEntry.cumulative_free)
         .where(LedgerEntry.account_id == account.id, LedgerEntry.created_at < year_ago)
         .order_by(LedgerEntry.created_at.desc(), LedgerEntry.position.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    served = latest.cumulative_normal + latest.cumulative_free
-    served_before = (
-        before_year.cumulative_normal + before_year.cumulative_free if before_year else 0
-    )
+    normal, free, before_year = db.session.execute(
+        select(LedgerEntry.cumulative_normal, LedgerEntry.cumulative_free, served_before_year)
+        .where(LedgerEntry.account_id == account.id, LedgerEntry.position == account.entry_count)
+    ).one()
     return Totals(
         first=account.first_intervention_at,
         last=account.last_intervention_at,
-        normal=latest.cumulative_normal,
-        free=latest.cumulative_free,
-        last_year=served - served_before,
+        normal=normal,
+        free=free,
+        last_year=normal + free - (before_year or 0),
     )
 
 

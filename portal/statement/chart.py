@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
-from portal.models import EntryKind
 from portal.services.credit import format_minutes
 from portal.services.statement import Point
 
@@ -26,6 +25,8 @@ class Marker:
 class Tick:
     position: float
     label: str
+    #: How the label sits on its position (SVG text-anchor).
+    anchor: str = "end"
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,13 @@ def balance_chart(points: list[Point]) -> Chart | None:
     purchases = []
     for index, point in enumerate(points):
         steps.append(f"H{x(index, point):.1f}V{y(point.after):.1f}")
-        if point.kind is EntryKind.PURCHASE:
+        if point.marked:
             purchases.append(Marker(x(index, point), y(point.after), _(
                 "Purchase of %(minutes)s on %(day)s",
                 minutes=format_minutes(point.minutes), day=format_date(point.at, "short"),
             )))
     y_ticks = [Tick(y(value), format_minutes(value)) for value in levels(lowest, highest)]
-    x_ticks = [Tick(x(0, points[0]), format_date(points[0].at, "short"))]
+    x_ticks = [Tick(x(0, points[0]), format_date(points[0].at, "short"), "start")]
     if last != first:
         x_ticks.append(Tick(x(len(points) - 1, points[-1]), format_date(points[-1].at, "short")))
     description = ngettext(

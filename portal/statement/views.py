@@ -5,7 +5,7 @@ shows a client user the accounts linked to their company and nothing else."""
 
 import re
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,18 +19,22 @@ from portal.services import credit
 from portal.services import statement as ledger
 from portal.statement.chart import balance_chart
 from portal.statement.forms import DateRangeForm
+from portal.tenancy import binding, bound_to
 
 bp = Blueprint("statement", __name__, url_prefix="/<tenant>")
 guard(bp, "portal.statement")
 
 
-def get_account(account_id: int) -> CreditAccount:
-    """The account if the user's company uses it (automatic scoping), else 404."""
-    return db.get_or_404(CreditAccount, account_id)
-
-
 def visible_accounts() -> list[CreditAccount]:
+    """The accounts the user's company uses (automatic scoping)."""
     return db.session.scalars(select(CreditAccount).order_by(CreditAccount.customer_id)).all()
+
+
+def get_account(account_id: int) -> tuple[CreditAccount, int]:
+    """The account if the user's company uses it, else 404; and how many it uses."""
+    accounts = visible_accounts()
+    account = next((account for account in accounts if account.id == account_id), None)
+    return account or abort(404), len(accounts)
 
 
 def read_filter() -> tuple[DateRangeForm, ledger.EntryFilter]:
@@ -84,7 +88,7 @@ def index():
 
 @bp.route("/statement/<id:account_id>")
 def account(account_id: int):
-    return render_statement(get_account(account_id), len(visible_accounts()))
+    return render_statement(*get_account(account_id))
 
 
 def csv_response(accounts: list[CreditAccount], customer_id: str | None = None) -> Response:
@@ -92,11 +96,20 @@ def csv_response(accounts: list[CreditAccount], customer_id: str | None = None) 
     name = re.sub(r"[^\w-]", "_", name, flags=re.ASCII)
     form, entry_filter = read_filter()
     if form.errors:
-        messages = [f"{form[field].label.text}: {' '.join(errors)}"
+        messages = [f"{form[field].label.text}: {' '.join(map(str, errors))}"
                     for field, errors in form.errors.items()]
         return Response("\n".join(messages) + "\n", 400, mimetype="text/plain")
+    ledgers = [(account.id, account.customer_id) for account in accounts]
+    scope = binding(db.session)
+
+    def rows():
+        # The request's session is closed once the view returns: read in a new one,
+        # bound to the same tenant and clients.
+        with bound_to(db.session, *scope):
+            yield from ledger.csv_chunks(ledgers, entry_filter)
+
     return Response(
-        stream_with_context(ledger.csv_chunks(accounts, entry_filter)),
+        stream_with_context(rows()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
@@ -109,5 +122,5 @@ def export():
 
 @bp.route("/statement/<id:account_id>.csv")
 def account_export(account_id: int):
-    account = get_account(account_id)
+    account, _count = get_account(account_id)
     return csv_response([account], account.customer_id)

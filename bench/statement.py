@@ -1,0 +1,312 @@
+"""Benchmark of the customer statement (issue 7): does an account with 100,000 ledger
+entries answer as fast as one with 100, with the same SQL statements per request, and
+does its CSV export stream in flat memory?
+
+For each database it builds a fresh database with the migrations, one tenant whose
+client uses two credit accounts, one with 100 entries and one with 100,000 (both in the
+same table, so only the account's own size differs), signs in as the client's user and
+times, through the Flask test client: the statement's first page, a page in the middle
+of the history (keyset pagination) and the CSV export, whose body is read chunk by chunk
+as a server would send it, with the peak Python memory of the request.
+
+    .venv/bin/python bench/statement.py --databases sqlite,postgresql --sizes 100,100000
+"""
+
+import argparse
+import re
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+
+from common import (
+    DEFAULT_POSTGRES_URL,
+    TARGET_RATIO,
+    IsolatedClient,
+    Measure,
+    StatementCounter,
+    fresh_database,
+    make_app,
+    print_table,
+)
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import insert, select, text
+from werkzeug.security import generate_password_hash
+
+from portal.extensions import db
+from portal.models import (
+    Billing,
+    Client,
+    Contact,
+    CreditAccount,
+    CreditAccountClient,
+    EntryKind,
+    LedgerEntry,
+    SystemRole,
+    User,
+    UserKind,
+    UserStatus,
+)
+from portal.services import credit
+from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
+from portal.tenancy import bound_to
+
+PASSWORD = "benchmark password"  # noqa: S105 - a throwaway database's only users
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CHUNK = 5_000
+EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
+PAGES = ("first page", "middle page", "csv")
+#: The CSV's peak memory for the large account may exceed the small one's by this much
+#: and still count as flat: buffers of a few chunks, not the ledger.
+FLAT_MEMORY_KIB = 2_048
+
+
+# --- Data --------------------------------------------------------------------------------
+
+
+def entry_rows(tenant_id: int, account_id: int, client_id: int, technician_id: int,
+               size: int):
+    """``size`` ledger rows with a consistent chain, in chunks: every tenth a purchase of
+    an hour, every seventh intervention free, the others 5 to 29 minutes."""
+    balance = normal = free = 0
+    chunk = []
+    for index in range(size):
+        position = index + 1
+        if index % 10 == 0:
+            kind, billing, minutes, delta = EntryKind.PURCHASE, None, 60, 60
+        else:
+            minutes = 5 + index % 25
+            kind = EntryKind.INTERVENTION
+            billing = Billing.FREE if index % 7 == 0 else Billing.NORMAL
+            delta = 0 if billing is Billing.FREE else -minutes
+            normal += minutes if billing is Billing.NORMAL else 0
+            free += minutes if billing is Billing.FREE else 0
+        chunk.append({
+            "tenant_id": tenant_id, "account_id": account_id, "position": position,
+            "kind": kind, "billing": billing, "minutes": minutes, "delta": delta,
+            "credit_before": balance, "credit_after": balance + delta,
+            "cumulative_normal": normal, "cumulative_free": free,
+            "summary": f"Intervention {position}: réglage de la messagerie et des sauvegardes",
+            "advice": "Sauvegardez chaque semaine." if index % 3 == 0 else None,
+            "review_invited": False, "technician_id": technician_id, "client_id": client_id,
+            "created_at": EPOCH + timedelta(hours=index),
+        })
+        balance += delta
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def add_account(tenant_id: int, client: Client, technician: User, customer_id: str,
+                size: int) -> int:
+    """An account of ``size`` entries, bulk-loaded with SQLAlchemy Core on the session's
+    connection: deliberately written like a CLI import, with ``tenant_id`` on every row."""
+    account = CreditAccount(customer_id=customer_id, billing_client_id=client.id)
+    account.links.append(CreditAccountClient(client_id=client.id))
+    db.session.add(account)
+    db.session.flush()
+    connection = db.session.connection()
+    for rows in entry_rows(tenant_id, account.id, client.id, technician.id, size):
+        connection.execute(insert(LedgerEntry), rows)
+        last = rows[-1]
+    interventions = select(LedgerEntry.created_at).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.INTERVENTION)
+    account.entry_count, account.balance_minutes = last["position"], last["credit_after"]
+    account.first_intervention_at = db.session.scalar(
+        interventions.order_by(LedgerEntry.position).limit(1))
+    account.last_intervention_at = db.session.scalar(
+        interventions.order_by(LedgerEntry.position.desc()).limit(1))
+    return account.id
+
+
+def load(sizes: list[int]) -> dict[int, int]:
+    """The tenant, its client user and one account per size; return account ids by size."""
+    tenant = create_tenant("alpha", "Alpha Services")
+    with bound_to(db.session, tenant.id):
+        technician = create_staff_user(
+            email="tech@alpha.test", name="Alpha Tech", password=None,
+            role=role_named("Technician"), initials="ATE",
+        )
+        client = Client(code="C1", name="Client One Ltd", billing_country="CA")
+        db.session.add(client)
+        db.session.flush()
+        contact = Contact(client_id=client.id, name="Client Contact", email="contact@c1.test")
+        db.session.add(contact)
+        db.session.flush()
+        user = User(
+            code="C11", email=contact.email, name=contact.name,
+            role=system_role(SystemRole.CLIENT), kind=UserKind.CLIENT,
+            client_id=client.id, contact_id=contact.id, status=UserStatus.ACTIVE,
+            password_hash=generate_password_hash(PASSWORD),
+        )
+        db.session.add(user)
+        accounts = {size: add_account(tenant.id, client, technician, f"A{size}", size)
+                    for size in sizes}
+        db.session.commit()
+        breaks = credit.verify(db.session)
+    if breaks:
+        raise SystemExit(f"The generated ledger is broken: {breaks[0]}")
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    return accounts
+
+
+# --- Measuring ---------------------------------------------------------------------------
+
+
+def sign_in(client) -> None:
+    page = client.get("/alpha/login")
+    token = CSRF_PATTERN.search(page.get_data(as_text=True)).group(1)
+    response = client.post("/alpha/login", data={
+        "csrf_token": token, "login": "contact@c1.test", "password": PASSWORD})
+    if response.status_code != 302:
+        raise SystemExit(f"Signing in failed with status {response.status_code}.")
+
+
+def read_streamed(client, url: str) -> tuple[int, int]:
+    """GET ``url`` and read its body chunk by chunk in the request's context, as a server
+    would; return the status and the number of bytes."""
+    response = client.get(url, buffered=False)
+
+    def drain() -> int:
+        size = sum(len(chunk) for chunk in response.response)
+        response.close()
+        return size
+
+    return response.status_code, response.context.run(drain)
+
+
+def measure(app: Flask, accounts: dict[int, int], warmups: int, repeat: int):
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    sign_in(client)
+    counter = StatementCounter(db.engine)
+    results, memory = [], {}
+    for size, account_id in accounts.items():
+        base = f"/alpha/statement/{account_id}"
+        urls = {"first page": base, "middle page": f"{base}?before={size // 2 + 1}"}
+        for page, url in urls.items():
+            result = Measure(page, size)
+            for number in range(warmups + repeat):
+                counter.count, counter.counting = 0, True
+                start = time.perf_counter()
+                response = client.get(url)
+                elapsed = (time.perf_counter() - start) * 1000
+                counter.counting = False
+                if response.status_code != 200 or "Credit after" not in response.text:
+                    raise SystemExit(f"GET {url}: status {response.status_code}")
+                if number >= warmups:
+                    result.milliseconds.append(elapsed)
+                    result.statements.append(counter.count)
+            results.append(result)
+        result = Measure("csv", size)
+        for number in range(warmups + repeat):
+            counter.count, counter.counting = 0, True
+            start = time.perf_counter()
+            status, length = read_streamed(client, f"{base}.csv")
+            elapsed = (time.perf_counter() - start) * 1000
+            counter.counting = False
+            if status != 200:
+                raise SystemExit(f"GET {base}.csv: status {status}")
+            if number >= warmups:
+                result.milliseconds.append(elapsed)
+                result.statements.append(counter.count)
+        results.append(result)
+        tracemalloc.start()
+        _status, length = read_streamed(client, f"{base}.csv")
+        memory[size] = (tracemalloc.get_traced_memory()[1] / 1024, length)
+        tracemalloc.stop()
+    return results, memory
+
+
+def run(kind: str, sizes: list[int], options: argparse.Namespace):
+    print(f"{kind}: accounts of {', '.join(f'{size:,}' for size in sizes)} entries...",
+          file=sys.stderr, flush=True)
+    with fresh_database(kind, options.postgres_url) as uri:
+        app = make_app(uri)
+        with app.app_context():
+            upgrade()
+            start = time.perf_counter()
+            accounts = load(sizes)
+            load_seconds = time.perf_counter() - start
+            results, memory = measure(app, accounts, options.warmups, options.repeat)
+            db.session.remove()
+            db.engine.dispose()
+    return load_seconds, results, memory
+
+
+# --- Report ------------------------------------------------------------------------------
+
+
+def same_statements(small: Measure, large: Measure) -> bool:
+    """The usual count: a request now and then also touches the user's session."""
+    return statistics.mode(small.statements) == statistics.mode(large.statements)
+
+
+def report(kind: str, sizes: list[int], load_seconds: float, results: list[Measure],
+           memory: dict[int, tuple[float, int]]) -> None:
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
+    print(f"\n== {title} ==\n")
+    print(f"load: {sum(sizes):,} ledger entries in {load_seconds:.1f} s\n")
+    print_table(
+        ("request", "entries", "median ms", "p95 ms", "statements"),
+        [(r.page, f"{r.size:,}", f"{r.median:.1f}", f"{r.p95:.1f}", r.statement_label)
+         for r in sorted(results, key=lambda r: (PAGES.index(r.page), r.size))],
+    )
+    csv_times = {r.size: r.median for r in results if r.page == "csv"}
+    print()
+    print_table(
+        ("csv", "entries", "bytes", "rows/s", "peak KiB"),
+        [("csv", f"{size:,}", f"{memory[size][1]:,}", f"{size / csv_times[size] * 1000:,.0f}",
+          f"{memory[size][0]:,.0f}") for size in sizes],
+    )
+    small, large = min(sizes), max(sizes)
+    if small == large:
+        return
+    by_key = {(r.page, r.size): r for r in results}
+    print(f"\n{large:,} vs {small:,} entries\n")
+    rows = []
+    for page in PAGES[:2]:
+        low, high = by_key[page, small], by_key[page, large]
+        ratio = high.median / low.median
+        rows.append((page, f"{ratio:.2f}",
+                     "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
+                     f"{low.statement_label} vs {high.statement_label}",
+                     "yes" if same_statements(low, high) else "NO, GROWS"))
+    csv_low, csv_high = by_key["csv", small], by_key["csv", large]
+    growth = memory[large][0] - memory[small][0]
+    rows.append(("csv memory", f"+{growth:,.0f} KiB",
+                 "flat" if growth <= FLAT_MEMORY_KIB else "NO, GROWS",
+                 f"{csv_low.statement_label} vs {csv_high.statement_label}",
+                 "yes" if same_statements(csv_low, csv_high) else "NO, GROWS"))
+    print_table(("request", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"),
+                rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--databases", default="sqlite,postgresql",
+                        help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--sizes", default="100,100000", help="comma-separated entries")
+    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
+                        help="a server where a throwaway database may be created")
+    options = parser.parse_args()
+    kinds = options.databases.split(",")
+    if set(kinds) - {"sqlite", "postgresql"}:
+        parser.error("--databases takes sqlite and postgresql")
+    sizes = sorted({int(size) for size in options.sizes.split(",")})
+    if options.repeat < 2 or min(sizes) < 2:
+        parser.error("--repeat and every size must be at least 2")
+    for kind in kinds:
+        report(kind, sizes, *run(kind, sizes, options))
+
+
+if __name__ == "__main__":
+    main()
