@@ -12,7 +12,6 @@ largest and the smallest size.
 """
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -21,17 +20,16 @@ from types import SimpleNamespace
 
 from common import (
     DEFAULT_POSTGRES_URL,
+    PASSWORD,
     TARGET_RATIO,
     IsolatedClient,
     Measure,
     StatementCounter,
-    fresh_database,
-    make_app,
+    loaded,
     print_table,
+    sign_in,
 )
 from flask import Flask
-from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy import insert, text
 from werkzeug.security import generate_password_hash
 
@@ -50,8 +48,6 @@ from portal.services.search import client_terms, normalise
 from portal.services.tenants import create_staff_user, create_tenant, system_role
 from portal.tenancy import bound_to
 
-PASSWORD = "benchmark password"  # noqa: S105 - a throwaway database's only user
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 TENANTS = (("alpha", "Alpha Services"), ("beta", "Beta Services"))
 CHUNK = 5_000
 PAGES = ("list", "search", "client")
@@ -206,19 +202,6 @@ def load(size: int) -> int:
 # --- Measuring ---------------------------------------------------------------------------
 
 
-def sign_in(client: FlaskClient, slug: str) -> None:
-    page = client.get(f"/{slug}/login")
-    token = CSRF_PATTERN.search(page.get_data(as_text=True))
-    if token is None:
-        raise SystemExit("The sign-in page has no CSRF token.")
-    response = client.post(
-        f"/{slug}/login",
-        data={"csrf_token": token.group(1), "login": f"admin@{slug}.test", "password": PASSWORD},
-    )
-    if response.status_code != 302:
-        raise SystemExit(f"Signing in to {slug} failed with status {response.status_code}.")
-
-
 def check(response, url: str, expected: str) -> None:
     """Stop the benchmark unless the page answered 200 with ``expected`` in it."""
     if response.status_code != 200 or expected not in response.get_data(as_text=True):
@@ -234,7 +217,7 @@ def measure(app: Flask, size: int, known_id: int, warmups: int, repeat: int) -> 
     }
     app.test_client_class = IsolatedClient
     client = app.test_client()
-    sign_in(client, slug)
+    sign_in(client, slug, f"admin@{slug}.test")
     counter = StatementCounter(db.engine)
     results = []
     for page, (url, expected) in pages.items():
@@ -256,16 +239,8 @@ def measure(app: Flask, size: int, known_id: int, warmups: int, repeat: int) -> 
 def run(kind: str, size: int, options: argparse.Namespace) -> tuple[float, list[Measure]]:
     """Load and measure one size on a fresh database; return the load time and results."""
     print(f"{kind}: 2 tenants x {size:,} clients...", file=sys.stderr, flush=True)
-    with fresh_database(kind, options.postgres_url) as uri:
-        app = make_app(uri)
-        with app.app_context():
-            upgrade()
-            start = time.perf_counter()
-            known_id = load(size)
-            load_seconds = time.perf_counter() - start
-            results = measure(app, size, known_id, options.warmups, options.repeat)
-            db.session.remove()
-            db.engine.dispose()
+    with loaded(kind, options.postgres_url, lambda: load(size)) as (app, load_seconds, known):
+        results = measure(app, size, known, options.warmups, options.repeat)
     return load_seconds, results
 
 

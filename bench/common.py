@@ -2,23 +2,51 @@
 request as a server would, a counter of SQL statements, timings and a plain table."""
 
 import contextvars
+import re
 import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 from sqlalchemy import event
 
 from portal import create_app
+from portal.extensions import db
 from portal.testing import throwaway_database
 
+T = TypeVar("T")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_RATIO = 1.3
+PASSWORD = "benchmark password"  # noqa: S105 - the only password of a throwaway database
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def fresh_database(kind: str, postgres_url: str):
     """An empty database of ``kind``, removed afterwards."""
     return throwaway_database(postgres_url if kind == "postgresql" else None, "portal_bench_")
+
+
+@contextmanager
+def loaded(kind: str, postgres_url: str, load: Callable[[], T]) -> Iterator[tuple[Flask, float, T]]:
+    """A fresh, migrated database of ``kind`` filled by ``load``, in an app context: the
+    app, the seconds the load took and what it returned."""
+    with fresh_database(kind, postgres_url) as uri:
+        app = make_app(uri)
+        with app.app_context():
+            upgrade()
+            start = time.perf_counter()
+            result = load()
+            seconds = time.perf_counter() - start
+            try:
+                yield app, seconds, result
+            finally:
+                db.session.remove()
+                db.engine.dispose()
 
 
 def make_app(database_uri: str) -> Flask:
@@ -44,6 +72,19 @@ class IsolatedClient(FlaskClient):
         #: A streamed body is read in the request's context, as a server reads it.
         response.context = context
         return response
+
+
+def sign_in(client: FlaskClient, slug: str, login: str) -> None:
+    page = client.get(f"/{slug}/login")
+    token = CSRF_PATTERN.search(page.get_data(as_text=True))
+    if token is None:
+        raise SystemExit("The sign-in page has no CSRF token.")
+    response = client.post(
+        f"/{slug}/login",
+        data={"csrf_token": token.group(1), "login": login, "password": PASSWORD},
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"Signing in to {slug} failed with status {response.status_code}.")
 
 
 class StatementCounter:

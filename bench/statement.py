@@ -13,7 +13,6 @@ as a server would send it, with the peak Python memory of the request.
 """
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -22,16 +21,16 @@ from datetime import UTC, datetime, timedelta
 
 from common import (
     DEFAULT_POSTGRES_URL,
+    PASSWORD,
     TARGET_RATIO,
     IsolatedClient,
     Measure,
     StatementCounter,
-    fresh_database,
-    make_app,
+    loaded,
     print_table,
+    sign_in,
 )
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import insert, select, text
 from werkzeug.security import generate_password_hash
 
@@ -53,8 +52,6 @@ from portal.services import credit
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
-PASSWORD = "benchmark password"  # noqa: S105 - a throwaway database's only users
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CHUNK = 5_000
 EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 PAGES = ("first page", "middle page", "csv")
@@ -159,15 +156,6 @@ def load(sizes: list[int]) -> dict[int, int]:
 # --- Measuring ---------------------------------------------------------------------------
 
 
-def sign_in(client) -> None:
-    page = client.get("/alpha/login")
-    token = CSRF_PATTERN.search(page.get_data(as_text=True)).group(1)
-    response = client.post("/alpha/login", data={
-        "csrf_token": token, "login": "contact@c1.test", "password": PASSWORD})
-    if response.status_code != 302:
-        raise SystemExit(f"Signing in failed with status {response.status_code}.")
-
-
 def read_streamed(client, url: str) -> tuple[int, int]:
     """GET ``url`` and read its body chunk by chunk in the request's context, as a server
     would; return the status and the number of bytes."""
@@ -184,7 +172,7 @@ def read_streamed(client, url: str) -> tuple[int, int]:
 def measure(app: Flask, accounts: dict[int, int], warmups: int, repeat: int):
     app.test_client_class = IsolatedClient
     client = app.test_client()
-    sign_in(client)
+    sign_in(client, "alpha", "contact@c1.test")
     counter = StatementCounter(db.engine)
     results, memory = [], {}
     for size, account_id in accounts.items():
@@ -227,16 +215,8 @@ def measure(app: Flask, accounts: dict[int, int], warmups: int, repeat: int):
 def run(kind: str, sizes: list[int], options: argparse.Namespace):
     print(f"{kind}: accounts of {', '.join(f'{size:,}' for size in sizes)} entries...",
           file=sys.stderr, flush=True)
-    with fresh_database(kind, options.postgres_url) as uri:
-        app = make_app(uri)
-        with app.app_context():
-            upgrade()
-            start = time.perf_counter()
-            accounts = load(sizes)
-            load_seconds = time.perf_counter() - start
-            results, memory = measure(app, accounts, options.warmups, options.repeat)
-            db.session.remove()
-            db.engine.dispose()
+    with loaded(kind, options.postgres_url, lambda: load(sizes)) as (app, load_seconds, accounts):
+        results, memory = measure(app, accounts, options.warmups, options.repeat)
     return load_seconds, results, memory
 
 
