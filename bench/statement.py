@@ -169,47 +169,55 @@ def read_streamed(client, url: str) -> tuple[int, int]:
     return response.status_code, response.context.run(drain)
 
 
+def fetch(client, request: str, url: str) -> int:
+    """GET ``url`` as a browser would (the CSV read chunk by chunk); stop the benchmark
+    unless it answers 200 with what it should."""
+    if request == "csv":
+        status, length = read_streamed(client, url)
+        ok = status == 200
+    else:
+        response = client.get(url)
+        status, length = response.status_code, len(response.data)
+        ok = status == 200 and "Credit after" in response.text
+    if not ok:
+        raise SystemExit(f"GET {url}: status {status}")
+    return length
+
+
 def measure(app: Flask, accounts: dict[int, int], warmups: int, repeat: int):
+    """Time every request at every size in rounds, each round in a new order, so that
+    the machine's drifts weigh on both sizes alike and the ratios compare like with like."""
     app.test_client_class = IsolatedClient
     client = app.test_client()
     sign_in(client, "alpha", "contact@c1.test")
     counter = StatementCounter(db.engine)
-    results, memory = [], {}
+    requests = []
     for size, account_id in accounts.items():
         base = f"/alpha/statement/{account_id}"
-        urls = {"first page": base, "middle page": f"{base}?before={size // 2 + 1}"}
-        for page, url in urls.items():
-            result = Measure(page, size)
-            for number in range(warmups + repeat):
-                counter.count, counter.counting = 0, True
-                start = time.perf_counter()
-                response = client.get(url)
-                elapsed = (time.perf_counter() - start) * 1000
-                counter.counting = False
-                if response.status_code != 200 or "Credit after" not in response.text:
-                    raise SystemExit(f"GET {url}: status {response.status_code}")
-                if number >= warmups:
-                    result.milliseconds.append(elapsed)
-                    result.statements.append(counter.count)
-            results.append(result)
-        result = Measure("csv", size)
-        for number in range(warmups + repeat):
+        requests += [
+            (Measure("first page", size), base),
+            (Measure("middle page", size), f"{base}?before={size // 2 + 1}"),
+            (Measure("csv", size), f"{base}.csv"),
+        ]
+    for number in range(warmups + repeat):
+        shift = number % len(requests)
+        for result, url in requests[shift:] + requests[:shift]:
             counter.count, counter.counting = 0, True
             start = time.perf_counter()
-            status, length = read_streamed(client, f"{base}.csv")
+            fetch(client, result.page, url)
             elapsed = (time.perf_counter() - start) * 1000
             counter.counting = False
-            if status != 200:
-                raise SystemExit(f"GET {base}.csv: status {status}")
             if number >= warmups:
                 result.milliseconds.append(elapsed)
                 result.statements.append(counter.count)
-        results.append(result)
-        tracemalloc.start()
-        _status, length = read_streamed(client, f"{base}.csv")
-        memory[size] = (tracemalloc.get_traced_memory()[1] / 1024, length)
-        tracemalloc.stop()
-    return results, memory
+    memory = {}
+    for result, url in requests:
+        if result.page == "csv":
+            tracemalloc.start()
+            length = fetch(client, "csv", url)
+            memory[result.size] = (tracemalloc.get_traced_memory()[1] / 1024, length)
+            tracemalloc.stop()
+    return [result for result, _url in requests], memory
 
 
 def run(kind: str, sizes: list[int], options: argparse.Namespace):

@@ -78,11 +78,11 @@ def index():
     accounts = visible_accounts()
     if len(accounts) == 1:
         return render_statement(accounts[0], 1)
-    form, entry_filter = read_filter()
+    whole_history = ledger.EntryFilter(branch_id=current_user.branch_id)
     return render_template(
         "statement/index.html",
-        summaries=[summary(account, entry_filter) for account in accounts],
-        entry_filter=entry_filter, format_minutes=credit.format_minutes, now=utcnow(),
+        summaries=[summary(account, whole_history) for account in accounts],
+        format_minutes=credit.format_minutes, now=utcnow(),
     )
 
 
