@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone, to_utc
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, and_, any_, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -59,10 +60,18 @@ class EntryFilter:
         if isinstance(positions, tuple):
             criteria.append(LedgerEntry.position.between(*positions))
         else:
-            criteria.append(LedgerEntry.position.in_(positions))
+            criteria.append(_among(positions))
         if self.branch_id is not None:
             criteria.append(LedgerEntry.branch_id == self.branch_id)
         return criteria
+
+
+def _among(positions: list[int]):
+    """``position IN positions``; on PostgreSQL as one array parameter, which it parses
+    and plans in a fraction of the time of a hundred-odd separate ones."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return LedgerEntry.position == any_(literal(positions, ARRAY(Integer)))
+    return LedgerEntry.position.in_(positions)
 
 
 def _utc(day: date) -> datetime:
