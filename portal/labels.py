@@ -43,6 +43,15 @@ ACTIONS = {
     "proposal.created": _l("Contact change proposed"),
     "proposal.accepted": _l("Proposal accepted"),
     "proposal.rejected": _l("Proposal rejected"),
+    "tenant.settings_changed": _l("Settings changed"),
+    "branch.created": _l("Branch created"),
+    "branch.renamed": _l("Branch renamed"),
+    "branch.deactivated": _l("Branch deactivated"),
+    "branch.activated": _l("Branch reactivated"),
+    "branch.deleted": _l("Branch deleted"),
+    "role.created": _l("Role created"),
+    "role.updated": _l("Role changed"),
+    "role.deleted": _l("Role deleted"),
 }
 
 FIELDS = {
@@ -88,6 +97,14 @@ FIELDS = {
     "valid_until": _l("Valid until"),
     "npi": _l("Do not intervene"),
     "recap_mails": _l("Receives the recap mails"),
+    "support_sender_name": _l("Support sender name"),
+    "support_sender_email": _l("Support sender address"),
+    "support_phone": _l("Support phone"),
+    "review_url": _l("Review page"),
+    "credit_threshold_minutes": _l("Debt allowed before refusal (min)"),
+    "invitation_days": _l("Invitation lifetime (days)"),
+    "default_locale": _l("Default language"),
+    "permissions": _l("Permissions"),
 }
 
 

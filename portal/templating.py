@@ -1,6 +1,6 @@
 """What every template can use: the tenant, the navigation, the CSRF token."""
 
-from flask import Flask, g, url_for
+from flask import Flask, g, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,17 +16,25 @@ NAVIGATION = [
     (_l("Colleagues"), "account.colleagues", "portal.self"),
     (_l("History"), "account.history", "portal.self"),
     (_l("Users"), "admin.users", "tenant.admin"),
+    (_l("Roles"), "admin.role_list", "tenant.admin"),
+    (_l("Branches"), "admin.branches", "tenant.admin"),
+    (_l("Settings"), "admin.edit_settings", "tenant.admin"),
 ]
 
 
-def navigation() -> list[tuple[str, str]]:
+def navigation() -> list[tuple[str, str, bool]]:
+    """The user's entries: label, link, and whether it is the current section (the
+    longest link the path starts with: /admin/ is Support, /admin/users is Users)."""
     if not current_user.is_authenticated or "tenant" not in g:
         return []
-    return [
+    links = [
         (label, url_for(endpoint))
         for label, endpoint, needed in NAVIGATION
         if current_user.can(needed)
     ]
+    current = max((href for _label, href in links if request.path.startswith(href)),
+                  key=len, default=None)
+    return [(label, href, href == current) for label, href in links]
 
 
 def country_name(code: str) -> str:

@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from portal import create_app
 from portal.extensions import db, limiter
 from portal.models import (
+    Branch,
     Client,
     Contact,
     ContactProposal,
@@ -158,6 +159,10 @@ class TenantWorld:
     account_id: int
     #: The other client's account.
     other_account_id: int
+    #: A branch of the tenant that nothing refers to.
+    branch_id: int
+    #: The editable Technician role, which the technician holds.
+    role_id: int
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
@@ -210,6 +215,8 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             for owner in (client, other_client)
         ]
         db.session.add_all(proposals)
+        branch = Branch(name=f"{label} Branch")
+        db.session.add(branch)
         accounts = []
         for owner in (client, other_client):  # written directly: no audit event in the logs
             account = CreditAccount(customer_id=owner.code, billing_client_id=owner.id,
@@ -240,6 +247,8 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             other_proposal_id=proposals[1].id,
             account_id=accounts[0].id,
             other_account_id=accounts[1].id,
+            branch_id=branch.id,
+            role_id=tech.role_id,
         )
 
 

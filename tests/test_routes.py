@@ -78,6 +78,8 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "session_id": world.admin_session_id,
         "proposal_id": world.proposal_id,
         "account_id": world.account_id,
+        "branch_id": world.branch_id,
+        "role_id": world.role_id,
     }
 
 
@@ -90,6 +92,8 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "session_id": world.admin_session_id,
         "proposal_id": world.other_proposal_id,
         "account_id": world.other_account_id,
+        "branch_id": world.branch_id,  # no client user may reach the branches at all
+        "role_id": world.role_id,  # nor the roles
     }
 
 

@@ -1,11 +1,174 @@
-"""The access list's buttons."""
+"""The administrator's forms: the access list's buttons, the tenant's settings and
+its branches."""
 
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField
+from sqlalchemy import select
+from wtforms import (
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from portal.clients.forms import strip, text
+from portal.extensions import db
+from portal.models import Branch, Role, User
+from portal.permissions import STAFF_PERMISSIONS
+from portal.validation import apply, normalise_email, normalise_website
+
+#: The most days an invitation link may stay valid: a link in a mailbox is a key.
+MAX_INVITATION_DAYS = 30
+#: The deepest debt a tenant may allow before the credit policy refuses (a week's work).
+MAX_THRESHOLD_MINUTES = 5 * 8 * 60
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of labelled checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 class UserActionForm(FlaskForm):
     """The disable and enable buttons of a row (CSRF-protected POSTs)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class SettingsForm(FlaskForm):
+    """What a business decides about its portal and its support desk."""
+
+    #: The form's fields that are the tenant's columns of the same name.
+    FIELDS = (
+        "name", "support_sender_name", "support_sender_email", "support_phone", "review_url",
+        "credit_threshold_minutes", "invitation_days", "default_locale",
+    )
+
+    name = StringField(
+        _l("Display name"), validators=[DataRequired(), Length(max=120)], filters=[strip],
+        description=_l("Shown in the page header and signing every mail."),
+    )
+    support_sender_name = text(
+        _l("Support sender name"), 120,
+        description=_l("The recap mails come from this name; the display name when empty."),
+    )
+    support_sender_email = text(
+        _l("Support sender address"), 254, render_kw={"type": "email"},
+        description=_l("Customers reply to this address; the server's sender when empty."),
+    )
+    support_phone = text(
+        _l("Support phone"), 40, render_kw={"type": "tel"},
+        description=_l("Signs the recap mails under the technician's name."),
+    )
+    review_url = text(
+        _l("Review page"), 255, render_kw={"inputmode": "url"},
+        description=_l("Where “Invite to leave a review” sends the customer."),
+    )
+    credit_threshold_minutes = IntegerField(
+        _l("Debt allowed before refusal (min)"),
+        validators=[
+            InputRequired(_l("Give a number of minutes.")),
+            NumberRange(0, MAX_THRESHOLD_MINUTES, _l(
+                "Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES)),
+        ],
+        render_kw={"inputmode": "numeric"},
+        description=_l("Beyond this negative balance, technicians need an override."),
+    )
+    invitation_days = IntegerField(
+        _l("Invitation lifetime (days)"),
+        validators=[
+            InputRequired(_l("Give a number of days.")),
+            NumberRange(1, MAX_INVITATION_DAYS, _l(
+                "Between 1 and %(max)d days.", max=MAX_INVITATION_DAYS)),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+    default_locale = SelectField(_l("Default language"), validate_choice=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the languages the portal speaks, not every language a client may have.
+        self.default_locale.choices = [
+            SelectChoice(code, get_locale().languages.get(code, code))
+            for code in current_app.config["LANGUAGES"]
+        ]
+
+    def validate_support_sender_email(self, field):
+        apply(field, normalise_email)
+
+    def validate_review_url(self, field):
+        apply(field, normalise_website)
+
+    def values(self) -> dict:
+        return {name: self[name].data or None for name in self.FIELDS} | {
+            "name": self.name.data,
+            "credit_threshold_minutes": self.credit_threshold_minutes.data,
+            "invitation_days": self.invitation_days.data,
+        }
+
+
+class BranchForm(FlaskForm):
+    """A branch's name, unique in the tenant."""
+
+    name = StringField(
+        _l("Branch name"), validators=[DataRequired(), Length(max=120)], filters=[strip],
+    )
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, branch: Branch | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.branch = branch
+
+    def validate_name(self, field):
+        taken = db.session.scalar(select(Branch.id).where(Branch.name == field.data))
+        if taken is not None and (self.branch is None or taken != self.branch.id):
+            raise ValidationError(_l("Another branch already has this name."))
+
+
+class RoleForm(FlaskForm):
+    """A role's name and the staff permissions it grants, ticked from the catalogue."""
+
+    name = StringField(
+        _l("Role name"), validators=[DataRequired(), Length(max=80)], filters=[strip],
+    )
+    permissions = MultiCheckboxField(_l("Permissions"), validate_choice=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, role: Role | None = None, granted_by: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role = role
+        self.granted_by = granted_by
+        self.permissions.choices = [
+            SelectChoice(name, str(explanation)) for name, explanation in STAFF_PERMISSIONS.items()
+        ]
+
+    def validate_name(self, field):
+        taken = db.session.scalar(select(Role.id).where(Role.name == field.data))
+        if taken is not None and (self.role is None or taken != self.role.id):
+            raise ValidationError(_l("Another role already has this name."))
+
+    def validate_permissions(self, field):
+        """Nobody hands out a power they do not have."""
+        held = self.granted_by.role.permissions
+        current = self.role.permissions if self.role else frozenset()
+        forged = set(field.data or ()) - current - held
+        if forged:
+            raise ValidationError(_l(
+                "You can only grant permissions you hold yourself: %(names)s.",
+                names=", ".join(sorted(forged)),
+            ))
+
+    def granted(self) -> set[str]:
+        """The permissions ticked; those the editor does not hold stay as they were
+        (their boxes are disabled, so the browser does not send them)."""
+        held = self.granted_by.role.permissions
+        current = self.role.permissions if self.role else frozenset()
+        return (set(self.permissions.data or ()) & held) | (current - held)

@@ -1,18 +1,19 @@
 """Tenant administration: the access list of every user, staff or client, with
-their state, role and limits, and the buttons that disable or enable them."""
+their state, role and limits, and the buttons that disable or enable them; the
+tenant's settings; its branches; its roles."""
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from portal.admin.forms import UserActionForm
+from portal.admin.forms import BranchForm, RoleForm, SettingsForm, UserActionForm
 from portal.admin.listing import UserFilters
 from portal.extensions import client_address, db
-from portal.models import Role, SystemRole, User, UserKind, UserStatus
+from portal.models import Branch, Role, SystemRole, User, UserKind, UserStatus
 from portal.pagination import paginate
-from portal.permissions import guard
-from portal.services import access, audit
+from portal.permissions import CATALOGUE, STAFF_PERMISSIONS, guard
+from portal.services import access, audit, roles, settings
 from portal.services import users as user_service
 
 bp = Blueprint("admin", __name__, url_prefix="/<tenant>/admin")
@@ -108,3 +109,180 @@ def set_disabled(user_id: int, disabled: bool):
     else:
         flash(_("Access of %(name)s enabled.", name=user.name), "success")
     return back
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def edit_settings():
+    form = SettingsForm(obj=g.tenant)
+    if form.validate_on_submit():
+        changes = settings.update_settings(
+            g.tenant, form.values(), actor=current_user, ip_address=client_address()
+        )
+        db.session.commit()
+        flash(_("Saved.") if changes else _("Nothing was changed."), "success")
+        return redirect(url_for("admin.edit_settings"))
+    return render_template("admin/settings.html", form=form), 400 if form.errors else 200
+
+
+def get_branch(branch_id: int) -> Branch:
+    return db.get_or_404(Branch, branch_id)
+
+
+@bp.route("/branches", methods=["GET", "POST"])
+def branches():
+    form = BranchForm()
+    if form.validate_on_submit():
+        branch = settings.create_branch(
+            form.name.data, actor=current_user, ip_address=client_address()
+        )
+        db.session.commit()
+        flash(_("Branch %(name)s created.", name=branch.name), "success")
+        return redirect(url_for("admin.branches"))
+    rows = db.session.scalars(select(Branch).order_by(Branch.active.desc(), Branch.name)).all()
+    return render_template(
+        "admin/branches.html", form=form, branches=rows,
+        in_use={branch.id: settings.in_use(branch) for branch in rows},
+    ), 400 if form.errors else 200
+
+
+@bp.route("/branches/<id:branch_id>", methods=["GET", "POST"])
+def rename_branch(branch_id: int):
+    branch = get_branch(branch_id)
+    form = BranchForm(obj=branch, branch=branch)
+    if form.validate_on_submit():
+        renamed = settings.rename_branch(
+            branch, form.name.data, actor=current_user, ip_address=client_address()
+        )
+        db.session.commit()
+        flash(_("Saved.") if renamed else _("Nothing was changed."), "success")
+        return redirect(url_for("admin.branches"))
+    return render_template("admin/branch.html", form=form, branch=branch), (
+        400 if form.errors else 200
+    )
+
+
+def branch_action(branch_id: int, act) -> tuple[Branch, bool | None]:
+    """Load, check the form, act and commit; None (and a message) when the form expired."""
+    branch = get_branch(branch_id)
+    if not UserActionForm().validate_on_submit():
+        flash(_("The form has expired; please try again."), "error")
+        return branch, None
+    done = act(branch)
+    db.session.commit()
+    return branch, done
+
+
+@bp.route("/branches/<id:branch_id>/deactivate", methods=["POST"])
+def deactivate_branch(branch_id: int):
+    branch, done = branch_action(branch_id, lambda branch: settings.set_branch_active(
+        branch, False, actor=current_user, ip_address=client_address()))
+    if done:
+        flash(_("Branch %(name)s deactivated: it stays on the records that name it and is "
+                "offered no more.", name=branch.name), "success")
+    return redirect(url_for("admin.branches"))
+
+
+@bp.route("/branches/<id:branch_id>/activate", methods=["POST"])
+def activate_branch(branch_id: int):
+    branch, done = branch_action(branch_id, lambda branch: settings.set_branch_active(
+        branch, True, actor=current_user, ip_address=client_address()))
+    if done:
+        flash(_("Branch %(name)s reactivated.", name=branch.name), "success")
+    return redirect(url_for("admin.branches"))
+
+
+@bp.route("/branches/<id:branch_id>/delete", methods=["GET", "POST"])
+def delete_branch(branch_id: int):
+    """GET asks for confirmation; POST deletes a branch nothing refers to."""
+    if request.method == "GET":
+        branch = get_branch(branch_id)
+        return render_template("admin/branch_delete.html", branch=branch,
+                               in_use=settings.in_use(branch), form=UserActionForm())
+    branch, done = branch_action(branch_id, lambda branch: settings.delete_branch(
+        branch, actor=current_user, ip_address=client_address()))
+    if done:
+        flash(_("Branch %(name)s deleted.", name=branch.name), "success")
+    elif done is False:
+        flash(_("%(name)s is named by users, clients or interventions: deactivate it "
+                "instead.", name=branch.name), "error")
+    return redirect(url_for("admin.branches"))
+
+
+@bp.route("/roles")
+def role_list():
+    rows = db.session.scalars(select(Role).order_by(Role.system.is_(None), Role.name)).all()
+    holders = dict(db.session.execute(
+        select(User.role_id, func.count()).group_by(User.role_id)
+    ).all())
+    return render_template("admin/roles.html", roles=rows, holders=holders,
+                           catalogue=STAFF_PERMISSIONS)
+
+
+def get_role(role_id: int) -> Role:
+    return db.get_or_404(Role, role_id)
+
+
+def role_members(role: Role) -> list[User]:
+    """The first hundred holders of ``role``, by name (the users page lists them all)."""
+    return db.session.scalars(
+        select(User).where(User.role_id == role.id).order_by(User.name).limit(100)
+    ).all()
+
+
+@bp.route("/roles/new", methods=["GET", "POST"])
+def new_role():
+    form = RoleForm(granted_by=current_user)
+    if form.validate_on_submit():
+        role = roles.create_role(form.name.data, form.granted(),
+                                 actor=current_user, ip_address=client_address())
+        db.session.commit()
+        flash(_("Role %(name)s created.", name=role.name), "success")
+        return redirect(url_for("admin.role_list"))
+    return render_template("admin/role.html", form=form, role=None), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/roles/<id:role_id>", methods=["GET", "POST"])
+def edit_role(role_id: int):
+    role = get_role(role_id)
+    if not role.editable:
+        if request.method == "POST":
+            abort(403)
+        members = role_members(role)
+        return render_template("admin/role.html", form=None, role=role, members=members,
+                               catalogue=CATALOGUE)
+    form = RoleForm(role=role, granted_by=current_user,
+                    data=None if request.method == "POST" else {
+                        "name": role.name, "permissions": sorted(role.permissions)})
+    if form.validate_on_submit():
+        changed = roles.update_role(role, form.name.data, form.granted(),
+                                    actor=current_user, ip_address=client_address())
+        db.session.commit()
+        flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+        return redirect(url_for("admin.role_list"))
+    members = role_members(role)
+    return render_template("admin/role.html", form=form, role=role, members=members), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/roles/<id:role_id>/delete", methods=["GET", "POST"])
+def delete_role(role_id: int):
+    """GET asks for confirmation; POST deletes a role nobody holds."""
+    role = get_role(role_id)
+    if not role.editable:
+        abort(403)
+    form = UserActionForm()
+    if request.method == "GET":
+        return render_template("admin/role_delete.html", role=role, in_use=roles.in_use(role),
+                               form=form)
+    if not form.validate_on_submit():
+        flash(_("The form has expired; please try again."), "error")
+    elif roles.delete_role(role, actor=current_user, ip_address=client_address()):
+        db.session.commit()
+        flash(_("Role %(name)s deleted.", name=role.name), "success")
+    else:
+        flash(_("Users hold the role %(name)s: give them another role first.",
+                name=role.name), "error")
+    return redirect(url_for("admin.role_list"))

@@ -32,6 +32,11 @@ class Tenant(db.Model):
     default_country: Mapped[str] = mapped_column(String(2), default="CA")
     #: Currency of new clients (ISO 4217).
     default_currency: Mapped[str] = mapped_column(String(3), default="CAD")
+    #: The name the recap mails come from (the tenant's name when unset).
+    support_sender_name: Mapped[str | None] = mapped_column(String(120))
+    #: The address the recap mails come from, which customers reply to (the
+    #: server's MAIL_DEFAULT_SENDER when unset).
+    support_sender_email: Mapped[str | None] = mapped_column(String(254))
     #: The support desk's phone, signing the recap mails under the technician's name.
     support_phone: Mapped[str | None] = mapped_column(String(40))
     #: The page where customers leave a review (the seed's Facebook invitation).

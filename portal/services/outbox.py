@@ -33,17 +33,20 @@ def backoff(attempts: int) -> timedelta:
 
 def queue(
     tenant: Tenant, *, kind: str, to: str, subject: str, text: str, html: str,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, support: bool = False,
 ) -> OutboxMail:
-    """Add a mail to the session: it is sent only if the caller's transaction commits."""
+    """Add a mail to the session: it is sent only if the caller's transaction commits.
+    A ``support`` mail comes from the support desk's sender when the tenant set one."""
+    name, address = tenant.name, current_app.config["MAIL_DEFAULT_SENDER"]
+    if support:
+        name = tenant.support_sender_name or name
+        address = tenant.support_sender_email or address
     queued = OutboxMail(
         tenant_id=tenant.id,
         kind=kind,
         to_address=to,
         # Readable here; the mail backend encodes the header when it sends.
-        from_address=str(
-            Address(display_name=tenant.name, addr_spec=current_app.config["MAIL_DEFAULT_SENDER"])
-        ),
+        from_address=str(Address(display_name=name, addr_spec=address)),
         subject=subject,
         text_body=text,
         html_body=html,
@@ -55,7 +58,7 @@ def queue(
 
 def queue_from_templates(
     tenant: Tenant, *, kind: str, to: str, subject: str, template: str,
-    headers: dict[str, str] | None = None, **context,
+    headers: dict[str, str] | None = None, support: bool = False, **context,
 ) -> OutboxMail:
     """Queue a mail whose parts are ``mail/<template>.txt`` and ``mail/<template>.html``."""
     context = {"tenant": tenant, **context}
@@ -67,6 +70,7 @@ def queue_from_templates(
         text=render_template(f"mail/{template}.txt", **context),
         html=render_template(f"mail/{template}.html", **context),
         headers=headers,
+        support=support,
     )
 
 

@@ -95,6 +95,7 @@ def queue_recap(
                 to=recipient.address,
                 subject=str(_l("Your time credit situation")),
                 template="recap",
+                support=True,
                 headers={
                     "List-Unsubscribe": f"<{link}>",
                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
