@@ -49,6 +49,8 @@ ACTIONS = {
     "branch.deactivated": _l("Branch deactivated"),
     "branch.activated": _l("Branch reactivated"),
     "branch.deleted": _l("Branch deleted"),
+    "user.invited": _l("Staff member invited"),
+    "user.updated": _l("Staff member changed"),
     "role.created": _l("Role created"),
     "role.updated": _l("Role changed"),
     "role.deleted": _l("Role deleted"),
@@ -105,6 +107,8 @@ FIELDS = {
     "invitation_days": _l("Invitation lifetime (days)"),
     "default_locale": _l("Default language"),
     "permissions": _l("Permissions"),
+    "role": _l("Role"),
+    "initials": _l("Initials"),
 }
 
 
@@ -114,3 +118,12 @@ def action_label(action: str) -> str:
 
 def field_label(name: str) -> str:
     return FIELDS.get(name, name)
+
+
+#: The details that name what an event was about, in the order they are shown.
+SUBJECT_DETAILS = ("contact", "branch", "role", "account", "reason")
+
+
+def event_subject(details: dict) -> str:
+    """What an audit event was about (a contact, a branch, a role ...), for the audit page."""
+    return " · ".join(str(details[key]) for key in SUBJECT_DETAILS if details.get(key))

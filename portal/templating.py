@@ -19,6 +19,7 @@ NAVIGATION = [
     (_l("Roles"), "admin.role_list", "tenant.admin"),
     (_l("Branches"), "admin.branches", "tenant.admin"),
     (_l("Settings"), "admin.edit_settings", "tenant.admin"),
+    (_l("Audit"), "admin.audit_log", "tenant.admin"),
 ]
 
 
@@ -53,7 +54,7 @@ def register(app: Flask) -> None:
     # Globals, unlike context variables, are seen by imported macros too.
     for helper in (
         navigation, get_locale, country_name, language_name,
-        labels.action_label, labels.field_label,
+        labels.action_label, labels.field_label, labels.event_subject,
     ):
         app.add_template_global(helper)
 

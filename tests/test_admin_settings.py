@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Branch, Client, OutboxMail, Tenant, User
+from portal.models import AuditEvent, Branch, Client, OutboxMail, Role, Tenant, User
 from portal.tenancy import bound_to
 from tests.conftest import csrf_token
 from tests.test_credit import record, set_balance, signed_in
@@ -170,8 +170,50 @@ def test_others_than_administrators_get_403_and_nothing_changes(app, world, who)
         (branches_url(world, f"/{quebec.id}"), {"name": "Renamed"}),
         (branches_url(world, f"/{quebec.id}/deactivate"), {}),
         (branches_url(world, f"/{quebec.id}/delete"), {}),
+        (f"/{world.a.slug}/admin/roles/new", {"name": "Mine", "permissions": "tenant.admin"}),
+        (f"/{world.a.slug}/admin/roles/{world.a.role_id}", {"name": "Renamed"}),
+        (f"/{world.a.slug}/admin/roles/{world.a.role_id}/delete", {}),
+        (f"/{world.a.slug}/admin/users/new", {"name": "Mole", "email": "mole@alpha.example",
+                                              "role_id": world.a.role_id}),
+        (f"/{world.a.slug}/admin/users/{world.a.admin_id}/edit", {"name": "Deposed",
+                                                                  "role_id": world.a.role_id}),
+        (f"/{world.a.slug}/admin/users/{world.a.admin_id}/disable", {}),
     ):
         assert browser.post(url, data={"csrf_token": token, **data}).status_code == 403, url
     assert tenant_row(world).name == "Alpha Services"
     assert branch_named(world, "Québec").active is True
     assert branch_named(world, "Laval") is None
+    with bound_to(db.session, world.a.tenant_id):
+        names = set(db.session.scalars(select(Role.name)))
+        admin = db.session.get(User, world.a.admin_id)
+        assert "Mine" not in names and "Technician" in names
+        assert (admin.name, admin.status.value) == ("Alpha Admin", "active")
+        assert db.session.scalar(select(User).where(User.name == "Mole")) is None
+
+
+def test_the_audit_page_lists_the_tenants_events_with_filters(app, world):
+    admin = signed_in(app, world, world.a.admin_email)
+    post(admin, branches_url(world), name="Laval")
+    post(admin, settings_url(world), **SETTINGS)
+    other = signed_in(app, world, world.a.tech_email)  # signs in: an event by someone else
+    assert other.get(f"/{world.a.slug}/clients/").status_code == 200
+    audit = f"/{world.a.slug}/admin/audit"
+
+    def rows(query: str = "") -> str:
+        page = admin.get(audit + query).get_data(as_text=True)
+        return page.split('<table class="log">', 1)[1] if "<table" in page else ""
+
+    everything = rows()
+    assert "Branch created" in everything and "Settings changed" in everything
+    assert "Signed in" in everything and "Beta" not in everything  # never another tenant's
+    only_admin = rows(f"?user={world.a.admin_id}")
+    assert "Branch created" in only_admin and "Alpha Tech" not in only_admin
+    only_branches = rows("?action=branch.created")
+    assert "Branch created" in only_branches and "Settings changed" not in only_branches
+    future = admin.get(f"{audit}?start=2999-01-01").get_data(as_text=True)
+    assert "Nothing recorded matches these filters." in future
+    for query in ("?start=nonsense", "?action=<script>", "?user=abc", "?page=-3"):
+        response = admin.get(audit + query)
+        assert response.status_code in (200, 400), query
+        assert "<script>" not in response.get_data(as_text=True).split("<main", 1)[1]
+    assert signed_in(app, world, world.a.tech_email).get(audit).status_code == 403

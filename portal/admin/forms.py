@@ -1,7 +1,9 @@
 """The administrator's forms: the access list's buttons, the tenant's settings and
 its branches."""
 
-from flask import current_app
+from functools import partial
+
+from flask import current_app, g
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,13 +17,22 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from portal.access.forms import GrantAccessForm, branch_choices
 from portal.clients.forms import strip, text
 from portal.extensions import db
-from portal.models import Branch, Role, User
+from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
-from portal.validation import apply, normalise_email, normalise_website
+from portal.validation import apply, normalise_email, normalise_phone, normalise_website
 
 #: The most days an invitation link may stay valid: a link in a mailbox is a key.
 MAX_INVITATION_DAYS = 30
@@ -172,3 +183,63 @@ class RoleForm(FlaskForm):
         held = self.granted_by.role.permissions
         current = self.role.permissions if self.role else frozenset()
         return (set(self.permissions.data or ()) & held) | (current - held)
+
+
+class StaffForm(FlaskForm):
+    """A staff user: who they are, their role, and the limits of what they see."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)],
+                       filters=[strip])
+    email = StringField(
+        _l("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)],
+        render_kw={"type": "email"},
+    )
+    role_id = SelectField(_l("Role"), coerce=int, validate_choice=True)
+    initials = StringField(
+        _l("Initials"), filters=[strip, lambda value: value.upper() if value else value],
+        validators=[Optional(), Regexp(r"^[A-Z0-9]{1,8}$", message=_l(
+            "Up to 8 letters or digits, such as HRY."))],
+        description=_l("Shown in the support history, as in “by HRY”."),
+    )
+    phone = text(_l("Phone"), 40, render_kw={"type": "tel"},
+                 description=_l("Signs the recap mails of their interventions."))
+    allowed_network = GrantAccessForm.allowed_network
+    branch_id = SelectField(_l("Limit access to this branch (optional)"), default="")
+    submit = SubmitField(_l("Save and send email"))
+
+    def __init__(self, *args, user: User | None = None, granted_by: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        held = granted_by.role.permissions
+        roles = db.session.scalars(
+            select(Role).where(Role.system.is_distinct_from(SystemRole.CLIENT)).order_by(Role.name)
+        ).all()
+        # Nobody gives a role with more power than their own; a user keeps the one they have.
+        self.role_id.choices = [
+            (role.id, role.name) for role in roles
+            if role.permissions <= held or (user is not None and role.id == user.role_id)
+        ]
+        self.branch_id.choices = branch_choices()
+        self.branch_id.data = str(self.branch_id.data or "")  # the id as its option's value
+        if user is not None:
+            del self.email  # the user changes their address themselves, with a confirmation
+            self.submit.label.text = _l("Save")
+
+    def validate_email(self, field):
+        apply(field, normalise_email)
+        field.data = field.data.lower()
+        if db.session.scalar(select(User.id).where(User.email == field.data)) is not None:
+            raise ValidationError(_l("Another user already signs in with this email."))
+
+    validate_allowed_network = GrantAccessForm.validate_allowed_network
+
+    def validate_phone(self, field):
+        apply(field, partial(normalise_phone, region=g.tenant.default_country))
+
+    def values(self) -> dict:
+        return {
+            "name": self.name.data, "role_id": self.role_id.data,
+            "initials": self.initials.data or None, "phone": self.phone.data or None,
+            "allowed_network": self.allowed_network.data or None,
+            "branch_id": int(self.branch_id.data) if self.branch_id.data else None,
+        }

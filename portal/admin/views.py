@@ -1,20 +1,25 @@
 """Tenant administration: the access list of every user, staff or client, with
 their state, role and limits, and the buttons that disable or enable them; the
-tenant's settings; its branches; its roles."""
+tenant's settings; its branches; its roles; the tenant-wide audit log."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
-from portal.admin.forms import BranchForm, RoleForm, SettingsForm, UserActionForm
+from portal.admin.forms import BranchForm, RoleForm, SettingsForm, StaffForm, UserActionForm
 from portal.admin.listing import UserFilters
 from portal.extensions import client_address, db
-from portal.models import Branch, Role, SystemRole, User, UserKind, UserStatus
+from portal.labels import ACTIONS
+from portal.models import AuditEvent, Branch, Role, SystemRole, User, UserKind, UserStatus
 from portal.pagination import paginate
 from portal.permissions import CATALOGUE, STAFF_PERMISSIONS, guard
-from portal.services import access, audit, roles, settings
+from portal.querystring import id_value
+from portal.services import access, audit, roles, settings, staff
 from portal.services import users as user_service
+from portal.services.statement import EntryFilter
+from portal.statement.forms import DateRangeForm
 
 bp = Blueprint("admin", __name__, url_prefix="/<tenant>/admin")
 guard(bp, "tenant.admin")
@@ -28,6 +33,45 @@ def users():
     return render_template(
         "admin/users.html", page=page, filters=filters, roles=roles,
         kinds=list(UserKind), states=list(UserStatus),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def invite_staff():
+    form = StaffForm(granted_by=current_user)
+    if form.validate_on_submit():
+        user = staff.invite_staff(g.tenant, form.email.data, form.values(),
+                                  actor=current_user, ip_address=client_address())
+        db.session.commit()
+        flash(_("%(name)s is invited: the email with their link is on its way to %(email)s.",
+                name=user.name, email=user.email), "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/staff.html", form=form, user=None), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
+def edit_staff(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if user.is_client:  # a contact's access is managed from their card
+        return redirect(url_for("contacts.show", contact_id=user.contact_id))
+    form = StaffForm(obj=user, user=user, granted_by=current_user)
+    if form.validate_on_submit():
+        demoted = (user.role.system is SystemRole.ADMINISTRATOR
+                   and form.role_id.data != user.role_id)
+        if demoted and user.status is UserStatus.ACTIVE and active_administrators() <= 1:
+            form.role_id.errors.append(_(
+                "%(name)s is the last active administrator: give another user the "
+                "Administrator role first.", name=user.name))
+        else:
+            changes = staff.update_staff(user, form.values(), actor=current_user,
+                                         ip_address=client_address())
+            db.session.commit()
+            flash(_("Saved.") if changes else _("Nothing was changed."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/staff.html", form=form, user=user), (
+        400 if form.errors else 200
     )
 
 
@@ -286,3 +330,32 @@ def delete_role(role_id: int):
         flash(_("Users hold the role %(name)s: give them another role first.",
                 name=role.name), "error")
     return redirect(url_for("admin.role_list"))
+
+
+@bp.route("/audit")
+def audit_log():
+    """Every audited event of the tenant, newest first, filtered by user, action, dates."""
+    form = DateRangeForm(request.args)
+    dates = form.validate()
+    actor_id = id_value(request.args.get("user"))
+    action = request.args.get("action") if request.args.get("action") in ACTIONS else None
+    statement = select(AuditEvent).options(joinedload(AuditEvent.actor))
+    if actor_id is not None:
+        statement = statement.where(AuditEvent.actor_id == actor_id)
+    if action is not None:
+        statement = statement.where(AuditEvent.action == action)
+    span = EntryFilter(start=form.start.data, end=form.end.data) if dates else EntryFilter()
+    if span.start is not None:
+        statement = statement.where(AuditEvent.created_at >= span.start_at())
+    if span.end is not None:
+        statement = statement.where(AuditEvent.created_at < span.end_before())
+    staff_users = db.session.scalars(
+        select(User).where(User.kind == UserKind.STAFF).order_by(User.name)
+    ).all()
+    filters = {"user": actor_id, "action": action,
+               "start": span.start.isoformat() if span.start else None,
+               "end": span.end.isoformat() if span.end else None}
+    return render_template(
+        "admin/audit.html", page=paginate(statement.order_by(AuditEvent.id.desc())),
+        form=form, staff_users=staff_users, actions=ACTIONS, filters=filters,
+    ), 400 if form.errors else 200

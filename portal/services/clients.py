@@ -14,6 +14,7 @@ from portal.models import (
     ClientAssignment,
     ClientStatus,
     Contact,
+    Role,
     Tenant,
     User,
 )
@@ -47,8 +48,17 @@ def describe_branch(branch_id: int | None) -> str | None:
     return branch.name if branch else None
 
 
+def describe_role(role_id: int | None) -> str | None:
+    role = db.session.get(Role, role_id) if role_id else None
+    return role.name if role else None
+
+
 #: References logged by what users recognise, not by id.
-REFERENCES = {"bill_to_id": ("bill_to", describe_client), "branch_id": ("branch", describe_branch)}
+REFERENCES = {
+    "bill_to_id": ("bill_to", describe_client),
+    "branch_id": ("branch", describe_branch),
+    "role_id": ("role", describe_role),
+}
 
 
 def apply_changes(obj, values: dict[str, Any]) -> dict[str, list[str | None]]:
