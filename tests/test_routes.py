@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import pytest
+from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
+from portal.extensions import db
+from portal.models import AuditEvent
 from portal.permissions import CATALOGUE, SIGNED_IN, is_public, required_permission
 from portal.routing import IdConverter
+from portal.tenancy import bound_to
 from tests.conftest import PASSWORD, TenantWorld, csrf_token, login
 
 #: The only pages open to anonymous visitors. Adding one is a decision: add it here.
@@ -35,6 +39,13 @@ PUBLIC_ENDPOINTS = {
 }
 
 FOREIGN_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"
+
+#: POST endpoints that take no CSRF token, each for a reason. Adding one is a decision.
+CSRF_EXEMPT = {
+    # RFC 8058 one-click unsubscribe: mail clients POST it without a page to hold a
+    # token; the signed link in the URL is the proof, and it only unsubscribes.
+    "mailing.unsubscribe",
+}
 
 
 def routes(app) -> list[Rule]:
@@ -142,6 +153,28 @@ def test_an_undeclared_endpoint_is_refused_even_to_an_administrator(app, world):
     response = browser.client.get(f"/{world.a.slug}/forgotten")
     assert response.status_code == 403
     assert "secret data" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("token", [None, "forged-token"])
+def test_every_post_route_refuses_a_missing_or_wrong_csrf_token_and_changes_nothing(
+    app, world, token
+):
+    browser = visitor(app, world.a.slug, world.a.admin_email)
+    with bound_to(db.session, world.a.tenant_id):
+        before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    checked = 0
+    for rule in tenant_routes(app):
+        if "POST" not in rule.methods or rule.endpoint in CSRF_EXEMPT:
+            continue
+        url = fill(rule, world.a.slug, own_ids(world.a))
+        data = {} if token is None else {"csrf_token": token}
+        response = browser.client.post(url, data=data)
+        assert response.status_code == 400, (url, response.status_code)
+        checked += 1
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
+    assert checked > 20
 
 
 def test_every_url_of_another_tenant_answers_404(app, world):
