@@ -240,8 +240,13 @@ def delete_branch(branch_id: int):
     """GET asks for confirmation; POST deletes a branch nothing refers to."""
     if request.method == "GET":
         branch = get_branch(branch_id)
-        return render_template("admin/branch_delete.html", branch=branch,
-                               in_use=settings.in_use(branch), form=UserActionForm())
+        return render_template(
+            "admin/delete.html", name=branch.name, form=UserActionForm(),
+            back=url_for("admin.branches"), back_label=_("Branches"),
+            blocked=settings.in_use(branch) and _(
+                "Users, clients or interventions name this branch: it cannot be deleted. "
+                "Deactivate it instead."),
+        )
     branch, done = branch_action(branch_id, lambda branch: settings.delete_branch(
         branch, actor=current_user, ip_address=client_address()))
     if done:
@@ -319,8 +324,12 @@ def delete_role(role_id: int):
         abort(403)
     form = UserActionForm()
     if request.method == "GET":
-        return render_template("admin/role_delete.html", role=role, in_use=roles.in_use(role),
-                               form=form)
+        return render_template(
+            "admin/delete.html", name=role.name, form=form,
+            back=url_for("admin.role_list"), back_label=_("Roles"),
+            blocked=roles.in_use(role) and _("Users hold this role: give them another role "
+                                             "first."),
+        )
     if not form.validate_on_submit():
         flash(_("The form has expired; please try again."), "error")
     elif roles.delete_role(role, actor=current_user, ip_address=client_address()):
