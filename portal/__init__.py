@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     settings.finalize(app.config)
 
     register_proxy_fix(app)
+    register_request_ids(app)
     register_extensions(app)
     register_tenancy(app)
     register_blueprints(app)
@@ -38,6 +39,12 @@ def register_proxy_fix(app: Flask) -> None:
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_request_ids(app: Flask) -> None:
+    from portal import requests_log
+
+    requests_log.register(app)
 
 
 def register_extensions(app: Flask) -> None:

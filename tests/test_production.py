@@ -1,0 +1,125 @@
+"""Production serving: the health check, a request id on every response and log line,
+and gunicorn with gunicorn.conf.py surviving a restart of PostgreSQL under it."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from portal import create_app
+from portal.testing import throwaway_database
+from tests.conftest import make_config
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES_SERVER",
+                                "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def test_the_health_check_says_ok_and_nothing_more(client):
+    for url in ("/healthz", "/health"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_an_unreachable_database_answers_503_without_details(migrated_database, caplog):
+    unreachable = "postgresql://portal:s3cret-password@127.0.0.1:1/portal"
+    app = create_app(make_config(unreachable))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+    body = response.get_data(as_text=True)
+    assert "s3cret" not in body and "127.0.0.1" not in body
+    (record,) = [record for record in caplog.records if "health check" in record.getMessage()]
+    assert record.request_id == response.headers["X-Request-ID"]  # the log names the request
+
+
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("proxy-7f3a9c2e-0001", True),
+    ("short", False),
+    ("x" * 65, False),
+    ("bad id with spaces", False),
+    ("<script>alert(1)</script>", False),
+])
+def test_every_response_carries_a_request_id(client, sent, kept):
+    response = client.get("/healthz", headers={"X-Request-ID": sent})
+    answered = response.headers["X-Request-ID"]
+    assert (answered == sent) is kept
+    if not kept:
+        assert re.fullmatch(r"[0-9a-f]{32}", answered)
+    assert re.fullmatch(r"[0-9a-f]{32}", client.get("/no-such-tenant/login").headers[
+        "X-Request-ID"])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def status_of(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+def restart_postgresql() -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run(  # noqa: S603 - a fixed command
+        [shutil.which("pg_ctlcluster"), "--skip-systemctl-redirect", version, "main",
+         "restart"],
+        check=True, capture_output=True, timeout=120,
+    )
+
+
+def test_requests_recover_after_postgresql_restarts_under_gunicorn(tmp_path):
+    """Runs on the local PostgreSQL server whatever database the suite uses: it is the
+    restart of a real server that is proven here."""
+    with throwaway_database(LOCAL_POSTGRES, "portal_restart_") as database_url:
+        port = free_port()
+        env = {
+            **os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "production",
+            "SECRET_KEY": "restart-test-secret-key-0123456789", "PORTAL_BIND":
+            f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "PORTAL_BASE_URL":
+            "https://portal.example", "PORTAL_ACCESS_LOG": str(tmp_path / "access.log"),
+        }
+        subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "db", "upgrade"],  # noqa: S603
+                       cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+        server = subprocess.Popen(  # noqa: S603 - our own server
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        health = f"http://127.0.0.1:{port}/healthz"
+        try:
+            deadline = time.monotonic() + 30
+            while status_of(health) != 200:
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.2)
+            for _ in range(8):  # every worker has a pooled connection now
+                assert status_of(health) == 200
+            restart_postgresql()
+            deadline, failures = time.monotonic() + 30, 0
+            while status_of(health) != 200:
+                failures += 1
+                assert time.monotonic() < deadline, "requests did not recover"
+                time.sleep(0.2)
+            # pool_pre_ping replaced each worker's dead connections: no request fails now.
+            assert [status_of(health) for _ in range(20)] == [200] * 20
+            assert failures <= 10
+            access_log = (tmp_path / "access.log").read_text()
+            assert re.search(r'"GET /healthz HTTP/1.1" 200 .* \[[0-9a-f]{32}\]', access_log)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
