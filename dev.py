@@ -80,10 +80,36 @@ def translations() -> None:
     """Refresh the catalogues after changing user-facing strings (tests/test_i18n.py checks)."""
     pybabel = VENV / "bin" / "pybabel"
     catalogue = "portal/translations"
-    run([pybabel, "extract", "-F", "babel.cfg", "--sort-by-file", "--no-wrap",
-         "--project", "Portal", "--version", "0.1.0", "-o", f"{catalogue}/messages.pot", "."])
-    run([pybabel, "update", "-i", f"{catalogue}/messages.pot", "-d", catalogue,
-         "--no-wrap", "--no-fuzzy-matching", "--ignore-obsolete"])
+    run(
+        [
+            pybabel,
+            "extract",
+            "-F",
+            "babel.cfg",
+            "--sort-by-file",
+            "--no-wrap",
+            "--project",
+            "Portal",
+            "--version",
+            "0.1.0",
+            "-o",
+            f"{catalogue}/messages.pot",
+            ".",
+        ]
+    )
+    run(
+        [
+            pybabel,
+            "update",
+            "-i",
+            f"{catalogue}/messages.pot",
+            "-d",
+            catalogue,
+            "--no-wrap",
+            "--no-fuzzy-matching",
+            "--ignore-obsolete",
+        ]
+    )
     run([pybabel, "compile", "-d", catalogue])
 
 

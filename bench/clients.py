@@ -59,20 +59,79 @@ SEARCH = "herve"
 # Word lists combined with the client's number: names vary, yet every word but the
 # number is shared by thousands of clients, as family names and trades are.
 FIRST_NAMES = (
-    "Alice", "Bruno", "Chloé", "Denis", "Élodie", "François", "Gaëlle", "Hugo", "Inès",
-    "Jules", "Karim", "Léa", "Mathieu", "Nadia", "Olivier", "Pauline", "Quentin", "Rachid",
-    "Sophie", "Thomas", "Victor", "Yasmine", "Zoé",
+    "Alice",
+    "Bruno",
+    "Chloé",
+    "Denis",
+    "Élodie",
+    "François",
+    "Gaëlle",
+    "Hugo",
+    "Inès",
+    "Jules",
+    "Karim",
+    "Léa",
+    "Mathieu",
+    "Nadia",
+    "Olivier",
+    "Pauline",
+    "Quentin",
+    "Rachid",
+    "Sophie",
+    "Thomas",
+    "Victor",
+    "Yasmine",
+    "Zoé",
 )
 LAST_NAMES = (
-    "Martin", "Bernard", "Dubois", "Tremblay", "Gagnon", "Roy", "Côté", "Bouchard",
-    "Gauthier", "Morin", "Lavoie", "Fortin", "Gagné", "Ouellet", "Pelletier", "Bélanger",
-    "Lévesque", "Bergeron", "Leblanc", "Paquette", "Girard", "Simard", "Boucher", "Caron",
-    "Beaulieu", "Cloutier", "Dufour", "Poirier", "Fournier", "Lefebvre",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+    "Côté",
+    "Bouchard",
+    "Gauthier",
+    "Morin",
+    "Lavoie",
+    "Fortin",
+    "Gagné",
+    "Ouellet",
+    "Pelletier",
+    "Bélanger",
+    "Lévesque",
+    "Bergeron",
+    "Leblanc",
+    "Paquette",
+    "Girard",
+    "Simard",
+    "Boucher",
+    "Caron",
+    "Beaulieu",
+    "Cloutier",
+    "Dufour",
+    "Poirier",
+    "Fournier",
+    "Lefebvre",
 )
 TRADES = (
-    "Atelier", "Boulangerie", "Cabinet", "Clinique", "Garage", "Imprimerie", "Librairie",
-    "Menuiserie", "Plomberie", "Pharmacie", "Quincaillerie", "Transports", "Toitures",
-    "Électricité", "Fromagerie", "Traiteur",
+    "Atelier",
+    "Boulangerie",
+    "Cabinet",
+    "Clinique",
+    "Garage",
+    "Imprimerie",
+    "Librairie",
+    "Menuiserie",
+    "Plomberie",
+    "Pharmacie",
+    "Quincaillerie",
+    "Transports",
+    "Toitures",
+    "Électricité",
+    "Fromagerie",
+    "Traiteur",
 )
 CITIES = ("Montréal", "Québec", "Laval", "Gatineau", "Longueuil", "Sherbrooke", "Lévis")
 AREA_CODES = ("514", "438", "450", "418")
@@ -135,9 +194,13 @@ def insert_clients(tenant_id: int, size: int) -> int:
             rows[known_index - start].update(
                 name=KNOWN_NAME, mode=ClientMode.INDIVIDUAL, email="h.david@example.com"
             )
-        ids = connection.execute(
-            insert(Client).returning(Client.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
+        ids = (
+            connection.execute(
+                insert(Client).returning(Client.id, sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
+        )
         contacts = {
             client_id: [
                 {
@@ -157,10 +220,15 @@ def insert_clients(tenant_id: int, size: int) -> int:
             [
                 {"tenant_id": tenant_id, "client_id": client_id, "term": term}
                 for client_id, row in zip(ids, rows, strict=True)
-                for term in client_terms(SimpleNamespace(**row, contacts=[
-                    SimpleNamespace(**contact, archived_at=None, phone=None, mobile=None)
-                    for contact in contacts.get(client_id, ())
-                ]))
+                for term in client_terms(
+                    SimpleNamespace(
+                        **row,
+                        contacts=[
+                            SimpleNamespace(**contact, archived_at=None, phone=None, mobile=None)
+                            for contact in contacts.get(client_id, ())
+                        ],
+                    )
+                )
             ],
         )
         if known_index in indexes:
@@ -182,7 +250,9 @@ def load(size: int) -> int:
         tenant = create_tenant(slug, name)
         with bound_to(db.session, tenant.id):
             admin = create_staff_user(
-                email=f"admin@{slug}.test", name=f"{name} Admin", password=None,
+                email=f"admin@{slug}.test",
+                name=f"{name} Admin",
+                password=None,
                 role=system_role(SystemRole.ADMINISTRATOR),
             )
             admin.password_hash = password_hash
@@ -270,28 +340,31 @@ def report(kind: str, loads: dict[int, float], results: list[Measure]) -> None:
         low, high = by_key[page, small], by_key[page, large]
         ratio = high.median / low.median
         constant = statistics.mode(low.statements) == statistics.mode(high.statements)
-        rows.append((
-            page,
-            f"{ratio:.2f}",
-            "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
-            f"{low.statement_label} vs {high.statement_label}",
-            "yes" if constant else "NO, GROWS",
-        ))
-    print_table(
-        ("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows
-    )
+        rows.append(
+            (
+                page,
+                f"{ratio:.2f}",
+                "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
+                f"{low.statement_label} vs {high.statement_label}",
+                "yes" if constant else "NO, GROWS",
+            )
+        )
+    print_table(("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--databases", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--sizes", default="100,100000",
-                        help="comma-separated clients per tenant")
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
+    parser.add_argument("--sizes", default="100,100000", help="comma-separated clients per tenant")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
-                        help="a server where a throwaway database may be created")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="a server where a throwaway database may be created",
+    )
     options = parser.parse_args()
     kinds = options.databases.split(",")
     unknown = set(kinds) - {"sqlite", "postgresql"}

@@ -63,8 +63,7 @@ FLAT_MEMORY_KIB = 2_048
 # --- Data --------------------------------------------------------------------------------
 
 
-def entry_rows(tenant_id: int, account_id: int, client_id: int, technician_id: int,
-               size: int):
+def entry_rows(tenant_id: int, account_id: int, client_id: int, technician_id: int, size: int):
     """``size`` ledger rows with a consistent chain, in chunks: every tenth a purchase of
     an hour, every seventh intervention free, the others 5 to 29 minutes."""
     balance = normal = free = 0
@@ -80,16 +79,27 @@ def entry_rows(tenant_id: int, account_id: int, client_id: int, technician_id: i
             delta = 0 if billing is Billing.FREE else -minutes
             normal += minutes if billing is Billing.NORMAL else 0
             free += minutes if billing is Billing.FREE else 0
-        chunk.append({
-            "tenant_id": tenant_id, "account_id": account_id, "position": position,
-            "kind": kind, "billing": billing, "minutes": minutes, "delta": delta,
-            "credit_before": balance, "credit_after": balance + delta,
-            "cumulative_normal": normal, "cumulative_free": free,
-            "summary": f"Intervention {position}: réglage de la messagerie et des sauvegardes",
-            "advice": "Sauvegardez chaque semaine." if index % 3 == 0 else None,
-            "review_invited": False, "technician_id": technician_id, "client_id": client_id,
-            "created_at": EPOCH + timedelta(hours=index),
-        })
+        chunk.append(
+            {
+                "tenant_id": tenant_id,
+                "account_id": account_id,
+                "position": position,
+                "kind": kind,
+                "billing": billing,
+                "minutes": minutes,
+                "delta": delta,
+                "credit_before": balance,
+                "credit_after": balance + delta,
+                "cumulative_normal": normal,
+                "cumulative_free": free,
+                "summary": f"Intervention {position}: réglage de la messagerie et des sauvegardes",
+                "advice": "Sauvegardez chaque semaine." if index % 3 == 0 else None,
+                "review_invited": False,
+                "technician_id": technician_id,
+                "client_id": client_id,
+                "created_at": EPOCH + timedelta(hours=index),
+            }
+        )
         balance += delta
         if len(chunk) == CHUNK:
             yield chunk
@@ -98,8 +108,9 @@ def entry_rows(tenant_id: int, account_id: int, client_id: int, technician_id: i
         yield chunk
 
 
-def add_account(tenant_id: int, client: Client, technician: User, customer_id: str,
-                size: int) -> int:
+def add_account(
+    tenant_id: int, client: Client, technician: User, customer_id: str, size: int
+) -> int:
     """An account of ``size`` entries, bulk-loaded with SQLAlchemy Core on the session's
     connection: deliberately written like a CLI import, with ``tenant_id`` on every row."""
     account = CreditAccount(customer_id=customer_id, billing_client_id=client.id)
@@ -111,12 +122,15 @@ def add_account(tenant_id: int, client: Client, technician: User, customer_id: s
         connection.execute(insert(LedgerEntry), rows)
         last = rows[-1]
     interventions = select(LedgerEntry.created_at).where(
-        LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.INTERVENTION)
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.INTERVENTION
+    )
     account.entry_count, account.balance_minutes = last["position"], last["credit_after"]
     account.first_intervention_at = db.session.scalar(
-        interventions.order_by(LedgerEntry.position).limit(1))
+        interventions.order_by(LedgerEntry.position).limit(1)
+    )
     account.last_intervention_at = db.session.scalar(
-        interventions.order_by(LedgerEntry.position.desc()).limit(1))
+        interventions.order_by(LedgerEntry.position.desc()).limit(1)
+    )
     return account.id
 
 
@@ -125,8 +139,11 @@ def load(sizes: list[int]) -> dict[int, int]:
     tenant = create_tenant("alpha", "Alpha Services")
     with bound_to(db.session, tenant.id):
         technician = create_staff_user(
-            email="tech@alpha.test", name="Alpha Tech", password=None,
-            role=role_named("Technician"), initials="ATE",
+            email="tech@alpha.test",
+            name="Alpha Tech",
+            password=None,
+            role=role_named("Technician"),
+            initials="ATE",
         )
         client = Client(code="C1", name="Client One Ltd", billing_country="CA")
         db.session.add(client)
@@ -135,14 +152,20 @@ def load(sizes: list[int]) -> dict[int, int]:
         db.session.add(contact)
         db.session.flush()
         user = User(
-            code="C11", email=contact.email, name=contact.name,
-            role=system_role(SystemRole.CLIENT), kind=UserKind.CLIENT,
-            client_id=client.id, contact_id=contact.id, status=UserStatus.ACTIVE,
+            code="C11",
+            email=contact.email,
+            name=contact.name,
+            role=system_role(SystemRole.CLIENT),
+            kind=UserKind.CLIENT,
+            client_id=client.id,
+            contact_id=contact.id,
+            status=UserStatus.ACTIVE,
             password_hash=generate_password_hash(PASSWORD),
         )
         db.session.add(user)
-        accounts = {size: add_account(tenant.id, client, technician, f"A{size}", size)
-                    for size in sizes}
+        accounts = {
+            size: add_account(tenant.id, client, technician, f"A{size}", size) for size in sizes
+        }
         db.session.commit()
         breaks = credit.verify(db.session)
     if breaks:
@@ -221,8 +244,11 @@ def measure(app: Flask, accounts: dict[int, int], warmups: int, repeat: int):
 
 
 def run(kind: str, sizes: list[int], options: argparse.Namespace):
-    print(f"{kind}: accounts of {', '.join(f'{size:,}' for size in sizes)} entries...",
-          file=sys.stderr, flush=True)
+    print(
+        f"{kind}: accounts of {', '.join(f'{size:,}' for size in sizes)} entries...",
+        file=sys.stderr,
+        flush=True,
+    )
     with loaded(kind, options.postgres_url, lambda: load(sizes)) as (app, load_seconds, accounts):
         results, memory = measure(app, accounts, options.warmups, options.repeat)
     return load_seconds, results, memory
@@ -236,22 +262,37 @@ def same_statements(small: Measure, large: Measure) -> bool:
     return statistics.mode(small.statements) == statistics.mode(large.statements)
 
 
-def report(kind: str, sizes: list[int], load_seconds: float, results: list[Measure],
-           memory: dict[int, tuple[float, int]]) -> None:
+def report(
+    kind: str,
+    sizes: list[int],
+    load_seconds: float,
+    results: list[Measure],
+    memory: dict[int, tuple[float, int]],
+) -> None:
     title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
     print(f"\n== {title} ==\n")
     print(f"load: {sum(sizes):,} ledger entries in {load_seconds:.1f} s\n")
     print_table(
         ("request", "entries", "median ms", "p95 ms", "statements"),
-        [(r.page, f"{r.size:,}", f"{r.median:.1f}", f"{r.p95:.1f}", r.statement_label)
-         for r in sorted(results, key=lambda r: (PAGES.index(r.page), r.size))],
+        [
+            (r.page, f"{r.size:,}", f"{r.median:.1f}", f"{r.p95:.1f}", r.statement_label)
+            for r in sorted(results, key=lambda r: (PAGES.index(r.page), r.size))
+        ],
     )
     csv_times = {r.size: r.median for r in results if r.page == "csv"}
     print()
     print_table(
         ("csv", "entries", "bytes", "rows/s", "peak KiB"),
-        [("csv", f"{size:,}", f"{memory[size][1]:,}", f"{size / csv_times[size] * 1000:,.0f}",
-          f"{memory[size][0]:,.0f}") for size in sizes],
+        [
+            (
+                "csv",
+                f"{size:,}",
+                f"{memory[size][1]:,}",
+                f"{size / csv_times[size] * 1000:,.0f}",
+                f"{memory[size][0]:,.0f}",
+            )
+            for size in sizes
+        ],
     )
     small, large = min(sizes), max(sizes)
     if small == large:
@@ -262,29 +303,42 @@ def report(kind: str, sizes: list[int], load_seconds: float, results: list[Measu
     for page in PAGES[:2]:
         low, high = by_key[page, small], by_key[page, large]
         ratio = high.median / low.median
-        rows.append((page, f"{ratio:.2f}",
-                     "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
-                     f"{low.statement_label} vs {high.statement_label}",
-                     "yes" if same_statements(low, high) else "NO, GROWS"))
+        rows.append(
+            (
+                page,
+                f"{ratio:.2f}",
+                "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
+                f"{low.statement_label} vs {high.statement_label}",
+                "yes" if same_statements(low, high) else "NO, GROWS",
+            )
+        )
     csv_low, csv_high = by_key["csv", small], by_key["csv", large]
     growth = memory[large][0] - memory[small][0]
-    rows.append(("csv memory", f"+{growth:,.0f} KiB",
-                 "flat" if growth <= FLAT_MEMORY_KIB else "NO, GROWS",
-                 f"{csv_low.statement_label} vs {csv_high.statement_label}",
-                 "yes" if same_statements(csv_low, csv_high) else "NO, GROWS"))
-    print_table(("request", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"),
-                rows)
+    rows.append(
+        (
+            "csv memory",
+            f"+{growth:,.0f} KiB",
+            "flat" if growth <= FLAT_MEMORY_KIB else "NO, GROWS",
+            f"{csv_low.statement_label} vs {csv_high.statement_label}",
+            "yes" if same_statements(csv_low, csv_high) else "NO, GROWS",
+        )
+    )
+    print_table(("request", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--databases", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql")
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
     parser.add_argument("--sizes", default="100,100000", help="comma-separated entries")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
-                        help="a server where a throwaway database may be created")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="a server where a throwaway database may be created",
+    )
     options = parser.parse_args()
     kinds = options.databases.split(",")
     if set(kinds) - {"sqlite", "postgresql"}:

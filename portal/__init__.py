@@ -97,8 +97,16 @@ def register_blueprints(app: Flask) -> None:
     from portal.support.views import bp as support_bp
 
     for blueprint in (
-        main_bp, auth_bp, clients_bp, contacts_bp, proposals_bp, access_bp, account_bp,
-        statement_bp, support_bp, mailing_bp,
+        main_bp,
+        auth_bp,
+        clients_bp,
+        contacts_bp,
+        proposals_bp,
+        access_bp,
+        account_bp,
+        statement_bp,
+        support_bp,
+        mailing_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin_bp)

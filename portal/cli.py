@@ -127,8 +127,9 @@ def credit_verify() -> None:
     db.session.rollback()
     if breaks:
         for found in breaks:
-            click.echo(f"account {found.account}, entry {found.position}: {found.problem}",
-                       err=True)
+            click.echo(
+                f"account {found.account}, entry {found.position}: {found.problem}", err=True
+            )
         sys.exit(1)
     click.echo(f"{accounts} accounts verified: every chain holds.")
 

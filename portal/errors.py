@@ -27,8 +27,9 @@ MESSAGES = {
 def render_error(code: int, message=None):
     title, default_message = MESSAGES.get(code, MESSAGES[500])
     return (
-        render_template("errors/error.html", code=code, title=title,
-                        message=message or default_message),
+        render_template(
+            "errors/error.html", code=code, title=title, message=message or default_message
+        ),
         code,
     )
 
@@ -39,8 +40,10 @@ def register(app: Flask) -> None:
         db.session.rollback()
         return render_error(
             400,
-            _l("This form had expired or did not come from this site. "
-               "Reload the page and send it again."),
+            _l(
+                "This form had expired or did not come from this site. "
+                "Reload the page and send it again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

@@ -101,9 +101,7 @@ def refuse_outside_network(user):
     sign_out()
     db.session.commit()
     return (
-        render_template(
-            "errors/network.html", address=address, allowed_network=allowed_network
-        ),
+        render_template("errors/network.html", address=address, allowed_network=allowed_network),
         403,
     )
 

@@ -33,8 +33,9 @@ def navigation() -> list[tuple[str, str, bool]]:
         for label, endpoint, needed in NAVIGATION
         if current_user.can(needed)
     ]
-    current = max((href for _label, href in links if request.path.startswith(href)),
-                  key=len, default=None)
+    current = max(
+        (href for _label, href in links if request.path.startswith(href)), key=len, default=None
+    )
     return [(label, href, href == current) for label, href in links]
 
 
@@ -53,8 +54,13 @@ def register(app: Flask) -> None:
 
     # Globals, unlike context variables, are seen by imported macros too.
     for helper in (
-        navigation, get_locale, country_name, language_name,
-        labels.action_label, labels.field_label, labels.event_subject,
+        navigation,
+        get_locale,
+        country_name,
+        language_name,
+        labels.action_label,
+        labels.field_label,
+        labels.event_subject,
     ):
         app.add_template_global(helper)
 

@@ -23,8 +23,9 @@ def throwaway_database(server_url: str | None, prefix: str) -> Iterator[str]:
     server = make_url(database_url(server_url))
     name = f"{prefix}{uuid.uuid4().hex[:12]}"
     # pool_pre_ping: the server may have been restarted meanwhile (a test does it).
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          pool_pre_ping=True)
+    admin = create_engine(
+        server.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_pre_ping=True
+    )
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:

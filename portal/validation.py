@@ -41,9 +41,7 @@ def _localised(names: dict[str, str], codes) -> list[SelectChoice]:
     """Options named in the user's language, sorted by name, with the code shown."""
     return [
         SelectChoice(code, label)
-        for label, code in sorted(
-            (f"{names.get(code, code)} ({code})", code) for code in codes
-        )
+        for label, code in sorted((f"{names.get(code, code)} ({code})", code) for code in codes)
     ]
 
 
@@ -85,8 +83,11 @@ def normalise_phone(value: str, region: str) -> str:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         raise ValueError(
-            _l("Enter a valid phone number, such as +1 514 555 0123 or, in %(region)s, "
-               "a national number.", region=region)
+            _l(
+                "Enter a valid phone number, such as +1 514 555 0123 or, in %(region)s, "
+                "a national number.",
+                region=region,
+            )
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 

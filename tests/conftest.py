@@ -169,27 +169,38 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
     tenant = create_tenant(slug, f"{label} Services")
     with bound_to(db.session, tenant.id):
         admin = create_staff_user(
-            email=f"admin@{slug}.test", name=f"{label} Admin", password=None,
+            email=f"admin@{slug}.test",
+            name=f"{label} Admin",
+            password=None,
             role=system_role(SystemRole.ADMINISTRATOR),
         )
         tech = create_staff_user(
-            email=f"tech@{slug}.test", name=f"{label} Tech", password=None,
-            role=role_named("Technician"), initials="TT",
+            email=f"tech@{slug}.test",
+            name=f"{label} Tech",
+            password=None,
+            role=role_named("Technician"),
+            initials="TT",
         )
         clients = []
         for index in (1, 2):
             client = Client(
-                code=f"{slug[:3].upper()}{index}", name=f"{label} Client {index} Ltd",
-                billing_address=f"{index} {label} Street", billing_city="Montréal",
-                billing_province="QC", billing_country="CA", billing_postal_code="H2X 1Y4",
-                shipping_same_as_billing=index == 1, shipping_city="Laval",
+                code=f"{slug[:3].upper()}{index}",
+                name=f"{label} Client {index} Ltd",
+                billing_address=f"{index} {label} Street",
+                billing_city="Montréal",
+                billing_province="QC",
+                billing_country="CA",
+                billing_postal_code="H2X 1Y4",
+                shipping_same_as_billing=index == 1,
+                shipping_city="Laval",
                 shipping_country="CA",
             )
             db.session.add(client)
             db.session.flush()
             search.reindex(client)
             contact = Contact(
-                client_id=client.id, name=f"{label} Contact {index}",
+                client_id=client.id,
+                name=f"{label} Contact {index}",
                 email=f"contact{index}@{slug}-client.test",
             )
             db.session.add(contact)
@@ -197,9 +208,13 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             clients.append((client, contact))
         (client, contact), (other_client, other_contact) = clients
         client_user = User(
-            code=f"{client.code}1", email=contact.email, name=contact.name,
-            role=system_role(SystemRole.CLIENT), kind=UserKind.CLIENT,
-            client_id=client.id, contact_id=contact.id,
+            code=f"{client.code}1",
+            email=contact.email,
+            name=contact.name,
+            role=system_role(SystemRole.CLIENT),
+            kind=UserKind.CLIENT,
+            client_id=client.id,
+            contact_id=contact.id,
         )
         db.session.add(client_user)
         for user in (admin, tech, client_user):
@@ -209,7 +224,8 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
         sessions.start(admin, "192.0.2.250", "Fixture browser")
         proposals = [
             ContactProposal(
-                client_id=owner.id, proposed_by_id=client_user.id,
+                client_id=owner.id,
+                proposed_by_id=client_user.id,
                 values={"name": f"{owner.name} Newcomer"},
             )
             for owner in (client, other_client)
@@ -219,26 +235,46 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
         db.session.add(branch)
         accounts = []
         for owner in (client, other_client):  # written directly: no audit event in the logs
-            account = CreditAccount(customer_id=owner.code, billing_client_id=owner.id,
-                                    balance_minutes=50, entry_count=1)
+            account = CreditAccount(
+                customer_id=owner.code,
+                billing_client_id=owner.id,
+                balance_minutes=50,
+                entry_count=1,
+            )
             account.links.append(CreditAccountClient(client_id=owner.id))
             db.session.add(account)
             db.session.flush()
-            db.session.add(LedgerEntry(
-                account_id=account.id, position=1, kind=EntryKind.PURCHASE, minutes=50,
-                delta=50, credit_before=0, credit_after=50, summary="Opening purchase",
-                client_id=owner.id,
-            ))
+            db.session.add(
+                LedgerEntry(
+                    account_id=account.id,
+                    position=1,
+                    kind=EntryKind.PURCHASE,
+                    minutes=50,
+                    delta=50,
+                    credit_before=0,
+                    credit_after=50,
+                    summary="Opening purchase",
+                    client_id=owner.id,
+                )
+            )
             accounts.append(account)
         db.session.flush()
         return TenantWorld(
-            tenant_id=tenant.id, slug=slug, name=tenant.name,
-            admin_email=admin.email, tech_email=tech.email,
-            client_id=client.id, client_name=client.name,
-            other_client_id=other_client.id, other_client_name=other_client.name,
-            contact_id=contact.id, contact_name=contact.name,
-            other_contact_id=other_contact.id, other_contact_name=other_contact.name,
-            client_user_email=client_user.email, client_user_id=client_user.id,
+            tenant_id=tenant.id,
+            slug=slug,
+            name=tenant.name,
+            admin_email=admin.email,
+            tech_email=tech.email,
+            client_id=client.id,
+            client_name=client.name,
+            other_client_id=other_client.id,
+            other_client_name=other_client.name,
+            contact_id=contact.id,
+            contact_name=contact.name,
+            other_contact_id=other_contact.id,
+            other_contact_name=other_contact.name,
+            client_user_email=client_user.email,
+            client_user_id=client_user.id,
             admin_id=admin.id,
             admin_session_id=db.session.scalar(
                 select(UserSession.id).where(UserSession.user_id == admin.id)

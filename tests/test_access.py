@@ -24,7 +24,8 @@ def mireille(world) -> int:
     """A contact of Alpha's first client, with no access yet, and a branch to limit to."""
     with bound_to(db.session, world.a.tenant_id):
         contact = Contact(
-            client_id=world.a.client_id, name="Mireille Couture",
+            client_id=world.a.client_id,
+            name="Mireille Couture",
             email="mireille.couture@hervedavid.example",
         )
         db.session.add_all([contact, Branch(name="Actif Montréal")])
@@ -46,8 +47,13 @@ def grant(client, world, contact_id: int, **fields):
     assert "Client (system role)" in form and "Save and send email" in form
     assert 'value="ALP12"' in form, "the user code is proposed from the client's code"
     assert 'value="mireille.couture@hervedavid.example"' in form
-    data = {"code": "ALP12", "email": "mireille.couture@hervedavid.example",
-            "allowed_network": "", "branch_id": "", **fields}
+    data = {
+        "code": "ALP12",
+        "email": "mireille.couture@hervedavid.example",
+        "allowed_network": "",
+        "branch_id": "",
+        **fields,
+    }
     return post_form(client, url, data)
 
 
@@ -70,17 +76,24 @@ def choose_password(browser, link: str, password: str = NEW_PASSWORD, confirm: s
     assert form.headers["Cache-Control"] == "no-store"
     return browser.post(
         page.location,
-        data={"csrf_token": csrf_token(form), "password": password,
-              "confirm": confirm or password},
+        data={"csrf_token": csrf_token(form), "password": password, "confirm": confirm or password},
     )
 
 
 @pytest.mark.parametrize("app_config", [SMTP])
 def test_the_seed_story_from_key_button_to_signed_in_contact(
-    app, app_config, client, world, mireille, smtp_server  # noqa: F811
+    app,
+    app_config,
+    client,
+    world,
+    mireille,
+    smtp_server,  # noqa: F811
 ):
     response = grant(
-        client, world, mireille, allowed_network="::ffff:10.1.2.3",
+        client,
+        world,
+        mireille,
+        allowed_network="::ffff:10.1.2.3",
         branch_id=str(branch_id(world, "Actif Montréal")),
     )
     assert response.status_code == 302
@@ -130,9 +143,7 @@ def test_resend_revokes_the_older_link(app, client, world, mireille):
     card_url = f"/{world.a.slug}/contacts/{mireille}"
     token = csrf_token(client.get(card_url))
     response = client.post(f"{card_url}/access/resend", data={"csrf_token": token})
-    assert "previous link no longer works" in client.get(response.location).get_data(
-        as_text=True
-    )
+    assert "previous link no longer works" in client.get(response.location).get_data(as_text=True)
     outbox.deliver_due()
     old, new = links_in_locmem(app)
     refused = choose_password(app.test_client(), old)
@@ -164,9 +175,7 @@ def test_an_expired_link_offers_a_fresh_one_sent_to_the_address_on_file(
     assert choose_password(app.test_client(), fresh).status_code == 302
 
 
-@pytest.mark.parametrize(
-    "token", ["garbage", "eyJpIjoxLCJuIjoieCJ9.forged", "x" * 5000, "%00"]
-)
+@pytest.mark.parametrize("token", ["garbage", "eyJpIjoxLCJuIjoieCJ9.forged", "x" * 5000, "%00"])
 def test_a_forged_or_malformed_link_is_refused_plainly(client, world, token):
     page = client.get(f"/{world.a.slug}/password/set/{token}")
     assert page.status_code == 302
@@ -239,7 +248,8 @@ def test_disable_and_enable_access_from_the_card(app, client, world):
     assert login(app.test_client(), world.a.slug, world.a.client_user_email).status_code == 302
     actions = [event.action for event in log_of(world.a.tenant_id, world.a.client_id)]
     assert [action for action in actions if action.startswith("user.")] == [
-        "user.disabled", "user.enabled"
+        "user.disabled",
+        "user.enabled",
     ]
 
 
@@ -269,15 +279,23 @@ def test_staff_change_the_limits_and_they_apply_at_the_next_request(app, client,
 
     login(client, world.a.slug, world.a.admin_email)
     card = f"/{world.a.slug}/contacts/{world.a.contact_id}"
-    bad = client.post(f"{card}/access/limits", data={
-        "csrf_token": csrf_token(client.get(card)), "allowed_network": "300.1.1.1",
-        "branch_id": "",
-    })
+    bad = client.post(
+        f"{card}/access/limits",
+        data={
+            "csrf_token": csrf_token(client.get(card)),
+            "allowed_network": "300.1.1.1",
+            "branch_id": "",
+        },
+    )
     assert "Enter one IPv4 or IPv6 address" in client.get(bad.location).get_data(as_text=True)
-    client.post(f"{card}/access/limits", data={
-        "csrf_token": csrf_token(client.get(card)), "allowed_network": "2001:db8::1",
-        "branch_id": "",
-    })
+    client.post(
+        f"{card}/access/limits",
+        data={
+            "csrf_token": csrf_token(client.get(card)),
+            "allowed_network": "2001:db8::1",
+            "branch_id": "",
+        },
+    )
     assert contact_browser.get(f"/{world.a.slug}/account").status_code == 403
     event = log_of(world.a.tenant_id, world.a.client_id)[-2]
     assert event.action == "access.limits_changed"

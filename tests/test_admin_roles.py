@@ -32,8 +32,11 @@ def permissions_of(world, name: str) -> frozenset[str]:
 
 def role_events(world) -> list[str]:
     with bound_to(db.session, world.a.tenant_id):
-        return db.session.scalars(select(AuditEvent.action).where(
-            AuditEvent.action.startswith("role.")).order_by(AuditEvent.id)).all()
+        return db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.action.startswith("role."))
+            .order_by(AuditEvent.id)
+        ).all()
 
 
 def post(browser, url: str, data: dict):
@@ -45,25 +48,39 @@ def test_the_list_shows_each_role_with_its_users_and_the_system_roles_read_only(
     page = admin.get(roles_url(world)).get_data(as_text=True)
     for name in ("Administrator", "Client", "Technician", "Sales administration", "Staff"):
         assert f">{name}</a>" in page
-    assert re.search(r"Technician</a></td>\s*<td>clients.view, clients.view_all, "
-                     r"support.record</td>", page)
+    assert re.search(
+        r"Technician</a></td>\s*<td>clients.view, clients.view_all, "
+        r"support.record</td>",
+        page,
+    )
     with bound_to(db.session, world.a.tenant_id):
         administrator = system_role(SystemRole.ADMINISTRATOR)
     shown = admin.get(roles_url(world, f"/{administrator.id}")).get_data(as_text=True)
-    assert "cannot be changed" in shown and "<form method=\"post\" novalidate" not in shown
+    assert "cannot be changed" in shown and '<form method="post" novalidate' not in shown
     assert "Alpha Admin" in shown  # its users
     token = csrf_token(admin.get(roles_url(world, "/new")))
-    assert admin.post(roles_url(world, f"/{administrator.id}"),
-                      data={"csrf_token": token, "name": "Boss"}).status_code == 403
-    assert admin.post(roles_url(world, f"/{administrator.id}/delete"),
-                      data={"csrf_token": token}).status_code == 403
+    assert (
+        admin.post(
+            roles_url(world, f"/{administrator.id}"), data={"csrf_token": token, "name": "Boss"}
+        ).status_code
+        == 403
+    )
+    assert (
+        admin.post(
+            roles_url(world, f"/{administrator.id}/delete"), data={"csrf_token": token}
+        ).status_code
+        == 403
+    )
     assert role_named(world, "Administrator") is not None
 
 
 def test_create_rename_regrant_and_delete_a_role(app, world):
     admin = signed_in(app, world, world.a.admin_email)
-    created = post(admin, roles_url(world, "/new"), {
-        "name": "Support lead", "permissions": ["clients.view", "support.override"]})
+    created = post(
+        admin,
+        roles_url(world, "/new"),
+        {"name": "Support lead", "permissions": ["clients.view", "support.override"]},
+    )
     assert created.status_code == 302
     lead = role_named(world, "Support lead")
     assert permissions_of(world, "Support lead") == {"clients.view", "support.override"}
@@ -73,25 +90,42 @@ def test_create_rename_regrant_and_delete_a_role(app, world):
     assert unknown.status_code == 400 and role_named(world, "X") is None
 
     edit = roles_url(world, f"/{lead.id}")
-    assert post(admin, edit, {"name": "Support leads", "permissions": [
-        "clients.view", "support.record", "support.override"]}).status_code == 302
+    assert (
+        post(
+            admin,
+            edit,
+            {
+                "name": "Support leads",
+                "permissions": ["clients.view", "support.record", "support.override"],
+            },
+        ).status_code
+        == 302
+    )
     assert permissions_of(world, "Support leads") == {
-        "clients.view", "support.record", "support.override"}
+        "clients.view",
+        "support.record",
+        "support.override",
+    }
 
     add_staff(world, "lead@alpha.test", "Lea Lead", "Support leads")
     confirm = admin.get(roles_url(world, f"/{lead.id}/delete")).get_data(as_text=True)
     assert "give them another role first" in confirm
-    refused = admin.post(roles_url(world, f"/{lead.id}/delete"), follow_redirects=True,
-                         data={"csrf_token": csrf_token(admin.get(roles_url(world, "/new")))})
+    refused = admin.post(
+        roles_url(world, f"/{lead.id}/delete"),
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(admin.get(roles_url(world, "/new")))},
+    )
     assert "give them another role first" in refused.get_data(as_text=True)
     assert role_named(world, "Support leads") is not None
 
     with bound_to(db.session, world.a.tenant_id):
-        db.session.scalar(select(User).where(User.email == "lead@alpha.test")).role_id = (
-            world.a.role_id)
+        db.session.scalar(
+            select(User).where(User.email == "lead@alpha.test")
+        ).role_id = world.a.role_id
         db.session.commit()
-    assert "cannot be undone" in admin.get(
-        roles_url(world, f"/{lead.id}/delete")).get_data(as_text=True)
+    assert "cannot be undone" in admin.get(roles_url(world, f"/{lead.id}/delete")).get_data(
+        as_text=True
+    )
     post(admin, roles_url(world, f"/{lead.id}/delete"), {})
     assert role_named(world, "Support leads") is None
     assert role_events(world) == ["role.created", "role.updated", "role.deleted"]
@@ -99,24 +133,40 @@ def test_create_rename_regrant_and_delete_a_role(app, world):
 
 def test_nobody_grants_a_permission_they_do_not_hold(app, world):
     admin = signed_in(app, world, world.a.admin_email)
-    post(admin, roles_url(world, "/new"), {
-        "name": "Office", "permissions": ["tenant.admin", "clients.view"]})
-    post(admin, roles_url(world, "/new"), {
-        "name": "Night desk", "permissions": ["clients.view", "support.override"]})
+    post(
+        admin,
+        roles_url(world, "/new"),
+        {"name": "Office", "permissions": ["tenant.admin", "clients.view"]},
+    )
+    post(
+        admin,
+        roles_url(world, "/new"),
+        {"name": "Night desk", "permissions": ["clients.view", "support.override"]},
+    )
     add_staff(world, "office@alpha.test", "Olive Office", "Office")
     office = signed_in(app, world, "office@alpha.test")
     night = role_named(world, "Night desk")
     form = office.get(roles_url(world, f"/{night.id}")).get_data(as_text=True)
     assert re.search(r'<input[^>]*disabled[^>]*value="support.override"', form)
 
-    forged = post(office, roles_url(world, "/new"), {
-        "name": "Escalation", "permissions": ["clients.view", "credit.npi"]})
+    forged = post(
+        office,
+        roles_url(world, "/new"),
+        {"name": "Escalation", "permissions": ["clients.view", "credit.npi"]},
+    )
     assert forged.status_code == 400
     assert "You can only grant permissions you hold yourself: credit.npi." in forged.get_data(
-        as_text=True)
+        as_text=True
+    )
     assert role_named(world, "Escalation") is None
 
     # Renaming keeps the permission the editor cannot see sent (its box is disabled).
-    assert post(office, roles_url(world, f"/{night.id}"), {
-        "name": "Night shift", "permissions": ["clients.view"]}).status_code == 302
+    assert (
+        post(
+            office,
+            roles_url(world, f"/{night.id}"),
+            {"name": "Night shift", "permissions": ["clients.view"]},
+        ).status_code
+        == 302
+    )
     assert permissions_of(world, "Night shift") == {"clients.view", "support.override"}

@@ -13,10 +13,14 @@ from tests.conftest import csrf_token
 from tests.test_credit import record, set_balance, signed_in
 
 SETTINGS = {
-    "name": "Alpha Support Services", "support_sender_name": "Alpha Helpdesk",
-    "support_sender_email": "Help@Alpha-Services.example", "support_phone": "+1 514-555-0199",
-    "review_url": "reviews.example.com/alpha", "credit_threshold_minutes": "10",
-    "invitation_days": "3", "default_locale": "en",
+    "name": "Alpha Support Services",
+    "support_sender_name": "Alpha Helpdesk",
+    "support_sender_email": "Help@Alpha-Services.example",
+    "support_phone": "+1 514-555-0199",
+    "review_url": "reviews.example.com/alpha",
+    "credit_threshold_minutes": "10",
+    "invitation_days": "3",
+    "default_locale": "en",
 }
 
 
@@ -59,16 +63,30 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
     assert f'href="/{world.a.slug}/admin/" aria-current' not in page  # not Support too
     assert post(admin, settings_url(world), **SETTINGS).status_code == 302
     tenant = tenant_row(world)
-    assert (tenant.name, tenant.support_sender_email, tenant.review_url,
-            tenant.credit_threshold_minutes, tenant.invitation_days) == (
-        "Alpha Support Services", "Help@alpha-services.example",
-        "https://reviews.example.com/alpha", 10, 3)
+    assert (
+        tenant.name,
+        tenant.support_sender_email,
+        tenant.review_url,
+        tenant.credit_threshold_minutes,
+        tenant.invitation_days,
+    ) == (
+        "Alpha Support Services",
+        "Help@alpha-services.example",
+        "https://reviews.example.com/alpha",
+        10,
+        3,
+    )
     (event,) = events(world, "tenant.")
     assert event.details["changes"]["credit_threshold_minutes"] == ["60", "10"]
     assert event.actor_id == world.a.admin_id
-    assert "Nothing was changed." in admin.post(settings_url(world), data={
-        "csrf_token": csrf_token(admin.get(settings_url(world))), **SETTINGS,
-    }, follow_redirects=True).get_data(as_text=True)
+    assert "Nothing was changed." in admin.post(
+        settings_url(world),
+        data={
+            "csrf_token": csrf_token(admin.get(settings_url(world))),
+            **SETTINGS,
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert len(events(world, "tenant.")) == 1
 
     with bound_to(db.session, world.a.tenant_id):  # the client's email gets the recap
@@ -84,22 +102,25 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
     set_balance(world, -15)  # beyond the new 10-minute threshold: refused
     refused = record(tech, world)
     assert refused.status_code == 409 and "beyond the 10 min allowed" in refused.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("name", "", "This field is required."),
-    ("name", "x" * 121, "Field cannot be longer than 120 characters."),
-    ("support_sender_email", "not an address", "Enter an email address such as"),
-    ("review_url", "javascript:alert(1)", "Enter a web address such as"),
-    ("credit_threshold_minutes", "-1", "Between 0 and 2400 minutes."),
-    ("credit_threshold_minutes", "lots", "Not a valid integer value."),
-    ("invitation_days", "0", "Between 1 and 30 days."),
-    ("invitation_days", "9" * 30, "Between 1 and 30 days."),
-    ("default_locale", "xx", "Not a valid choice."),
-])
-def test_wrong_settings_get_a_field_message_and_change_nothing(app, world, field, value,
-                                                              message):
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "", "This field is required."),
+        ("name", "x" * 121, "Field cannot be longer than 120 characters."),
+        ("support_sender_email", "not an address", "Enter an email address such as"),
+        ("review_url", "javascript:alert(1)", "Enter a web address such as"),
+        ("credit_threshold_minutes", "-1", "Between 0 and 2400 minutes."),
+        ("credit_threshold_minutes", "lots", "Not a valid integer value."),
+        ("invitation_days", "0", "Between 1 and 30 days."),
+        ("invitation_days", "9" * 30, "Between 1 and 30 days."),
+        ("default_locale", "xx", "Not a valid choice."),
+    ],
+)
+def test_wrong_settings_get_a_field_message_and_change_nothing(app, world, field, value, message):
     admin = signed_in(app, world, world.a.admin_email)
     response = post(admin, settings_url(world), **{**SETTINGS, field: value})
     assert response.status_code == 400
@@ -125,8 +146,7 @@ def test_branches_are_created_renamed_deactivated_and_deleted_only_when_unused(a
     token = csrf_token(admin.get(branches_url(world)))
     admin.post(branches_url(world, f"/{laval.id}/deactivate"), data={"csrf_token": token})
     assert branch_named(world, "Laval Nord").active is False
-    access_form = admin.get(f"/{world.a.slug}/contacts/{world.a.contact_id}").get_data(
-        as_text=True)
+    access_form = admin.get(f"/{world.a.slug}/contacts/{world.a.contact_id}").get_data(as_text=True)
     assert not re.search(r"<option[^>]*>Laval Nord</option>", access_form)  # not offered
     admin.post(branches_url(world, f"/{laval.id}/activate"), data={"csrf_token": token})
     assert branch_named(world, "Laval Nord").active is True
@@ -136,20 +156,27 @@ def test_branches_are_created_renamed_deactivated_and_deleted_only_when_unused(a
         db.session.commit()
     confirm = admin.get(branches_url(world, f"/{laval.id}/delete")).get_data(as_text=True)
     assert "it cannot be deleted" in confirm
-    refused = admin.post(branches_url(world, f"/{laval.id}/delete"),
-                         data={"csrf_token": token}, follow_redirects=True)
+    refused = admin.post(
+        branches_url(world, f"/{laval.id}/delete"),
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
     assert "deactivate it instead" in refused.get_data(as_text=True)
     assert branch_named(world, "Laval Nord") is not None
 
     with bound_to(db.session, world.a.tenant_id):
         db.session.get(User, world.a.client_user_id).branch_id = None
         db.session.commit()
-    assert "cannot be undone" in admin.get(
-        branches_url(world, f"/{laval.id}/delete")).get_data(as_text=True)
+    assert "cannot be undone" in admin.get(branches_url(world, f"/{laval.id}/delete")).get_data(
+        as_text=True
+    )
     admin.post(branches_url(world, f"/{laval.id}/delete"), data={"csrf_token": token})
     assert branch_named(world, "Laval Nord") is None
     assert [event.action for event in events(world, "branch.")] == [
-        "branch.created", "branch.renamed", "branch.deactivated", "branch.activated",
+        "branch.created",
+        "branch.renamed",
+        "branch.deactivated",
+        "branch.activated",
         "branch.deleted",
     ]
 
@@ -158,8 +185,13 @@ def test_branches_are_created_renamed_deactivated_and_deleted_only_when_unused(a
 def test_others_than_administrators_get_403_and_nothing_changes(app, world, who):
     email = world.a.tech_email if who == "tech" else world.a.client_user_email
     browser = signed_in(app, world, email)
-    token = csrf_token(browser.get(f"/{world.a.slug}/account/card" if who == "client"
-                                   else f"/{world.a.slug}/admin/accounts/{world.a.account_id}"))
+    token = csrf_token(
+        browser.get(
+            f"/{world.a.slug}/account/card"
+            if who == "client"
+            else f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+        )
+    )
     with bound_to(db.session, world.a.tenant_id):
         db.session.add(Branch(name="Québec"))
         db.session.commit()
@@ -173,10 +205,14 @@ def test_others_than_administrators_get_403_and_nothing_changes(app, world, who)
         (f"/{world.a.slug}/admin/roles/new", {"name": "Mine", "permissions": "tenant.admin"}),
         (f"/{world.a.slug}/admin/roles/{world.a.role_id}", {"name": "Renamed"}),
         (f"/{world.a.slug}/admin/roles/{world.a.role_id}/delete", {}),
-        (f"/{world.a.slug}/admin/users/new", {"name": "Mole", "email": "mole@alpha.example",
-                                              "role_id": world.a.role_id}),
-        (f"/{world.a.slug}/admin/users/{world.a.admin_id}/edit", {"name": "Deposed",
-                                                                  "role_id": world.a.role_id}),
+        (
+            f"/{world.a.slug}/admin/users/new",
+            {"name": "Mole", "email": "mole@alpha.example", "role_id": world.a.role_id},
+        ),
+        (
+            f"/{world.a.slug}/admin/users/{world.a.admin_id}/edit",
+            {"name": "Deposed", "role_id": world.a.role_id},
+        ),
         (f"/{world.a.slug}/admin/users/{world.a.admin_id}/disable", {}),
     ):
         assert browser.post(url, data={"csrf_token": token, **data}).status_code == 403, url

@@ -28,7 +28,9 @@ def demo_row(model, **criteria):
 
 @pytest.mark.parametrize("app_config", [SMTP])
 def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
-    app, app_config, smtp_server  # noqa: F811
+    app,
+    app_config,
+    smtp_server,  # noqa: F811
 ):
     run(app, "demo", "--password", DEMO_PASSWORD)
     outbox.deliver_due()
@@ -39,18 +41,29 @@ def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
     assert post(admin, "/demo/admin/branches", {"name": "Laval"}).status_code == 302
     laval = demo_row(Branch, name="Laval")
     with bound_to(db.session, laval.tenant_id):  # S2M ROUTAGE is served from Laval
-        db.session.scalar(select(Client).where(Client.name == "S2M ROUTAGE")).branch_id = (
-            laval.id)
+        db.session.scalar(select(Client).where(Client.name == "S2M ROUTAGE")).branch_id = laval.id
         db.session.commit()
     technician_role = demo_row(Role, name="Technician")
-    invited = post(admin, "/demo/admin/users/new", {
-        "name": "Luc Laval", "email": "Luc.Laval@demo.example", "role_id": technician_role.id,
-        "branch_id": laval.id, "initials": "llv", "phone": "514 555 0142",
-    })
+    invited = post(
+        admin,
+        "/demo/admin/users/new",
+        {
+            "name": "Luc Laval",
+            "email": "Luc.Laval@demo.example",
+            "role_id": technician_role.id,
+            "branch_id": laval.id,
+            "initials": "llv",
+            "phone": "514 555 0142",
+        },
+    )
     assert invited.status_code == 302
     luc = demo_row(User, email="luc.laval@demo.example")
     assert (luc.initials, luc.phone, luc.branch_id, luc.status.value) == (
-        "LLV", "+1 514-555-0142", laval.id, "invited")
+        "LLV",
+        "+1 514-555-0142",
+        laval.id,
+        "invited",
+    )
 
     assert outbox.deliver_due().sent == 1
     (mail,) = smtp_server.messages
@@ -61,40 +74,95 @@ def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
     clients = browser.get("/demo/clients/").get_data(as_text=True)
     assert "S2M ROUTAGE" in clients and "JM-ACTIONS" not in clients
 
-    assert post(admin, "/demo/admin/settings", {  # S2M at -15 min is now beyond the limit
-        "name": "M. Répare Tout", "credit_threshold_minutes": "10", "invitation_days": "7",
-        "default_locale": "en", "support_phone": "+1 514-555-0100",
-        "review_url": "https://reviews.example.com/m-repare-tout",
-    }).status_code == 302
+    assert (
+        post(
+            admin,
+            "/demo/admin/settings",
+            {  # S2M at -15 min is now beyond the limit
+                "name": "M. Répare Tout",
+                "credit_threshold_minutes": "10",
+                "invitation_days": "7",
+                "default_locale": "en",
+                "support_phone": "+1 514-555-0100",
+                "review_url": "https://reviews.example.com/m-repare-tout",
+            },
+        ).status_code
+        == 302
+    )
     account = demo_row(CreditAccount, customer_id="8005553")
     page = browser.get(f"/demo/admin/accounts/{account.id}").get_data(as_text=True)
     assert 'name="override_reason"' not in page and "disabled" in page
 
-    assert post(admin, "/demo/admin/roles/new", {"name": "Support lead", "permissions": [
-        "clients.view", "clients.view_all", "support.record", "support.override",
-    ]}).status_code == 302
+    assert (
+        post(
+            admin,
+            "/demo/admin/roles/new",
+            {
+                "name": "Support lead",
+                "permissions": [
+                    "clients.view",
+                    "clients.view_all",
+                    "support.record",
+                    "support.override",
+                ],
+            },
+        ).status_code
+        == 302
+    )
     lead = demo_row(Role, name="Support lead")
-    assert post(admin, f"/demo/admin/users/{luc.id}/edit", {
-        "name": "Luc Laval", "role_id": lead.id, "branch_id": laval.id, "initials": "LLV",
-        "phone": "+1 514-555-0142",
-    }).status_code == 302
+    assert (
+        post(
+            admin,
+            f"/demo/admin/users/{luc.id}/edit",
+            {
+                "name": "Luc Laval",
+                "role_id": lead.id,
+                "branch_id": laval.id,
+                "initials": "LLV",
+                "phone": "+1 514-555-0142",
+            },
+        ).status_code
+        == 302
+    )
     assert demo_row(User, email="luc.laval@demo.example").role_id == lead.id
 
     page = browser.get(f"/demo/admin/accounts/{account.id}")
     assert 'name="override_reason"' in page.get_data(as_text=True)
-    recorded = browser.post(f"/demo/admin/accounts/{account.id}/interventions", data={
-        "csrf_token": csrf_token(page), "summary": "Serveur d'impression bloqué",
-        "minutes": "20", "normal": "Normal", "override_reason": "Contrat en renouvellement",
-    })
+    recorded = browser.post(
+        f"/demo/admin/accounts/{account.id}/interventions",
+        data={
+            "csrf_token": csrf_token(page),
+            "summary": "Serveur d'impression bloqué",
+            "minutes": "20",
+            "normal": "Normal",
+            "override_reason": "Contrat en renouvellement",
+        },
+    )
     assert recorded.status_code == 302
     assert demo_row(CreditAccount, customer_id="8005553").balance_minutes == -35
     with bound_to(db.session, laval.tenant_id):
-        actions = db.session.scalars(select(AuditEvent.action).where(
-            AuditEvent.action.in_(["branch.created", "user.invited", "role.created",
-                                   "user.updated", "tenant.settings_changed"])
-        ).order_by(AuditEvent.id)).all()
-    assert actions == ["branch.created", "user.invited", "tenant.settings_changed",
-                       "role.created", "user.updated"]
+        actions = db.session.scalars(
+            select(AuditEvent.action)
+            .where(
+                AuditEvent.action.in_(
+                    [
+                        "branch.created",
+                        "user.invited",
+                        "role.created",
+                        "user.updated",
+                        "tenant.settings_changed",
+                    ]
+                )
+            )
+            .order_by(AuditEvent.id)
+        ).all()
+    assert actions == [
+        "branch.created",
+        "user.invited",
+        "tenant.settings_changed",
+        "role.created",
+        "user.updated",
+    ]
 
 
 def test_the_last_administrator_cannot_be_demoted(app, world):
@@ -107,8 +175,7 @@ def test_the_last_administrator_cannot_be_demoted(app, world):
     with bound_to(db.session, world.a.tenant_id):
         assert db.session.get(User, world.a.admin_id).role.system is SystemRole.ADMINISTRATOR
     add_staff(world, "second@alpha.test", "Second Admin", SystemRole.ADMINISTRATOR)
-    assert post(admin, edit, {"name": "Alpha Admin", "role_id": world.a.role_id}
-                ).status_code == 302
+    assert post(admin, edit, {"name": "Alpha Admin", "role_id": world.a.role_id}).status_code == 302
 
 
 def test_an_invitation_needs_a_free_valid_email_and_known_choices(app, world):
@@ -123,8 +190,16 @@ def test_an_invitation_needs_a_free_valid_email_and_known_choices(app, world):
         ({"allowed_network": "300.1.2.3"}, "203.0.113"),
         ({"initials": "TOO-LONG-9"}, "Up to 8 letters or digits"),
     ):
-        response = post(admin, url, {"name": "New Person", "email": "new@alpha.example",
-                                     "role_id": world.a.role_id, **data})
+        response = post(
+            admin,
+            url,
+            {
+                "name": "New Person",
+                "email": "new@alpha.example",
+                "role_id": world.a.role_id,
+                **data,
+            },
+        )
         assert response.status_code == 400, data
         assert message in response.get_data(as_text=True), data
     db.session.expire_all()
@@ -134,15 +209,21 @@ def test_an_invitation_needs_a_free_valid_email_and_known_choices(app, world):
 
 def test_a_limited_administrator_only_offers_roles_within_their_own_power(app, world):
     admin = signed_in(app, world, world.a.admin_email)
-    post(admin, f"/{world.a.slug}/admin/roles/new", {
-        "name": "Office", "permissions": ["tenant.admin", "clients.view"]})
+    post(
+        admin,
+        f"/{world.a.slug}/admin/roles/new",
+        {"name": "Office", "permissions": ["tenant.admin", "clients.view"]},
+    )
     add_staff(world, "office@alpha.test", "Olive Office", "Office")
     office = signed_in(app, world, "office@alpha.test")
     form = office.get(f"/{world.a.slug}/admin/users/new").get_data(as_text=True)
     assert ">Office</option>" in form and ">Staff</option>" in form
     assert ">Technician</option>" not in form and ">Administrator</option>" not in form
-    forged = post(office, f"/{world.a.slug}/admin/users/new", {
-        "name": "Sneaky", "email": "sneaky@alpha.example", "role_id": world.a.role_id})
+    forged = post(
+        office,
+        f"/{world.a.slug}/admin/users/new",
+        {"name": "Sneaky", "email": "sneaky@alpha.example", "role_id": world.a.role_id},
+    )
     assert forged.status_code == 400 and "Not a valid choice." in forged.get_data(as_text=True)
 
 
@@ -151,4 +232,3 @@ def test_a_contacts_access_is_edited_from_their_card(app, world):
     response = admin.get(f"/{world.a.slug}/admin/users/{world.a.client_user_id}/edit")
     assert response.status_code == 302
     assert response.location.endswith(f"/{world.a.slug}/contacts/{world.a.contact_id}")
-

@@ -24,8 +24,7 @@ def status_of(world, user_id: int) -> UserStatus:
 def user_events(world) -> list[AuditEvent]:
     with bound_to(db.session, world.a.tenant_id):
         return db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action.startswith("user."))
-            .order_by(AuditEvent.id)
+            select(AuditEvent).where(AuditEvent.action.startswith("user.")).order_by(AuditEvent.id)
         ).all()
 
 
@@ -59,9 +58,19 @@ def test_the_admin_sees_every_user_of_their_tenant_only(client, world):
     response = client.get(users_url(world))
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    for text in ("Alpha Admin", "Alpha Tech", "Alpha Contact 1", "ALP11",
-                 "contact1@alpha-client.test", "Administrator", "Technician", "Client", "Staff",
-                 "Active", "Disable access"):
+    for text in (
+        "Alpha Admin",
+        "Alpha Tech",
+        "Alpha Contact 1",
+        "ALP11",
+        "contact1@alpha-client.test",
+        "Administrator",
+        "Technician",
+        "Client",
+        "Staff",
+        "Active",
+        "Disable access",
+    ):
         assert text in body, text
     assert f'href="/{world.a.slug}/contacts/{world.a.contact_id}">Alpha Contact 1</a>' in body
     assert "Beta" not in body
@@ -118,8 +127,7 @@ def test_a_disabled_user_is_found_by_state_and_offers_enable(client, world):
 @pytest.mark.parametrize("who", ["tech", "client user"])
 def test_others_than_administrators_are_refused(app, world, who):
     browser = app.test_client()
-    login(browser, world.a.slug,
-          world.a.tech_email if who == "tech" else world.a.client_user_email)
+    login(browser, world.a.slug, world.a.tech_email if who == "tech" else world.a.client_user_email)
     assert browser.get(users_url(world)).status_code == 403
     token = csrf_token(browser.get(f"/{world.a.slug}/logout"))
     response = browser.post(
@@ -247,8 +255,13 @@ def test_the_list_costs_the_same_statements_for_more_users(app, client, world):
 
     before = statements()
     for number in range(6):
-        add_staff(world, f"staff{number}@alpha.test", f"Alpha Staff {number}", "Staff",
-                  branch=f"Branch {number}")
+        add_staff(
+            world,
+            f"staff{number}@alpha.test",
+            f"Alpha Staff {number}",
+            "Staff",
+            branch=f"Branch {number}",
+        )
     assert statements() == before, "role and branch are loaded with the users, not per row"
 
 

@@ -116,8 +116,10 @@ def test_password_change_ends_every_other_session(app, world):
     assert not is_signed_in(other_browser, world.a.slug)
     assert login(app.test_client(), world.a.slug, world.a.admin_email).status_code == 200
     assert (
-        login(app.test_client(), world.a.slug, world.a.admin_email, "a brand new secret")
-        .status_code == 302
+        login(
+            app.test_client(), world.a.slug, world.a.admin_email, "a brand new secret"
+        ).status_code
+        == 302
     )
 
 
@@ -295,9 +297,7 @@ def test_limits_are_kept_in_the_configured_redis(migrated_database, redis_url, w
 
     prefix = f"portal-test-{uuid.uuid4().hex}"
     app = create_app(
-        make_config(
-            migrated_database, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix
-        )
+        make_config(migrated_database, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix)
     )
     app.test_client_class = IsolatedClient
     server = redis.Redis.from_url(redis_url)

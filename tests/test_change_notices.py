@@ -18,13 +18,25 @@ from tests.test_clients import post_form
 from tests.test_outbox import SMTP, smtp_server  # noqa: F401 - the fixture is used by name
 
 JM_ACTIONS = {
-    "billing_address": "12, Rue du Port", "billing_city": "Boulogne-sur-Mer",
-    "billing_province": "", "billing_country": "FR", "billing_postal_code": "62200",
-    "shipping_same_as_billing": "y", "shipping_country": "",
-    "phone": "03 21 30 40 50", "email": "jszczygiel@jmactions.com",
+    "billing_address": "12, Rue du Port",
+    "billing_city": "Boulogne-sur-Mer",
+    "billing_province": "",
+    "billing_country": "FR",
+    "billing_postal_code": "62200",
+    "shipping_same_as_billing": "y",
+    "shipping_country": "",
+    "phone": "03 21 30 40 50",
+    "email": "jszczygiel@jmactions.com",
 }
-CARD = {"title": "Directeur", "department": "", "phone": "", "mobile": "", "fax": "",
-        "location": "", "locale": ""}
+CARD = {
+    "title": "Directeur",
+    "department": "",
+    "phone": "",
+    "mobile": "",
+    "fax": "",
+    "location": "",
+    "locale": "",
+}
 QUIET_PERIOD_OVER = timedelta(minutes=11)
 
 
@@ -38,7 +50,9 @@ def body_of(mail) -> str:
 
 @pytest.mark.parametrize("app_config", [SMTP])
 def test_joseph_updates_jm_actions_and_the_assigned_staff_get_one_summary(
-    app, app_config, smtp_server  # noqa: F811
+    app,
+    app_config,
+    smtp_server,  # noqa: F811
 ):
     run(app, "demo", "--password", DEMO_PASSWORD)
     outbox.deliver_due()  # the demo's own invitation mail
@@ -101,8 +115,10 @@ def test_signing_out_sends_the_notice_at_once(app, world):
     save_card(browser, world, title="Directeur", location="Siège")
     (waiting,) = notices()
     assert waiting.to_address == world.a.admin_email and waiting.next_attempt_at > utcnow()
-    browser.post(f"/{world.a.slug}/logout",
-                 data={"csrf_token": csrf_token(browser.get(f"/{world.a.slug}/logout"))})
+    browser.post(
+        f"/{world.a.slug}/logout",
+        data={"csrf_token": csrf_token(browser.get(f"/{world.a.slug}/logout"))},
+    )
     assert outbox.deliver_due().sent == 1
     (sent,) = app.extensions["mailman"].outbox
     assert "empty -> Gérant" in sent.body and "Gérant -> Directeur" in sent.body
@@ -135,9 +151,9 @@ def test_no_notice_without_an_active_assigned_staff_or_without_a_change(app, wor
     save_card(signed_in_client(app, world), world, title="Gérant")
     assign(world, world.a.tech_email)
     with bound_to(db.session, world.a.tenant_id):
-        db.session.scalar(select(User).where(User.email == world.a.tech_email)).status = (
-            UserStatus.DISABLED
-        )
+        db.session.scalar(
+            select(User).where(User.email == world.a.tech_email)
+        ).status = UserStatus.DISABLED
         db.session.commit()
     browser = signed_in_client(app, world)
     save_card(browser, world, title="Directeur")

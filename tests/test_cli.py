@@ -56,12 +56,16 @@ def test_create_admin_then_sign_in(app):
 
 def test_create_admin_refuses_short_password_unknown_tenant_and_duplicates(app):
     run(app, "tenant", "create", "fixit", "--name", "Fix-It Shop")
-    assert "at least 10" in run(
-        app, "user", "create-admin", "fixit", "a@fixit.test", "--password", "short"
-    ).output
-    assert "no tenant" in run(
-        app, "user", "create-admin", "nope", "a@fixit.test", "--password", "long enough pw"
-    ).output
+    assert (
+        "at least 10"
+        in run(app, "user", "create-admin", "fixit", "a@fixit.test", "--password", "short").output
+    )
+    assert (
+        "no tenant"
+        in run(
+            app, "user", "create-admin", "nope", "a@fixit.test", "--password", "long enough pw"
+        ).output
+    )
     first = ("user", "create-admin", "fixit", "a@fixit.test", "--password", "long enough pw")
     run(app, *first)
     again = run(app, *first[:3], "A@fixit.test", *first[4:])
@@ -79,8 +83,13 @@ def test_staff_user_codes_stay_unique(app):
 def test_demo_loads_the_design_data_and_can_run_again(app):
     result = run(app, "demo", "--password", DEMO_PASSWORD)
     assert result.exit_code == 0, result.output
-    for email in ("admin@demo.test", "tech@demo.test", "sales@demo.test",
-                  "jszczygiel@jmactions.com", "admin@acme.test"):
+    for email in (
+        "admin@demo.test",
+        "tech@demo.test",
+        "sales@demo.test",
+        "jszczygiel@jmactions.com",
+        "admin@acme.test",
+    ):
         assert email in result.output
     assert DEMO_PASSWORD in result.output
 
@@ -115,8 +124,12 @@ def test_demo_admin_gets_404_on_every_acme_url(app):
     acme = tenant_named("acme")
     with bound_to(db.session, acme.id):
         client = db.session.scalar(select(Client))
-        ids = {"client_id": client.id, "contact_id": client.contacts[0].id,
-               "user_id": db.session.scalar(select(User.id)), "session_id": 1}
+        ids = {
+            "client_id": client.id,
+            "contact_id": client.contacts[0].id,
+            "user_id": db.session.scalar(select(User.id)),
+            "session_id": 1,
+        }
     browser = visitor(app, "demo", "admin@demo.test", DEMO_PASSWORD)
     for rule in tenant_routes(app):
         values = {"tenant": "acme", **{name: ids[name] for name in rule.arguments if name in ids}}

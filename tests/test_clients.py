@@ -71,7 +71,9 @@ def staff_user(world, *, role: str, branch: str | None = None, email: str = "x@a
             db.session.flush()
             branch_id = record.id
         user = create_staff_user(
-            email=email, name=email, password=None,
+            email=email,
+            name=email,
+            password=None,
             role=db.session.scalar(select(Role).where(Role.name == role)),
         )
         user.password_hash, user.branch_id = PASSWORD_HASH, branch_id
@@ -133,16 +135,21 @@ def test_wrong_input_gets_a_message_at_the_field_and_saves_nothing(
 def test_us_and_french_postal_codes_are_checked_too(client, world):
     login(client, world.a.slug, world.a.admin_email)
     for country, code, expected in (("US", "902101234", "90210-1234"), ("FR", "62180", "62180")):
-        data = {**VALID, "name": f"Client {country}", "billing_country": country,
-                "billing_postal_code": code, "phone": ""}
+        data = {
+            **VALID,
+            "name": f"Client {country}",
+            "billing_country": country,
+            "billing_postal_code": code,
+            "phone": "",
+        }
         assert post_form(client, f"/{world.a.slug}/clients/new", data).status_code == 302
         with bound_to(db.session, world.a.tenant_id):
             saved = db.session.scalar(select(Client).where(Client.name == f"Client {country}"))
             assert saved.billing_postal_code == expected
     bad = {**VALID, "billing_country": "FR", "billing_postal_code": "7500"}
-    assert "such as 75001" in post_form(
-        client, f"/{world.a.slug}/clients/new", bad
-    ).get_data(as_text=True)
+    assert "such as 75001" in post_form(client, f"/{world.a.slug}/clients/new", bad).get_data(
+        as_text=True
+    )
 
 
 def test_a_code_already_taken_is_refused_at_the_field(client, world):
@@ -154,8 +161,14 @@ def test_a_code_already_taken_is_refused_at_the_field(client, world):
 def test_edit_logs_each_changed_field_with_old_and_new_values(client, world):
     login(client, world.a.slug, world.a.admin_email)
     url = f"/{world.a.slug}/clients/{world.a.client_id}/edit"
-    data = {**VALID, "code": "ALP1", "name": "Alpha Renamed", "bill_to": "ALP2",
-            "billing_country": "CA", "billing_postal_code": "H2X 1Y4"}
+    data = {
+        **VALID,
+        "code": "ALP1",
+        "name": "Alpha Renamed",
+        "bill_to": "ALP2",
+        "billing_country": "CA",
+        "billing_postal_code": "H2X 1Y4",
+    }
     assert post_form(client, url, data).status_code == 302
     event = log_of(world.a.tenant_id, world.a.client_id)[-1]
     assert event.action == "client.updated"
@@ -174,7 +187,8 @@ def test_edit_logs_each_changed_field_with_old_and_new_values(client, world):
 def test_a_client_cannot_be_billed_to_itself(client, world):
     login(client, world.a.slug, world.a.admin_email)
     response = post_form(
-        client, f"/{world.a.slug}/clients/{world.a.client_id}/edit",
+        client,
+        f"/{world.a.slug}/clients/{world.a.client_id}/edit",
         {**VALID, "code": "ALP1", "bill_to": "ALP1"},
     )
     assert "cannot be billed to itself" in response.get_data(as_text=True)
@@ -194,25 +208,26 @@ def test_archiving_asks_for_confirmation_then_archives_and_logs(client, world):
 
 
 @pytest.mark.parametrize(
-    "query", ["herve", "HERVÉ", "hervé dav", "david", "8005551", "info@hervedavid", "5145550123",
-              "514 555"],
+    "query",
+    ["herve", "HERVÉ", "hervé dav", "david", "8005551", "info@hervedavid", "5145550123", "514 555"],
 )
-def test_search_ignores_case_and_accents_and_finds_by_name_code_email_phone(
-    client, world, query
-):
+def test_search_ignores_case_and_accents_and_finds_by_name_code_email_phone(client, world, query):
     with bound_to(db.session, world.a.tenant_id):
         admin = db.session.get(User, world.a.admin_id)
         client_service.create_client(
             db.session.get(Tenant, world.a.tenant_id),
-            {"code": "8005551", "name": "Hervé David", "email": "info@hervedavid.example",
-             "phone": "+1 514-555-0123"},
-            actor=admin, ip_address=None,
+            {
+                "code": "8005551",
+                "name": "Hervé David",
+                "email": "info@hervedavid.example",
+                "phone": "+1 514-555-0123",
+            },
+            actor=admin,
+            ip_address=None,
         )
         db.session.commit()
     login(client, world.a.slug, world.a.admin_email)
-    body = client.get(f"/{world.a.slug}/clients/", query_string={"q": query}).get_data(
-        as_text=True
-    )
+    body = client.get(f"/{world.a.slug}/clients/", query_string={"q": query}).get_data(as_text=True)
     assert "Hervé David" in body
     assert world.a.client_name not in body
 
@@ -230,7 +245,9 @@ def test_filters_by_status_type_and_branch(client, world):
         db.session.flush()
         other = db.session.get(Client, world.a.other_client_id)
         other.status, other.type, other.branch_id = (
-            ClientStatus.INACTIVE, ClientType.PROSPECT, branch.id
+            ClientStatus.INACTIVE,
+            ClientType.PROSPECT,
+            branch.id,
         )
         db.session.commit()
         branch_id = branch.id
@@ -270,8 +287,10 @@ def test_staff_without_view_all_see_only_assigned_clients(app, world):
     with bound_to(db.session, world.a.tenant_id):
         admin = db.session.get(User, world.a.admin_id)
         client_service.assign(
-            db.session.get(Client, world.a.client_id), db.session.get(User, user_id),
-            actor=admin, ip_address=None,
+            db.session.get(Client, world.a.client_id),
+            db.session.get(User, user_id),
+            actor=admin,
+            ip_address=None,
         )
         db.session.commit()
     listing = browser.get(f"/{world.a.slug}/clients/").get_data(as_text=True)

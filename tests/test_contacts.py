@@ -17,9 +17,7 @@ def contact_named(world, name: str) -> Contact | None:
 
 def test_plus_button_creates_a_contact_with_only_a_name(client, world):
     login(client, world.a.slug, world.a.admin_email)
-    tab = client.get(f"/{world.a.slug}/clients/{world.a.client_id}/contacts").get_data(
-        as_text=True
-    )
+    tab = client.get(f"/{world.a.slug}/clients/{world.a.client_id}/contacts").get_data(as_text=True)
     new_url = f"/{world.a.slug}/clients/{world.a.client_id}/contacts/new"
     assert f'href="{new_url}"' in tab and 'aria-label="Add a contact"' in tab
     response = post_form(client, new_url, {"name": "Mireille Couture"})
@@ -57,8 +55,21 @@ def test_the_seed_contact_table_columns(client, world):
     body = client.get(f"/{world.a.slug}/clients/{world.a.client_id}/contacts").get_data(
         as_text=True
     )
-    for text in ("Name", "Title", "Department", "Type", "Email", "Phone", "Mobile", "Fax",
-                 "Location", "Responsable stock", "Logistique", "+1 514-555-0002", "HQ"):
+    for text in (
+        "Name",
+        "Title",
+        "Department",
+        "Type",
+        "Email",
+        "Phone",
+        "Mobile",
+        "Fax",
+        "Location",
+        "Responsable stock",
+        "Logistique",
+        "+1 514-555-0002",
+        "HQ",
+    ):
         assert text in body, text
 
 
@@ -80,7 +91,8 @@ def test_card_keeps_a_stored_value_that_predates_the_rules(client, world):
         db.session.commit()
     login(client, world.a.slug, world.a.admin_email)
     response = post_form(
-        client, f"/{world.a.slug}/contacts/{world.a.contact_id}",
+        client,
+        f"/{world.a.slug}/contacts/{world.a.contact_id}",
         {"name": world.a.contact_name, "phone": "521 1224 6321", "department": "Logistique"},
     )
     assert response.status_code == 302
@@ -121,10 +133,16 @@ def test_staff_without_contacts_edit_see_a_read_only_card(app, world):
     login(browser, world.a.slug, world.a.tech_email)
     url = f"/{world.a.slug}/contacts/{world.a.contact_id}"
     card = browser.get(url).get_data(as_text=True)
-    assert "<form method=\"post\" novalidate" not in card
+    assert '<form method="post" novalidate' not in card
     token = csrf_token(browser.get(f"/{world.a.slug}/logout"))
     assert browser.post(url, data={"csrf_token": token, "name": "Hacked"}).status_code == 403
     assert contact_named(world, world.a.contact_name) is not None
     with bound_to(db.session, world.a.tenant_id):
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action.like("contact.%"))) == 0
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action.like("contact.%"))
+            )
+            == 0
+        )

@@ -26,8 +26,12 @@ from tests.conftest import csrf_token, login
 from tests.test_cli import DEMO_PASSWORD, run, tenant_named
 from tests.test_outbox import SMTP, smtp_server  # noqa: F401 - the fixture is used by name
 
-INTERVENTION = {"summary": "Reset the mail password", "advice": "", "minutes": "12",
-                "normal": "Normal"}
+INTERVENTION = {
+    "summary": "Reset the mail password",
+    "advice": "",
+    "minutes": "12",
+    "normal": "Normal",
+}
 
 
 def account_row(world, account_id: int | None = None) -> CreditAccount:
@@ -40,7 +44,8 @@ def entries(world) -> list[LedgerEntry]:
     db.session.expire_all()
     with bound_to(db.session, world.a.tenant_id):
         return db.session.scalars(
-            select(LedgerEntry).where(LedgerEntry.account_id == world.a.account_id)
+            select(LedgerEntry)
+            .where(LedgerEntry.account_id == world.a.account_id)
             .order_by(LedgerEntry.position)
         ).all()
 
@@ -51,8 +56,13 @@ def set_balance(world, balance: int, *, npi: bool = False, called_before: bool =
         admin = db.session.get(User, world.a.admin_id)
         account = credit.lock(world.a.account_id)
         if balance != account.balance_minutes:
-            credit.adjust(account, delta=balance - account.balance_minutes, reason="Test",
-                          actor=admin, ip_address=None)
+            credit.adjust(
+                account,
+                delta=balance - account.balance_minutes,
+                reason="Test",
+                actor=admin,
+                ip_address=None,
+            )
         account.npi = npi
         account.first_intervention_at = datetime(2024, 1, 1, tzinfo=UTC) if called_before else None
         db.session.commit()
@@ -87,26 +97,30 @@ def record(browser, world, account_id: int | None = None, **fields):
     ],
 )
 def test_the_policy_of_seed_002(balance, npi, called_before, verdict):
-    account = CreditAccount(balance_minutes=balance, npi=npi, first_intervention_at=(
-        datetime(2024, 1, 1, tzinfo=UTC) if called_before else None))
+    account = CreditAccount(
+        balance_minutes=balance,
+        npi=npi,
+        first_intervention_at=(datetime(2024, 1, 1, tzinfo=UTC) if called_before else None),
+    )
     assert credit.evaluate(account, threshold=60).verdict is verdict
 
 
 @pytest.mark.parametrize(
     ("balance", "npi", "called_before", "who", "reason", "recorded"),
     [
-        (0, False, False, "tech", None, True),       # first call: go, it is a paid service
-        (-30, False, True, "tech", None, True),      # reasonably negative: go, remind
-        (-75, False, True, "tech", None, False),     # beyond the threshold: refused
+        (0, False, False, "tech", None, True),  # first call: go, it is a paid service
+        (-30, False, True, "tech", None, True),  # reasonably negative: go, remind
+        (-75, False, True, "tech", None, False),  # beyond the threshold: refused
         (-75, False, True, "tech", "Server down", False),  # no support.override
-        (-75, False, True, "admin", None, False),    # an override needs a reason
+        (-75, False, True, "admin", None, False),  # an override needs a reason
         (-75, False, True, "admin", "Server down", True),
         (-30, True, True, "admin", "Server down", False),  # NPI: never overridden
-        (20, True, True, "tech", None, True),        # NPI, but credit is positive again
+        (20, True, True, "tech", None, True),  # NPI, but credit is positive again
     ],
 )
-def test_the_policy_in_the_browser_flow(app, world, balance, npi, called_before, who,
-                                        reason, recorded):
+def test_the_policy_in_the_browser_flow(
+    app, world, balance, npi, called_before, who, reason, recorded
+):
     set_balance(world, balance, npi=npi, called_before=called_before)
     browser = signed_in(app, world, world.a.tech_email if who == "tech" else world.a.admin_email)
     page = browser.get(f"/{world.a.slug}/admin/accounts/{world.a.account_id}")
@@ -123,7 +137,8 @@ def test_the_policy_in_the_browser_flow(app, world, balance, npi, called_before,
     if recorded and reason:
         with bound_to(db.session, world.a.tenant_id):
             event = db.session.scalar(
-                select(AuditEvent).where(AuditEvent.action == "credit.intervention"))
+                select(AuditEvent).where(AuditEvent.action == "credit.intervention")
+            )
         assert event.details["override_reason"] == "Server down"
         assert entries(world)[-1].override_reason == "Server down"
 
@@ -194,26 +209,35 @@ def test_sales_record_a_purchase_correct_flag_and_link(app, world):
     browser = signed_in(app, world, world.a.admin_email)
     base = f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
     for path, data in (
-        ("purchase", {"minutes": "120", "amount": "180.00", "reference": "F-1",
-                      "valid_until": "2027-12-31"}),
+        (
+            "purchase",
+            {"minutes": "120", "amount": "180.00", "reference": "F-1", "valid_until": "2027-12-31"},
+        ),
         ("adjust", {"delta": "-5", "reason": "Duplicate entry"}),
         ("npi", {"reason": "Unpaid invoices"}),
     ):
         page = browser.get(f"{base}/{path}")
-        assert browser.post(f"{base}/{path}",
-                            data={"csrf_token": csrf_token(page), **data}).status_code == 302
+        assert (
+            browser.post(
+                f"{base}/{path}", data={"csrf_token": csrf_token(page), **data}
+            ).status_code
+            == 302
+        )
     account = account_row(world)
     assert (account.balance_minutes, account.npi, account.valid_until.isoformat()) == (
-        165, True, "2027-12-31")
-    assert [entry.kind.value for entry in entries(world)] == ["purchase", "purchase",
-                                                            "adjustment"]
+        165,
+        True,
+        "2027-12-31",
+    )
+    assert [entry.kind.value for entry in entries(world)] == ["purchase", "purchase", "adjustment"]
     page = browser.get(base)
     browser.post(f"{base}/links", data={"csrf_token": csrf_token(page), "code": "ALP2"})
     with bound_to(db.session, world.a.tenant_id):
         linked = {link.client_id for link in account_row(world).links}
     assert linked == {world.a.client_id, world.a.other_client_id}
-    bad = browser.post(f"{base}/adjust", data={"csrf_token": csrf_token(page), "delta": "0",
-                                               "reason": "Nothing"})
+    bad = browser.post(
+        f"{base}/adjust", data={"csrf_token": csrf_token(page), "delta": "0", "reason": "Nothing"}
+    )
     assert "changes nothing" in bad.get_data(as_text=True)
     tech = signed_in(app, world, world.a.tech_email)
     assert tech.get(f"{base}/purchase").status_code == 403
@@ -221,7 +245,9 @@ def test_sales_record_a_purchase_correct_flag_and_link(app, world):
 
 @pytest.mark.parametrize("app_config", [SMTP])
 def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
-    app, app_config, smtp_server  # noqa: F811
+    app,
+    app_config,
+    smtp_server,  # noqa: F811
 ):
     run(app, "demo", "--password", DEMO_PASSWORD)
     outbox.deliver_due()
@@ -236,11 +262,17 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     assert re.search(r'id="balance">\s*50 min', account_page)
     assert re.search(r"2021-07-30\s*<span[^>]*>expired</span>", account_page)
     token = csrf_token(tech.get(found.location))
-    response = tech.post(f"{found.location}/interventions", data={
-        "csrf_token": token, "summary": "Paramétrage de la sauvegarde",
-        "advice": "Attention aux sauvegardes !", "minutes": "12", "review": "y",
-        "normal": "Normal",
-    })
+    response = tech.post(
+        f"{found.location}/interventions",
+        data={
+            "csrf_token": token,
+            "summary": "Paramétrage de la sauvegarde",
+            "advice": "Attention aux sauvegardes !",
+            "minutes": "12",
+            "review": "y",
+            "normal": "Normal",
+        },
+    )
     assert response.status_code == 302
     assert re.search(r'id="balance">\s*38 min', tech.get(found.location).get_data(as_text=True))
     assert outbox.deliver_due().sent == 1
@@ -249,21 +281,32 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/demo/unsubscribe/" in mail["List-Unsubscribe"]
     text = mail.get_body(("plain",)).get_content()
-    for expected in ("You: JM-ACTIONS", "Paramétrage de la sauvegarde",
-                     "Our advice: Attention aux sauvegardes !",
-                     "Duration of the intervention: 12 minutes",
-                     "Previous time credit: 50 minutes", "Time credit balance: 38 minutes.",
-                     "Hervé Rayon", "The M. Répare Tout team", "+1 514-555-0100",
-                     "https://reviews.example.com/m-repare-tout"):
+    for expected in (
+        "You: JM-ACTIONS",
+        "Paramétrage de la sauvegarde",
+        "Our advice: Attention aux sauvegardes !",
+        "Duration of the intervention: 12 minutes",
+        "Previous time credit: 50 minutes",
+        "Time credit balance: 38 minutes.",
+        "Hervé Rayon",
+        "The M. Répare Tout team",
+        "+1 514-555-0100",
+        "https://reviews.example.com/m-repare-tout",
+    ):
         assert expected in text, expected
     assert "free of charge" not in text and "negative" not in text
     html = mail.get_body(("html",)).get_content()
     assert "<strong>Time credit balance: 38 minutes.</strong>" in html
 
-    response = tech.post(f"{found.location}/interventions", data={
-        "csrf_token": token, "summary": "Question sur la facture", "minutes": "4",
-        "free": "Free",
-    })
+    response = tech.post(
+        f"{found.location}/interventions",
+        data={
+            "csrf_token": token,
+            "summary": "Question sur la facture",
+            "minutes": "4",
+            "free": "Free",
+        },
+    )
     assert response.status_code == 302
     assert outbox.deliver_due().sent == 1
     free_text = smtp_server.messages[-1].get_body(("plain",)).get_content()
@@ -289,11 +332,14 @@ def test_unsubscribe_asks_for_a_click_works_in_one_click_and_can_be_reversed(app
     assert one_click.status_code == 200 and not client_receives(world)
     record(tech, world)
     with cross_tenant(db.session):
-        assert db.session.scalar(
-            select(OutboxMail.id).where(OutboxMail.kind == "recap").offset(1)) is None
+        assert (
+            db.session.scalar(select(OutboxMail.id).where(OutboxMail.kind == "recap").offset(1))
+            is None
+        )
     staff = signed_in(app, world, world.a.admin_email)
-    assert "Unsubscribed" in staff.get(
-        f"/{world.a.slug}/clients/{world.a.client_id}").get_data(as_text=True)
+    assert "Unsubscribed" in staff.get(f"/{world.a.slug}/clients/{world.a.client_id}").get_data(
+        as_text=True
+    )
     visitor.post(link, data={"subscribe": "1"})
     assert client_receives(world)
     assert visitor.get(link.replace("/unsubscribe/", "/unsubscribe/x")).status_code == 404
@@ -312,11 +358,16 @@ def test_credit_verify_passes_on_the_demo_and_names_an_altered_entry(app):
     assert result.exit_code == 0 and "every chain holds" in result.output
     demo = tenant_named("demo")
     with cross_tenant(db.session):
-        account_id = db.session.scalar(select(CreditAccount.id).where(
-            CreditAccount.customer_id == "4996", CreditAccount.tenant_id == demo.id))
-        db.session.execute(update(LedgerEntry).where(
-            LedgerEntry.account_id == account_id, LedgerEntry.position == 4
-        ).values(credit_after=LedgerEntry.credit_after + 10))
+        account_id = db.session.scalar(
+            select(CreditAccount.id).where(
+                CreditAccount.customer_id == "4996", CreditAccount.tenant_id == demo.id
+            )
+        )
+        db.session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.account_id == account_id, LedgerEntry.position == 4)
+            .values(credit_after=LedgerEntry.credit_after + 10)
+        )
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["credit", "verify"])
     assert result.exit_code == 1
@@ -326,8 +377,9 @@ def test_credit_verify_passes_on_the_demo_and_names_an_altered_entry(app):
 def test_totals_come_from_the_running_sums(app):
     run(app, "demo", "--password", DEMO_PASSWORD)
     with bound_to(db.session, tenant_named("demo").id):
-        account = db.session.scalar(select(CreditAccount).where(
-            CreditAccount.customer_id == "4996"))
+        account = db.session.scalar(
+            select(CreditAccount).where(CreditAccount.customer_id == "4996")
+        )
         totals = credit.totals(account, now=datetime(2022, 6, 1, tzinfo=UTC))
         tenant = db.session.get(Tenant, account.tenant_id)
         assert tenant.credit_threshold_minutes == 60

@@ -18,8 +18,13 @@ PER_THREAD = 25
 def test_200_interventions_from_8_threads_keep_the_balance_and_chain_exact(app, world):
     with bound_to(db.session, world.a.tenant_id):  # enough credit that the policy says go
         credit.record_purchase(
-            credit.lock(world.a.account_id), minutes=1000, amount=None, reference=None,
-            valid_until=None, actor=db.session.get(User, world.a.admin_id), ip_address=None,
+            credit.lock(world.a.account_id),
+            minutes=1000,
+            amount=None,
+            reference=None,
+            valid_until=None,
+            actor=db.session.get(User, world.a.admin_id),
+            ip_address=None,
         )
         db.session.commit()
     start = threading.Barrier(THREADS)
@@ -36,10 +41,16 @@ def test_200_interventions_from_8_threads_keep_the_balance_and_chain_exact(app, 
                     for index in range(PER_THREAD):
                         account = credit.lock(world.a.account_id)
                         credit.record_intervention(
-                            tenant, account, client=client, minutes=1 + (index % 3),
+                            tenant,
+                            account,
+                            client=client,
+                            minutes=1 + (index % 3),
                             billing=Billing.FREE if index % 5 == 0 else Billing.NORMAL,
-                            summary=f"thread {number} call {index}", advice=None,
-                            review_invited=False, technician=tech, override_reason=None,
+                            summary=f"thread {number} call {index}",
+                            advice=None,
+                            review_invited=False,
+                            technician=tech,
+                            override_reason=None,
                             ip_address=None,
                         )
                         db.session.commit()
@@ -59,7 +70,8 @@ def test_200_interventions_from_8_threads_keep_the_balance_and_chain_exact(app, 
     with bound_to(db.session, world.a.tenant_id):
         account = db.session.get(CreditAccount, world.a.account_id)
         positions = db.session.scalars(
-            select(LedgerEntry.position).where(LedgerEntry.account_id == account.id)
+            select(LedgerEntry.position)
+            .where(LedgerEntry.account_id == account.id)
             .order_by(LedgerEntry.position)
         ).all()
         assert account.balance_minutes == 1050 - deducted

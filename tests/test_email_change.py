@@ -17,8 +17,9 @@ LINK = re.compile(r"http://portal\.test(/\S+/email/confirm/\S+)")
 
 
 def ask(browser, world, email: str = NEW, password: str = PASSWORD):
-    return post_form(browser, f"/{world.a.slug}/email/change",
-                     {"email": email, "current_password": password})
+    return post_form(
+        browser, f"/{world.a.slug}/email/change", {"email": email, "current_password": password}
+    )
 
 
 def delivered(app) -> list:
@@ -69,9 +70,12 @@ def test_an_address_already_used_or_malformed_is_refused(app, world):
     )
     assert "Enter an email address" in ask(browser, world, "nope").get_data(as_text=True)
     with bound_to(db.session, world.a.tenant_id):
-        assert db.session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "user.email_change_requested")
-        ) is None
+        assert (
+            db.session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "user.email_change_requested")
+            )
+            is None
+        )
 
 
 def test_a_forged_confirmation_link_is_refused(client, world):

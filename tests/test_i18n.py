@@ -28,8 +28,19 @@ PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
 MO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.mo"
 
 EXTRACT_ARGS = [
-    "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
-    "--sort-by-file", "--no-wrap", "--project", "Portal", "--version", "0.1.0",
+    "extract",
+    "-F",
+    "babel.cfg",
+    "-k",
+    "_l",
+    "-k",
+    "lazy_gettext",
+    "--sort-by-file",
+    "--no-wrap",
+    "--project",
+    "Portal",
+    "--version",
+    "0.1.0",
 ]
 REFRESH = "\nRefresh the catalogue from the repository root: python3 dev.py translations\n"
 
@@ -108,8 +119,15 @@ def test_the_app_loads_the_english_catalogue(app):
 
 #: Attributes whose value is shown or read out to the user.
 VISIBLE_ATTRIBUTES = {
-    "alt", "title", "placeholder", "label", "aria-label", "aria-description",
-    "aria-placeholder", "aria-roledescription", "aria-valuetext",
+    "alt",
+    "title",
+    "placeholder",
+    "label",
+    "aria-label",
+    "aria-description",
+    "aria-placeholder",
+    "aria-roledescription",
+    "aria-valuetext",
 }
 BUTTON_INPUTS = {"submit", "button", "reset"}
 
@@ -208,7 +226,7 @@ def test_template_has_no_bare_text(path):
                 if has_letters(literal.value) and literal.value not in NOT_TRANSLATED
             ]
     name = path.relative_to(ROOT)
-    assert not found, "text not wrapped in {{ _(\"...\") }}:\n" + "\n".join(
+    assert not found, 'text not wrapped in {{ _("...") }}:\n' + "\n".join(
         f"  {name}:{line}: {text}" for line, text in sorted(found)
     )
 
@@ -217,7 +235,7 @@ def test_bare_text_check_catches_unwrapped_text():
     env = jinja_environment()
     source = (
         '{# a comment #}<p title="Help">{{ _("Wrapped") }} Bare'
-        " {{ x or \"none\" }}</p>{% trans %}Translated{% endtrans %}"
+        ' {{ x or "none" }}</p>{% trans %}Translated{% endtrans %}'
     )
     parser = BareText()
     parser.feed(markup_only(env, source))

@@ -24,8 +24,12 @@ HREF = re.compile(r'<a href="(http://portal\.test[^"]+)"')
 def queue_mail(tenant_id: int, *, subject: str, text: str, to: str = "someone@example.test"):
     with bound_to(db.session, tenant_id):
         mail = outbox.queue(
-            db.session.get(Tenant, tenant_id), kind="test", to=to, subject=subject,
-            text=text, html="<p>html part</p>",
+            db.session.get(Tenant, tenant_id),
+            kind="test",
+            to=to,
+            subject=subject,
+            text=text,
+            html="<p>html part</p>",
         )
         db.session.commit()
         return mail.id
@@ -60,7 +64,8 @@ def test_a_mail_shows_its_headers_and_text_with_clickable_links_and_escaped_mark
 ):
     link = f"http://portal.test/{world.a.slug}/password/set/abc.DEF_123?x=1&y=2"
     mail_id = queue_mail(
-        world.a.tenant_id, subject="Your access",
+        world.a.tenant_id,
+        subject="Your access",
         text=f"Hello,\n<script>alert('x')</script> <b>bold</b>\nChoose a password: {link}.\n",
     )
     response = client.get(f"/{world.a.slug}/dev/mailbox/{mail_id}")
@@ -101,7 +106,11 @@ def test_an_empty_mailbox_says_so(app, app_config, client, world):
 
 @pytest.mark.parametrize("app_config", [DEVELOPMENT])
 def test_the_invitation_story_works_from_the_mailbox_without_smtp(
-    app, app_config, client, world, mireille  # noqa: F811
+    app,
+    app_config,
+    client,
+    world,
+    mireille,  # noqa: F811
 ):
     assert grant(client, world, mireille).status_code == 302
     browser = app.test_client()

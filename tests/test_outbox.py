@@ -35,8 +35,12 @@ def free_port() -> int:
 
 
 SMTP_PORT = free_port()
-SMTP = {"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": SMTP_PORT,
-        "MAIL_TIMEOUT": 5}
+SMTP = {
+    "MAIL_BACKEND": "smtp",
+    "MAIL_SERVER": "127.0.0.1",
+    "MAIL_PORT": SMTP_PORT,
+    "MAIL_TIMEOUT": 5,
+}
 
 
 @pytest.fixture
@@ -53,8 +57,11 @@ def queue_mails(world, count: int = 1, prefix: str = "person") -> None:
         tenant = db.session.get(Tenant, world.a.tenant_id)
         for number in range(count):
             outbox.queue(
-                tenant, kind="test", to=f"{prefix}{number}@example.test",
-                subject=f"Hello {number}", text=f"Plain text {number}",
+                tenant,
+                kind="test",
+                to=f"{prefix}{number}@example.test",
+                subject=f"Hello {number}",
+                text=f"Plain text {number}",
                 html=f"<p>HTML {number}</p>",
             )
         db.session.commit()
@@ -117,7 +124,8 @@ def test_mail_waits_while_smtp_is_down_and_is_delivered_once_when_it_is_back(
     finally:
         controller.stop()
     assert sorted(m["To"] for m in inbox.messages) == [
-        "person0@example.test", "person1@example.test"
+        "person0@example.test",
+        "person1@example.test",
     ]
 
 

@@ -66,8 +66,10 @@ def test_the_link_dies_after_an_hour(app, client, world, monkeypatch):
     real_loads = URLSafeTimedSerializer.loads
 
     def an_hour_later(self, token, max_age=None, **kwargs):
-        return real_loads(self, token, max_age=-1, **kwargs) if max_age else real_loads(
-            self, token, **kwargs
+        return (
+            real_loads(self, token, max_age=-1, **kwargs)
+            if max_age
+            else real_loads(self, token, **kwargs)
         )
 
     monkeypatch.setattr(URLSafeTimedSerializer, "loads", an_hour_later)
@@ -87,9 +89,10 @@ def test_a_reset_link_does_not_work_as_an_invitation(app, client, world):
     ask_reset(client, world.a.slug, world.a.admin_email)
     (link,) = reset_links(app)
     token = link.rsplit("/", 1)[1]
-    assert choose_password(
-        app.test_client(), f"/{world.a.slug}/password/set/{token}", NEW
-    ).status_code == 404
+    assert (
+        choose_password(app.test_client(), f"/{world.a.slug}/password/set/{token}", NEW).status_code
+        == 404
+    )
 
 
 def test_an_invited_user_who_forgot_gets_a_fresh_invitation(app, client, world, mireille):  # noqa: F811
@@ -139,6 +142,9 @@ def test_reset_tokens_name_the_user_of_the_bound_tenant_only(app, client, world)
             token = access._reset_serializer().dumps(
                 {"u": user.id, "f": access._password_fingerprint(user)}
             )
-    assert choose_password(
-        app.test_client(), f"/{world.a.slug}/password/reset/{token}", NEW
-    ).status_code == 410
+    assert (
+        choose_password(
+            app.test_client(), f"/{world.a.slug}/password/reset/{token}", NEW
+        ).status_code
+        == 410
+    )

@@ -19,8 +19,9 @@ from portal.testing import throwaway_database
 from tests.conftest import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES_SERVER",
-                                "postgresql://postgres@127.0.0.1:5432/postgres")
+LOCAL_POSTGRES = os.environ.get(
+    "PORTAL_TEST_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def test_the_health_check_says_ok_and_nothing_more(client):
@@ -42,21 +43,25 @@ def test_an_unreachable_database_answers_503_without_details(migrated_database, 
     assert record.request_id == response.headers["X-Request-ID"]  # the log names the request
 
 
-@pytest.mark.parametrize(("sent", "kept"), [
-    ("proxy-7f3a9c2e-0001", True),
-    ("short", False),
-    ("x" * 65, False),
-    ("bad id with spaces", False),
-    ("<script>alert(1)</script>", False),
-])
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("proxy-7f3a9c2e-0001", True),
+        ("short", False),
+        ("x" * 65, False),
+        ("bad id with spaces", False),
+        ("<script>alert(1)</script>", False),
+    ],
+)
 def test_every_response_carries_a_request_id(client, sent, kept):
     response = client.get("/healthz", headers={"X-Request-ID": sent})
     answered = response.headers["X-Request-ID"]
     assert (answered == sent) is kept
     if not kept:
         assert re.fullmatch(r"[0-9a-f]{32}", answered)
-    assert re.fullmatch(r"[0-9a-f]{32}", client.get("/no-such-tenant/login").headers[
-        "X-Request-ID"])
+    assert re.fullmatch(
+        r"[0-9a-f]{32}", client.get("/no-such-tenant/login").headers["X-Request-ID"]
+    )
 
 
 def free_port() -> int:
@@ -78,9 +83,10 @@ def status_of(url: str) -> int | None:
 def restart_postgresql() -> None:
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     subprocess.run(  # noqa: S603 - a fixed command
-        [shutil.which("pg_ctlcluster"), "--skip-systemctl-redirect", version, "main",
-         "restart"],
-        check=True, capture_output=True, timeout=120,
+        [shutil.which("pg_ctlcluster"), "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
@@ -90,16 +96,29 @@ def test_requests_recover_after_postgresql_restarts_under_gunicorn(tmp_path):
     with throwaway_database(LOCAL_POSTGRES, "portal_restart_") as database_url:
         port = free_port()
         env = {
-            **os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "production",
-            "SECRET_KEY": "restart-test-secret-key-0123456789", "PORTAL_BIND":
-            f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "PORTAL_BASE_URL":
-            "https://portal.example", "PORTAL_ACCESS_LOG": str(tmp_path / "access.log"),
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": "restart-test-secret-key-0123456789",
+            "PORTAL_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "2",
+            "PORTAL_BASE_URL": "https://portal.example",
+            "PORTAL_ACCESS_LOG": str(tmp_path / "access.log"),
         }
-        subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "db", "upgrade"],  # noqa: S603
-                       cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "portal", "db", "upgrade"],  # noqa: S603
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         server = subprocess.Popen(  # noqa: S603 - our own server
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         health = f"http://127.0.0.1:{port}/healthz"
         try:

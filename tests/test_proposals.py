@@ -12,9 +12,14 @@ from tests.conftest import csrf_token, login
 from tests.test_clients import log_of, post_form
 
 NEWCOMER = {
-    "name": "Anne Nouvelle", "title": "Comptable", "department": "Finance",
-    "email": "anne@alpha-client.example", "phone": "514 555 0123", "mobile": "",
-    "location": "", "note": "She replaces Paul.",
+    "name": "Anne Nouvelle",
+    "title": "Comptable",
+    "department": "Finance",
+    "email": "anne@alpha-client.example",
+    "phone": "514 555 0123",
+    "mobile": "",
+    "location": "",
+    "note": "She replaces Paul.",
 }
 
 
@@ -22,8 +27,13 @@ NEWCOMER = {
 def colleague(world) -> int:
     """A second contact of the client user's company."""
     with bound_to(db.session, world.a.tenant_id):
-        person = Contact(client_id=world.a.client_id, name="Paul Ancien", title="Comptable",
-                         email="paul@alpha-client.example", phone="+1 514-555-0100")
+        person = Contact(
+            client_id=world.a.client_id,
+            name="Paul Ancien",
+            title="Comptable",
+            email="paul@alpha-client.example",
+            phone="+1 514-555-0100",
+        )
         db.session.add(person)
         db.session.commit()
         return person.id
@@ -39,7 +49,8 @@ def proposal_rows(world) -> list[ContactProposal]:
     db.session.expire_all()
     with bound_to(db.session, world.a.tenant_id):
         return db.session.scalars(
-            select(ContactProposal).where(ContactProposal.client_id == world.a.client_id)
+            select(ContactProposal)
+            .where(ContactProposal.client_id == world.a.client_id)
             .order_by(ContactProposal.id)
         ).all()
 
@@ -53,16 +64,20 @@ def contact_row(world, contact_id: int) -> Contact:
 def decide(browser, world, proposal_id: int, verdict: str, **data):
     page = browser.get(f"/{world.a.slug}/proposals/{proposal_id}")
     assert page.status_code == 200
-    return browser.post(f"/{world.a.slug}/proposals/{proposal_id}/{verdict}",
-                        data={"csrf_token": csrf_token(page), **data})
+    return browser.post(
+        f"/{world.a.slug}/proposals/{proposal_id}/{verdict}",
+        data={"csrf_token": csrf_token(page), **data},
+    )
 
 
 def test_a_new_colleague_is_proposed_seen_by_staff_and_accepted(app, world, colleague):
     client_user = signed_in(app, world, "client")
     page = client_user.get(f"/{world.a.slug}/account/colleagues").get_data(as_text=True)
     assert "Paul Ancien" in page and "paul@alpha-client.example" in page
-    assert post_form(client_user, f"/{world.a.slug}/account/colleagues/new",
-                     NEWCOMER).status_code == 302
+    assert (
+        post_form(client_user, f"/{world.a.slug}/account/colleagues/new", NEWCOMER).status_code
+        == 302
+    )
     proposal = proposal_rows(world)[-1]
     assert proposal.state is ProposalState.PENDING and proposal.contact_id is None
     assert proposal.values["phone"] == "+1 514-555-0123" and proposal.note == "She replaces Paul."
@@ -74,7 +89,9 @@ def test_a_new_colleague_is_proposed_seen_by_staff_and_accepted(app, world, coll
     with bound_to(db.session, world.a.tenant_id):
         anne = db.session.scalar(select(Contact).where(Contact.name == "Anne Nouvelle"))
         assert (anne.client_id, anne.email, anne.title) == (
-            world.a.client_id, "anne@alpha-client.example", "Comptable"
+            world.a.client_id,
+            "anne@alpha-client.example",
+            "Comptable",
         )
     assert proposal_rows(world)[-1].state is ProposalState.ACCEPTED
     actions = [(e.action, e.actor_id) for e in log_of(world.a.tenant_id, world.a.client_id)]
@@ -87,16 +104,26 @@ def test_a_new_colleague_is_proposed_seen_by_staff_and_accepted(app, world, coll
     assert "Anne Nouvelle" in colleagues and "Accepted" in colleagues
 
 
-def test_a_correction_keeps_only_what_differs_and_leaves_staff_edits_alone(
-    app, world, colleague
-):
+def test_a_correction_keeps_only_what_differs_and_leaves_staff_edits_alone(app, world, colleague):
     client_user = signed_in(app, world, "client")
     url = f"/{world.a.slug}/account/colleagues/{colleague}/correction"
-    assert post_form(client_user, url, {
-        "name": "Paul Ancien", "title": "Directeur financier", "department": "",
-        "email": "paul@alpha-client.example", "phone": "514 555 0100", "mobile": "",
-        "location": "", "note": "",
-    }).status_code == 302
+    assert (
+        post_form(
+            client_user,
+            url,
+            {
+                "name": "Paul Ancien",
+                "title": "Directeur financier",
+                "department": "",
+                "email": "paul@alpha-client.example",
+                "phone": "514 555 0100",
+                "mobile": "",
+                "location": "",
+                "note": "",
+            },
+        ).status_code
+        == 302
+    )
     proposal = proposal_rows(world)[-1]
     assert proposal.values == {"title": "Directeur financier"}
     with bound_to(db.session, world.a.tenant_id):  # staff edit the phone meanwhile
@@ -114,8 +141,13 @@ def test_a_departure_archives_the_contact_once_accepted(app, world, colleague):
     client_user = signed_in(app, world, "client")
     url = f"/{world.a.slug}/account/colleagues/{colleague}/correction"
     page = client_user.get(url)
-    form = {"name": "Paul Ancien", "email": "paul@alpha-client.example",
-            "title": "Comptable", "phone": "+1 514-555-0100", "departed": "y"}
+    form = {
+        "name": "Paul Ancien",
+        "email": "paul@alpha-client.example",
+        "title": "Comptable",
+        "phone": "+1 514-555-0100",
+        "departed": "y",
+    }
     client_user.post(url, data={"csrf_token": csrf_token(page), **form})
     assert contact_row(world, colleague).archived_at is None
     staff = signed_in(app, world, world.a.admin_email)
@@ -148,27 +180,36 @@ def test_a_proposal_is_decided_once(app, world, colleague):
     url = f"/{world.a.slug}/proposals/{proposal.id}"
     first_token, second_token = (csrf_token(browser.get(url)) for browser in (first, second))
     first.post(f"{url}/accept", data={"csrf_token": first_token})
-    late = second.post(f"{url}/reject", data={"csrf_token": second_token},
-                       follow_redirects=True)
+    late = second.post(f"{url}/reject", data={"csrf_token": second_token}, follow_redirects=True)
     assert "already decided" in late.get_data(as_text=True)
     assert proposal_rows(world)[-1].state is ProposalState.ACCEPTED
     with bound_to(db.session, world.a.tenant_id):
-        assert len(db.session.scalars(
-            select(Contact).where(Contact.name == "Anne Nouvelle")).all()) == 1
+        assert (
+            len(db.session.scalars(select(Contact).where(Contact.name == "Anne Nouvelle")).all())
+            == 1
+        )
 
 
 def test_bad_input_is_refused_at_the_field_and_nothing_is_stored(app, world, colleague):
     client_user = signed_in(app, world, "client")
     before = len(proposal_rows(world))
-    response = post_form(client_user, f"/{world.a.slug}/account/colleagues/new",
-                         {**NEWCOMER, "name": " ", "email": "not an address", "note": "x" * 600})
+    response = post_form(
+        client_user,
+        f"/{world.a.slug}/account/colleagues/new",
+        {**NEWCOMER, "name": " ", "email": "not an address", "note": "x" * 600},
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="name-error"' in body
     assert 'id="email-error"' in body and 'id="note-error"' in body
     unchanged = post_form(
-        client_user, f"/{world.a.slug}/account/colleagues/{colleague}/correction",
-        {"name": "Paul Ancien", "title": "Comptable", "email": "paul@alpha-client.example",
-         "phone": "+1 514-555-0100"},
+        client_user,
+        f"/{world.a.slug}/account/colleagues/{colleague}/correction",
+        {
+            "name": "Paul Ancien",
+            "title": "Comptable",
+            "email": "paul@alpha-client.example",
+            "phone": "+1 514-555-0100",
+        },
     )
     assert "Nothing differs from the card" in unchanged.get_data(as_text=True)
     assert len(proposal_rows(world)) == before
@@ -188,6 +229,11 @@ def test_staff_without_contacts_edit_cannot_decide(app, world):
     tech = signed_in(app, world, world.a.tech_email)
     assert tech.get(f"/{world.a.slug}/proposals/{world.a.proposal_id}").status_code == 403
     tech_token = csrf_token(tech.get(f"/{world.a.slug}/password/change"))
-    assert tech.post(f"/{world.a.slug}/proposals/{world.a.proposal_id}/accept",
-                     data={"csrf_token": tech_token}).status_code == 403
+    assert (
+        tech.post(
+            f"/{world.a.slug}/proposals/{world.a.proposal_id}/accept",
+            data={"csrf_token": tech_token},
+        ).status_code
+        == 403
+    )
     assert proposal_rows(world)[0].state is ProposalState.PENDING

@@ -109,8 +109,13 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
 
 
 def foreign_names(world: TenantWorld) -> list[str]:
-    return [world.client_name, world.other_client_name, world.contact_name,
-            world.other_contact_name, world.name]
+    return [
+        world.client_name,
+        world.other_client_name,
+        world.contact_name,
+        world.other_contact_name,
+        world.name,
+    ]
 
 
 @dataclass
@@ -202,8 +207,10 @@ def test_every_url_with_ids_not_ones_own_answers_404_or_403(app, world, who, who
     if whose_ids == "another tenant's":
         ids, hidden = own_ids(world.b), foreign_names(world.b)
     else:
-        ids, hidden = other_client_ids(world.a), [world.a.other_client_name,
-                                                   world.a.other_contact_name]
+        ids, hidden = (
+            other_client_ids(world.a),
+            [world.a.other_client_name, world.a.other_contact_name],
+        )
     browser = visitor(app, world.a.slug, login_name)
     checked = 0
     for rule in tenant_routes(app):
@@ -257,7 +264,9 @@ class PageStructure(HTMLParser):
         elif tag == "label" and attrs.get("for"):
             self.labelled.add(attrs["for"])
         elif tag in {"input", "select", "textarea"} and attrs.get("type") not in {
-            "hidden", "submit", "button"
+            "hidden",
+            "submit",
+            "button",
         }:
             self.fields.append(attrs.get("id"))
         elif tag == "script" and not attrs.get("src"):

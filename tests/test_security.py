@@ -23,12 +23,20 @@ CSP = (
 
 def test_the_security_headers_are_exactly_these(client, world):
     anonymous = client.get(f"/{world.a.slug}/login").headers
-    assert {name: anonymous.get(name) for name in (
-        "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy",
-        "X-Frame-Options", "Strict-Transport-Security",
-    )} == {
-        "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
+    assert {
+        name: anonymous.get(name)
+        for name in (
+            "Content-Security-Policy",
+            "X-Content-Type-Options",
+            "Referrer-Policy",
+            "X-Frame-Options",
+            "Strict-Transport-Security",
+        )
+    } == {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
         "Strict-Transport-Security": None,
     }
     signed_in = login(client, world.a.slug, world.a.admin_email)
@@ -40,20 +48,32 @@ def test_the_security_headers_are_exactly_these(client, world):
 def test_the_limiter_answers_429_whatever_x_forwarded_for_claims(client, world):
     """With no trusted proxy, the forwarded address is ignored: rotating it buys nothing."""
     for attempt in range(10):
-        response = login(client, world.a.slug, world.a.admin_email, "wrong password",
-                         headers={"X-Forwarded-For": f"203.0.113.{attempt}"})
+        response = login(
+            client,
+            world.a.slug,
+            world.a.admin_email,
+            "wrong password",
+            headers={"X-Forwarded-For": f"203.0.113.{attempt}"},
+        )
         assert response.status_code == 200
-    refused = login(client, world.a.slug, world.a.admin_email, "wrong password",
-                    headers={"X-Forwarded-For": "198.51.100.77"})
+    refused = login(
+        client,
+        world.a.slug,
+        world.a.admin_email,
+        "wrong password",
+        headers={"X-Forwarded-For": "198.51.100.77"},
+    )
     assert refused.status_code == 429
 
 
-def test_a_reset_link_asked_for_under_a_forged_host_points_to_the_base_url(app, client,
-                                                                          world):
+def test_a_reset_link_asked_for_under_a_forged_host_points_to_the_base_url(app, client, world):
     evil = "http://evil.example"
     page = client.get(f"/{world.a.slug}/password/forgot", base_url=evil)
-    asked = client.post(f"/{world.a.slug}/password/forgot", base_url=evil,
-                        data={"csrf_token": csrf_token(page), "login": world.a.admin_email})
+    asked = client.post(
+        f"/{world.a.slug}/password/forgot",
+        base_url=evil,
+        data={"csrf_token": csrf_token(page), "login": world.a.admin_email},
+    )
     assert asked.status_code == 302
     with cross_tenant(db.session):
         mail = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "password_reset"))
@@ -75,8 +95,12 @@ class Forms(HTMLParser):
         if tag == "form" and attributes.get("method", "").lower() == "post":
             self.current = (attributes.get("action") or self.url, set())
             self.forms.append(self.current)
-        elif (self.current and tag in ("input", "textarea", "select")
-              and attributes.get("name") and attributes.get("type") not in ("hidden", "submit")):
+        elif (
+            self.current
+            and tag in ("input", "textarea", "select")
+            and attributes.get("name")
+            and attributes.get("type") not in ("hidden", "submit")
+        ):
             self.current[1].add(attributes["name"])
 
     def handle_endtag(self, tag):
@@ -98,19 +122,41 @@ def forms_of(app, world) -> list[tuple[str, str, frozenset[str]]]:
                 continue
             parser = Forms(url)
             parser.feed(response.get_data(as_text=True))
-            found |= {(who, action.replace("&amp;", "&"), frozenset(fields))
-                      for action, fields in parser.forms if fields}
+            found |= {
+                (who, action.replace("&amp;", "&"), frozenset(fields))
+                for action, fields in parser.forms
+                if fields
+            }
     return sorted(found)
 
 
 HOSTILE = st.one_of(
     st.text(max_size=300),
-    st.sampled_from([
-        "", " ", "0", "-1", "99999999999999999999", "1e309", "NaN", "null", "true",
-        "' OR 1=1 --", "<script>alert(1)</script>", "{{7*7}}", "../../etc/passwd",
-        "é" * 5000, "\u202e\u0000", "2025-02-30", "0001-01-01", "300.1.2.3/99",
-        "javascript:alert(1)", "a@b", "=HYPERLINK(\"x\")",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "1e309",
+            "NaN",
+            "null",
+            "true",
+            "' OR 1=1 --",
+            "<script>alert(1)</script>",
+            "{{7*7}}",
+            "../../etc/passwd",
+            "é" * 5000,
+            "\u202e\u0000",
+            "2025-02-30",
+            "0001-01-01",
+            "300.1.2.3/99",
+            "javascript:alert(1)",
+            "a@b",
+            '=HYPERLINK("x")',
+        ]
+    ),
 )
 
 
@@ -120,16 +166,21 @@ def test_random_and_hostile_values_posted_to_every_form_never_give_a_500(app, wo
     mail. The forms are found by walking the site, so a new form is covered too."""
     forms = forms_of(app, world)
     assert len(forms) > 15
-    browsers = {who: visitor(app, world.a.slug, email) for who, email in (
-        ("staff", world.a.admin_email), ("client", world.a.client_user_email))}
+    browsers = {
+        who: visitor(app, world.a.slug, email)
+        for who, email in (("staff", world.a.admin_email), ("client", world.a.client_user_email))
+    }
 
     def writes() -> tuple[int, int]:
         with cross_tenant(db.session):
-            return (db.session.scalar(select(func.count()).select_from(AuditEvent)),
-                    db.session.scalar(select(func.count()).select_from(OutboxMail)))
+            return (
+                db.session.scalar(select(func.count()).select_from(AuditEvent)),
+                db.session.scalar(select(func.count()).select_from(OutboxMail)),
+            )
 
-    @settings(max_examples=6, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(values=st.dictionaries(st.sampled_from(range(8)), HOSTILE, min_size=8))
     def post_everywhere(values):
         for who, action, fields in forms:

@@ -61,8 +61,9 @@ def test_a_session_of_someone_else_cannot_be_ended(app, world):
     tech = app.test_client()
     login(tech, world.a.slug, world.a.tech_email)
     with cross_tenant(db.session):
-        admin_session = db.session.scalar(select(UserSession.id).where(
-            UserSession.ip_address == "192.0.2.1"))
+        admin_session = db.session.scalar(
+            select(UserSession.id).where(UserSession.ip_address == "192.0.2.1")
+        )
     page = tech.get(f"/{world.a.slug}/logout")
     response = tech.post(
         f"/{world.a.slug}/sessions/{admin_session}/end", data={"csrf_token": csrf_token(page)}

@@ -23,27 +23,53 @@ from tests.test_outbox import SMTP, smtp_server  # noqa: F401 - the fixture is u
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
-def grow(world, count: int, *, by: str = "tech", start: datetime = START, step_hours: int = 24,
-         account_id: int | None = None) -> None:
+def grow(
+    world,
+    count: int,
+    *,
+    by: str = "tech",
+    start: datetime = START,
+    step_hours: int = 24,
+    account_id: int | None = None,
+) -> None:
     """Append ``count`` entries to the fixture account, one per ``step_hours``: every
     fifth a purchase of 30 minutes, the others interventions of 6 minutes."""
     with bound_to(db.session, world.a.tenant_id):
-        technician = db.session.scalar(select(User).where(User.email == (
-            world.a.tech_email if by == "tech" else world.a.admin_email)))
+        technician = db.session.scalar(
+            select(User).where(
+                User.email == (world.a.tech_email if by == "tech" else world.a.admin_email)
+            )
+        )
         account = credit.lock(account_id or world.a.account_id)
         client = db.session.get(Client, account.billing_client_id)
         tenant = db.session.get(Tenant, world.a.tenant_id)
         for number in range(count):
             at = start + timedelta(hours=step_hours * number)
             if number % 5 == 4:
-                credit.record_purchase(account, minutes=30, amount=None, reference=None,
-                                       valid_until=None, actor=technician, ip_address=None,
-                                       at=at)
+                credit.record_purchase(
+                    account,
+                    minutes=30,
+                    amount=None,
+                    reference=None,
+                    valid_until=None,
+                    actor=technician,
+                    ip_address=None,
+                    at=at,
+                )
             else:
                 credit.record_intervention(
-                    tenant, account, client=client, minutes=6, billing=Billing.NORMAL,
-                    summary=f"Intervention {number + 1}", advice=None, review_invited=False,
-                    technician=technician, override_reason=None, ip_address=None, at=at,
+                    tenant,
+                    account,
+                    client=client,
+                    minutes=6,
+                    billing=Billing.NORMAL,
+                    summary=f"Intervention {number + 1}",
+                    advice=None,
+                    review_invited=False,
+                    technician=technician,
+                    override_reason=None,
+                    ip_address=None,
+                    at=at,
                 )
         db.session.commit()
 
@@ -60,8 +86,10 @@ def table(page: str) -> list[list[str]]:
     """The history table's cells, as text, row by row."""
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return [
-        [re.sub(r"<[^>]+>", "", cell).strip()
-         for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
         for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
     ]
 
@@ -91,8 +119,12 @@ def test_joseph_sees_account_4996_and_a_new_intervention_appears(app):
     assert "expired" in html  # valid until 30/07/2021
     rows = [(cells[1].split()[0], cells[2], cells[6], cells[7]) for cells in table(html)]
     assert [(kind, before, after) for kind, _summary, before, after in rows] == [
-        ("Intervention", "55", "50"), ("Intervention", "65", "55"), ("Intervention", "65", "65"),
-        ("Purchase", "5", "65"), ("Intervention", "15", "5"), ("Intervention", "33", "15"),
+        ("Intervention", "55", "50"),
+        ("Intervention", "65", "55"),
+        ("Intervention", "65", "65"),
+        ("Purchase", "5", "65"),
+        ("Intervention", "15", "5"),
+        ("Intervention", "33", "15"),
         ("Adjustment", "0", "33"),
     ]
     assert rows[0][1] == "Paramétrage Gmail pour accepter connexions Gestan"
@@ -102,14 +134,26 @@ def test_joseph_sees_account_4996_and_a_new_intervention_appears(app):
     assert login(tech, "demo", "tech@demo.test", DEMO_PASSWORD).status_code == 302
     found = tech.get("/demo/admin/?q=4996")
     token = csrf_token(tech.get(found.location))
-    assert tech.post(f"{found.location}/interventions", data={
-        "csrf_token": token, "summary": "Sauvegarde vérifiée", "minutes": "7",
-        "normal": "Normal",
-    }).status_code == 302
+    assert (
+        tech.post(
+            f"{found.location}/interventions",
+            data={
+                "csrf_token": token,
+                "summary": "Sauvegarde vérifiée",
+                "minutes": "7",
+                "normal": "Normal",
+            },
+        ).status_code
+        == 302
+    )
     html = joseph.get("/demo/statement").get_data(as_text=True)
     assert re.search(r'id="balance-\d+">\s*43 min', html)
-    assert [table(html)[0][index] for index in (2, 5, 6, 7)] == ["Sauvegarde vérifiée", "7", "50",
-                                                                "43"]
+    assert [table(html)[0][index] for index in (2, 5, 6, 7)] == [
+        "Sauvegarde vérifiée",
+        "7",
+        "50",
+        "43",
+    ]
 
 
 @pytest.mark.parametrize("app_config", [SMTP])
@@ -122,8 +166,10 @@ def test_the_recap_mail_links_to_the_statement(app, app_config, world, smtp_serv
     text = smtp_server.messages[-1].get_body(("plain",)).get_content()
     link = f"{app.config['PORTAL_BASE_URL']}/{world.a.slug}/statement/{world.a.account_id}"
     assert f"Your statement, with every intervention: {link}" in text
-    assert client_user(app, world).get(link.removeprefix(app.config["PORTAL_BASE_URL"])
-                                       ).status_code == 200
+    assert (
+        client_user(app, world).get(link.removeprefix(app.config["PORTAL_BASE_URL"])).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("suffix", ["", ".csv"])
@@ -132,23 +178,23 @@ def test_another_companys_or_tenants_account_answers_404(app, world, suffix):
     assert browser.get(statement_url(world, suffix=suffix)).status_code == 200
     assert browser.get(statement_url(world, world.a.other_account_id, suffix)).status_code == 404
     assert browser.get(statement_url(world, world.b.account_id, suffix)).status_code == 404
-    assert browser.get(f"/{world.b.slug}/statement/{world.b.account_id}{suffix}"
-                       ).status_code == 404
+    assert browser.get(f"/{world.b.slug}/statement/{world.b.account_id}{suffix}").status_code == 404
     everything = browser.get(f"/{world.a.slug}/statement.csv")
     assert [row[0] for row in csv_rows(everything)[1:]] == ["ALP1"]
 
 
 def test_staff_without_the_statement_permission_are_refused(app, world):
-    assert signed_in(app, world, world.a.tech_email).get(
-        f"/{world.a.slug}/statement").status_code == 403
+    assert (
+        signed_in(app, world, world.a.tech_email).get(f"/{world.a.slug}/statement").status_code
+        == 403
+    )
 
 
 def test_a_shared_account_shows_to_each_company_and_several_accounts_are_listed(app, world):
     with bound_to(db.session, world.a.tenant_id):
         admin = db.session.get(User, world.a.admin_id)
         other = db.session.get(CreditAccount, world.a.other_account_id)
-        credit.link(other, db.session.get(Client, world.a.client_id), actor=admin,
-                    ip_address=None)
+        credit.link(other, db.session.get(Client, world.a.client_id), actor=admin, ip_address=None)
         db.session.commit()
     browser = client_user(app, world)
     html = browser.get(f"/{world.a.slug}/statement").get_data(as_text=True)
@@ -171,8 +217,13 @@ def test_a_company_without_an_account_sees_an_empty_state(app, world):
 def test_a_negative_balance_is_red_with_the_seeds_warning(app, world):
     with bound_to(db.session, world.a.tenant_id):
         admin = db.session.get(User, world.a.admin_id)
-        credit.adjust(credit.lock(world.a.account_id), delta=-65, reason="Unbilled work",
-                      actor=admin, ip_address=None)
+        credit.adjust(
+            credit.lock(world.a.account_id),
+            delta=-65,
+            reason="Unbilled work",
+            actor=admin,
+            ip_address=None,
+        )
         db.session.commit()
     html = client_user(app, world).get(statement_url(world)).get_data(as_text=True)
     assert re.search(r'class="balance negative" id="balance-\d+">-15 min', html)
@@ -196,11 +247,22 @@ def test_history_pages_newest_first_at_any_depth(app, world):
     assert history_rows(browser.get(newer).get_data(as_text=True)) == history_rows(second)
 
 
-@pytest.mark.parametrize("query", [
-    "before=abc", "before=-1", "after=99999999999", "before=0", "after=", "before=1e9",
-    "start=2025-13-45", "start=0001-01-01", "end=9999-12-31", "start=2025-02-01&end=2025-01-01",
-    "end=" + "9" * 400,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "before=abc",
+        "before=-1",
+        "after=99999999999",
+        "before=0",
+        "after=",
+        "before=1e9",
+        "start=2025-13-45",
+        "start=0001-01-01",
+        "end=9999-12-31",
+        "start=2025-02-01&end=2025-01-01",
+        "end=" + "9" * 400,
+    ],
+)
 def test_hostile_query_strings_get_a_page_or_a_field_error_never_a_500(app, world, query):
     grow(world, 3)
     browser = client_user(app, world)
@@ -220,16 +282,21 @@ def test_the_date_filter_limits_the_page_and_the_csv(app, world):
     html = browser.get(statement_url(world) + query).get_data(as_text=True)
     assert history_rows(html) == ["Intervention 7", "Intervention 6", "Time credit purchase"]
     rows = csv_rows(browser.get(statement_url(world, suffix=".csv") + query))
-    assert [row[3] for row in rows[1:]] == ["Time credit purchase", "Intervention 6",
-                                           "Intervention 7"]
-    assert f'statement/{world.a.account_id}.csv?start=2025-01-10&amp;end=2025-01-12' in html
+    assert [row[3] for row in rows[1:]] == [
+        "Time credit purchase",
+        "Intervention 6",
+        "Intervention 7",
+    ]
+    assert f"statement/{world.a.account_id}.csv?start=2025-01-10&amp;end=2025-01-12" in html
     empty = browser.get(statement_url(world) + "?start=2030-01-01").get_data(as_text=True)
     assert "No entries in these dates." in empty
     refused = browser.get(statement_url(world) + "?start=2025-02-01&end=2025-01-01")
     assert refused.status_code == 400
     assert "The end of the range comes before its start." in refused.get_data(as_text=True)
-    assert browser.get(statement_url(world, suffix=".csv") + "?start=nonsense"
-                       ).get_data(as_text=True) == "From: Give a date as YYYY-MM-DD.\n"
+    assert (
+        browser.get(statement_url(world, suffix=".csv") + "?start=nonsense").get_data(as_text=True)
+        == "From: Give a date as YYYY-MM-DD.\n"
+    )
 
 
 def test_the_csv_is_utf8_with_a_header_iso_dates_integers_and_no_formulas(app, world):
@@ -237,11 +304,18 @@ def test_the_csv_is_utf8_with_a_header_iso_dates_integers_and_no_formulas(app, w
         tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))
         account = credit.lock(world.a.account_id)
         credit.record_intervention(
-            db.session.get(Tenant, world.a.tenant_id), account,
-            client=db.session.get(Client, world.a.client_id), minutes=12,
-            billing=Billing.FREE, summary="=HYPERLINK(\"http://evil.example\")",
-            advice="Sauvegardez régulièrement", review_invited=False, technician=tech,
-            override_reason=None, ip_address=None, at=START,
+            db.session.get(Tenant, world.a.tenant_id),
+            account,
+            client=db.session.get(Client, world.a.client_id),
+            minutes=12,
+            billing=Billing.FREE,
+            summary='=HYPERLINK("http://evil.example")',
+            advice="Sauvegardez régulièrement",
+            review_invited=False,
+            technician=tech,
+            override_reason=None,
+            ip_address=None,
+            at=START,
         )
         db.session.commit()
     response = client_user(app, world).get(statement_url(world, suffix=".csv"))
@@ -249,12 +323,31 @@ def test_the_csv_is_utf8_with_a_header_iso_dates_integers_and_no_formulas(app, w
     assert response.content_type == "text/csv; charset=utf-8"
     assert "statement-ALP1.csv" in response.headers["Content-Disposition"]
     header, opening, intervention = csv_rows(response)
-    assert header == ["Customer ID", "Date and time", "Kind", "Summary", "Our advice",
-                      "Technician", "Duration (min)", "Billing", "Credit before", "Credit after"]
+    assert header == [
+        "Customer ID",
+        "Date and time",
+        "Kind",
+        "Summary",
+        "Our advice",
+        "Technician",
+        "Duration (min)",
+        "Billing",
+        "Credit before",
+        "Credit after",
+    ]
     assert opening[2:4] == ["purchase", "Opening purchase"]
-    assert intervention == ["ALP1", "2025-01-06T09:00:00+00:00", "intervention",
-                            "'=HYPERLINK(\"http://evil.example\")", "Sauvegardez régulièrement",
-                            "Alpha Tech", "12", "free", "50", "50"]
+    assert intervention == [
+        "ALP1",
+        "2025-01-06T09:00:00+00:00",
+        "intervention",
+        '\'=HYPERLINK("http://evil.example")',
+        "Sauvegardez régulièrement",
+        "Alpha Tech",
+        "12",
+        "free",
+        "50",
+        "50",
+    ]
 
 
 def test_a_branch_limited_user_sees_their_branchs_entries_and_the_whole_balance(app, world):

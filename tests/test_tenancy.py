@@ -57,9 +57,11 @@ def test_audit_events_follow_the_client_scope_but_staff_keep_tenant_wide_ones(wo
         ("assigned staff", ClientVisibility(assigned_to=world.a.admin_id)),
     ):
         with bound_to(db.session, world.a.tenant_id, visibility):
-            seen_by[who] = set(db.session.scalars(
-                select(AuditEvent.client_id).where(AuditEvent.action == "test.event")
-            ))
+            seen_by[who] = set(
+                db.session.scalars(
+                    select(AuditEvent.client_id).where(AuditEvent.action == "test.event")
+                )
+            )
     assert seen_by == {"client user": {world.a.client_id}, "assigned staff": {None}}
 
 

@@ -25,7 +25,9 @@ def test_https_base_url_turns_on_hsts_and_secure_cookies(app, app_config, world)
     client = app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"  # Secure cookies only travel over https
     response = login(
-        client, world.a.slug, world.a.admin_email,
+        client,
+        world.a.slug,
+        world.a.admin_email,
         headers={"Referer": f"https://localhost/{world.a.slug}/login"},
     )
     assert response.status_code == 302

@@ -33,11 +33,14 @@ class GrantAccessForm(FlaskForm):
         description=_l("Proposed from the client's code; you may change it."),
     )
     email = StringField(
-        _l("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)],
+        _l("Email"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=254)],
         render_kw={"type": "email"},
     )
     allowed_network = text(
-        _l("Limit access to this IP address (optional)"), 64,
+        _l("Limit access to this IP address (optional)"),
+        64,
         description=_l("One address such as 203.0.113.7, or a network such as 203.0.113.0/24."),
     )
     branch_id = SelectField(_l("Limit access to this branch (optional)"))
@@ -63,7 +66,8 @@ class GrantAccessForm(FlaskForm):
 
 class LimitsForm(FlaskForm):
     allowed_network = text(
-        _l("Limit access to this IP address (optional)"), 64,
+        _l("Limit access to this IP address (optional)"),
+        64,
         description=_l("One address such as 203.0.113.7, or a network such as 203.0.113.0/24."),
     )
     branch_id = SelectField(_l("Limit access to this branch (optional)"))

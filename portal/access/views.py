@@ -42,7 +42,8 @@ def new(contact_id: int):
         form.email.data = contact.email
     if form.validate_on_submit():
         access.grant(
-            contact, g.tenant,
+            contact,
+            g.tenant,
             code=form.code.data,
             email=form.email.data,
             allowed_network=form.allowed_network.data,
@@ -63,12 +64,14 @@ def resend(contact_id: int):
     if AccessActionForm().validate_on_submit():
         access.invite(user, g.tenant, invited_by=current_user)
         audit.record(
-            "access.resent", actor=current_user, client_id=contact.client_id,
-            ip_address=client_address(), contact=contact.name,
+            "access.resent",
+            actor=current_user,
+            client_id=contact.client_id,
+            ip_address=client_address(),
+            contact=contact.name,
         )
         db.session.commit()
-        flash(_("A new access email has been sent; the previous link no longer works."),
-              "success")
+        flash(_("A new access email has been sent; the previous link no longer works."), "success")
     return back_to_card(contact)
 
 

@@ -58,7 +58,9 @@ class ColleagueForm(ContactForm):
     type = None
     fax = None
     note = TextAreaField(
-        _l("Message"), validators=[Length(max=500)], filters=[strip],
+        _l("Message"),
+        validators=[Length(max=500)],
+        filters=[strip],
         description=_l("Optional: anything the team should know."),
     )
     submit = SubmitField(_l("Send the proposal"))

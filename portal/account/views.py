@@ -44,15 +44,21 @@ def report_forged_fields(form) -> None:
     forged = sorted(set(request.form) - set(form._fields))
     if forged:
         audit.record(
-            "account.forged_fields", actor=current_user, client_id=current_user.client_id,
-            ip_address=client_address(), fields=forged[:20],
+            "account.forged_fields",
+            actor=current_user,
+            client_id=current_user.client_id,
+            ip_address=client_address(),
+            fields=forged[:20],
         )
 
 
 def notify_staff(since) -> None:
     notices.client_changed(
-        g.tenant, current_user.client, actor=current_user,
-        session_id=current_session_id(), since=since,
+        g.tenant,
+        current_user.client,
+        actor=current_user,
+        session_id=current_session_id(),
+        since=since,
     )
 
 
@@ -131,7 +137,9 @@ def colleagues():
         .order_by(ContactProposal.id.desc())
     )
     return render_template(
-        "account/colleagues.html", people=people, proposals=own_proposals,
+        "account/colleagues.html",
+        people=people,
+        proposals=own_proposals,
         changes_of=proposals.changes_of,
     )
 
@@ -141,9 +149,13 @@ def send_proposal(form, contact: Contact | None):
     started = utcnow()
     try:
         proposals.propose(
-            current_user.client, contact, form.values(),
+            current_user.client,
+            contact,
+            form.values(),
             departed=form.has_left(),
-            note=form.note.data or None, actor=current_user, ip_address=client_address(),
+            note=form.note.data or None,
+            actor=current_user,
+            ip_address=client_address(),
         )
     except proposals.ProposalRefused as refusal:
         db.session.rollback()

@@ -58,36 +58,54 @@ class SettingsForm(FlaskForm):
 
     #: The form's fields that are the tenant's columns of the same name.
     FIELDS = (
-        "name", "support_sender_name", "support_sender_email", "support_phone", "review_url",
-        "credit_threshold_minutes", "invitation_days", "default_locale",
+        "name",
+        "support_sender_name",
+        "support_sender_email",
+        "support_phone",
+        "review_url",
+        "credit_threshold_minutes",
+        "invitation_days",
+        "default_locale",
     )
 
     name = StringField(
-        _l("Display name"), validators=[DataRequired(), Length(max=120)], filters=[strip],
+        _l("Display name"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[strip],
         description=_l("Shown in the page header and signing every mail."),
     )
     support_sender_name = text(
-        _l("Support sender name"), 120,
+        _l("Support sender name"),
+        120,
         description=_l("The recap mails come from this name; the display name when empty."),
     )
     support_sender_email = text(
-        _l("Support sender address"), 254, render_kw={"type": "email"},
+        _l("Support sender address"),
+        254,
+        render_kw={"type": "email"},
         description=_l("Customers reply to this address; the server's sender when empty."),
     )
     support_phone = text(
-        _l("Support phone"), 40, render_kw={"type": "tel"},
+        _l("Support phone"),
+        40,
+        render_kw={"type": "tel"},
         description=_l("Signs the recap mails under the technician's name."),
     )
     review_url = text(
-        _l("Review page"), 255, render_kw={"inputmode": "url"},
+        _l("Review page"),
+        255,
+        render_kw={"inputmode": "url"},
         description=_l("Where “Invite to leave a review” sends the customer."),
     )
     credit_threshold_minutes = IntegerField(
         _l("Debt allowed before refusal (min)"),
         validators=[
             InputRequired(_l("Give a number of minutes.")),
-            NumberRange(0, MAX_THRESHOLD_MINUTES, _l(
-                "Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES)),
+            NumberRange(
+                0,
+                MAX_THRESHOLD_MINUTES,
+                _l("Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES),
+            ),
         ],
         render_kw={"inputmode": "numeric"},
         description=_l("Beyond this negative balance, technicians need an override."),
@@ -96,8 +114,9 @@ class SettingsForm(FlaskForm):
         _l("Invitation lifetime (days)"),
         validators=[
             InputRequired(_l("Give a number of days.")),
-            NumberRange(1, MAX_INVITATION_DAYS, _l(
-                "Between 1 and %(max)d days.", max=MAX_INVITATION_DAYS)),
+            NumberRange(
+                1, MAX_INVITATION_DAYS, _l("Between 1 and %(max)d days.", max=MAX_INVITATION_DAYS)
+            ),
         ],
         render_kw={"inputmode": "numeric"},
     )
@@ -130,7 +149,9 @@ class BranchForm(FlaskForm):
     """A branch's name, unique in the tenant."""
 
     name = StringField(
-        _l("Branch name"), validators=[DataRequired(), Length(max=120)], filters=[strip],
+        _l("Branch name"),
+        validators=[DataRequired(), Length(max=120)],
+        filters=[strip],
     )
     submit = SubmitField(_l("Save"))
 
@@ -148,7 +169,9 @@ class RoleForm(FlaskForm):
     """A role's name and the staff permissions it grants, ticked from the catalogue."""
 
     name = StringField(
-        _l("Role name"), validators=[DataRequired(), Length(max=80)], filters=[strip],
+        _l("Role name"),
+        validators=[DataRequired(), Length(max=80)],
+        filters=[strip],
     )
     permissions = MultiCheckboxField(_l("Permissions"), validate_choice=True)
     submit = SubmitField(_l("Save"))
@@ -172,10 +195,12 @@ class RoleForm(FlaskForm):
         current = self.role.permissions if self.role else frozenset()
         forged = set(field.data or ()) - current - held
         if forged:
-            raise ValidationError(_l(
-                "You can only grant permissions you hold yourself: %(names)s.",
-                names=", ".join(sorted(forged)),
-            ))
+            raise ValidationError(
+                _l(
+                    "You can only grant permissions you hold yourself: %(names)s.",
+                    names=", ".join(sorted(forged)),
+                )
+            )
 
     def granted(self) -> set[str]:
         """The permissions ticked; those the editor does not hold stay as they were
@@ -188,21 +213,29 @@ class RoleForm(FlaskForm):
 class StaffForm(FlaskForm):
     """A staff user: who they are, their role, and the limits of what they see."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)],
-                       filters=[strip])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[strip])
     email = StringField(
-        _l("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)],
+        _l("Email"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=254)],
         render_kw={"type": "email"},
     )
     role_id = SelectField(_l("Role"), coerce=int, validate_choice=True)
     initials = StringField(
-        _l("Initials"), filters=[strip, lambda value: value.upper() if value else value],
-        validators=[Optional(), Regexp(r"^[A-Z0-9]{1,8}$", message=_l(
-            "Up to 8 letters or digits, such as HRY."))],
+        _l("Initials"),
+        filters=[strip, lambda value: value.upper() if value else value],
+        validators=[
+            Optional(),
+            Regexp(r"^[A-Z0-9]{1,8}$", message=_l("Up to 8 letters or digits, such as HRY.")),
+        ],
         description=_l("Shown in the support history, as in “by HRY”."),
     )
-    phone = text(_l("Phone"), 40, render_kw={"type": "tel"},
-                 description=_l("Signs the recap mails of their interventions."))
+    phone = text(
+        _l("Phone"),
+        40,
+        render_kw={"type": "tel"},
+        description=_l("Signs the recap mails of their interventions."),
+    )
     allowed_network = GrantAccessForm.allowed_network
     branch_id = SelectField(_l("Limit access to this branch (optional)"), default="")
     submit = SubmitField(_l("Save and send email"))
@@ -216,7 +249,8 @@ class StaffForm(FlaskForm):
         ).all()
         # Nobody gives a role with more power than their own; a user keeps the one they have.
         self.role_id.choices = [
-            (role.id, role.name) for role in roles
+            (role.id, role.name)
+            for role in roles
             if role.permissions <= held or (user is not None and role.id == user.role_id)
         ]
         self.branch_id.choices = branch_choices()
@@ -238,8 +272,10 @@ class StaffForm(FlaskForm):
 
     def values(self) -> dict:
         return {
-            "name": self.name.data, "role_id": self.role_id.data,
-            "initials": self.initials.data or None, "phone": self.phone.data or None,
+            "name": self.name.data,
+            "role_id": self.role_id.data,
+            "initials": self.initials.data or None,
+            "phone": self.phone.data or None,
             "allowed_network": self.allowed_network.data or None,
             "branch_id": int(self.branch_id.data) if self.branch_id.data else None,
         }

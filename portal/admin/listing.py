@@ -33,8 +33,12 @@ class UserFilters:
         if self.query:
             pattern = f"%{escape_like(self.query)}%"
             statement = statement.where(
-                or_(*(column.ilike(pattern, escape="\\")
-                      for column in (User.name, User.code, User.email)))
+                or_(
+                    *(
+                        column.ilike(pattern, escape="\\")
+                        for column in (User.name, User.code, User.email)
+                    )
+                )
             )
         if self.kind is not None:
             statement = statement.where(User.kind == self.kind)

@@ -31,8 +31,12 @@ def users():
     page = paginate(filters.statement())
     roles = db.session.scalars(select(Role).order_by(Role.name)).all()
     return render_template(
-        "admin/users.html", page=page, filters=filters, roles=roles,
-        kinds=list(UserKind), states=list(UserStatus),
+        "admin/users.html",
+        page=page,
+        filters=filters,
+        roles=roles,
+        kinds=list(UserKind),
+        states=list(UserStatus),
     )
 
 
@@ -40,15 +44,24 @@ def users():
 def invite_staff():
     form = StaffForm(granted_by=current_user)
     if form.validate_on_submit():
-        user = staff.invite_staff(g.tenant, form.email.data, form.values(),
-                                  actor=current_user, ip_address=client_address())
+        user = staff.invite_staff(
+            g.tenant,
+            form.email.data,
+            form.values(),
+            actor=current_user,
+            ip_address=client_address(),
+        )
         db.session.commit()
-        flash(_("%(name)s is invited: the email with their link is on its way to %(email)s.",
-                name=user.name, email=user.email), "success")
+        flash(
+            _(
+                "%(name)s is invited: the email with their link is on its way to %(email)s.",
+                name=user.name,
+                email=user.email,
+            ),
+            "success",
+        )
         return redirect(url_for("admin.users"))
-    return render_template("admin/staff.html", form=form, user=None), (
-        400 if form.errors else 200
-    )
+    return render_template("admin/staff.html", form=form, user=None), (400 if form.errors else 200)
 
 
 @bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
@@ -58,21 +71,23 @@ def edit_staff(user_id: int):
         return redirect(url_for("contacts.show", contact_id=user.contact_id))
     form = StaffForm(obj=user, user=user, granted_by=current_user)
     if form.validate_on_submit():
-        demoted = (user.role.system is SystemRole.ADMINISTRATOR
-                   and form.role_id.data != user.role_id)
+        demoted = user.role.system is SystemRole.ADMINISTRATOR and form.role_id.data != user.role_id
         if demoted and user.status is UserStatus.ACTIVE and active_administrators() <= 1:
-            form.role_id.errors.append(_(
-                "%(name)s is the last active administrator: give another user the "
-                "Administrator role first.", name=user.name))
+            form.role_id.errors.append(
+                _(
+                    "%(name)s is the last active administrator: give another user the "
+                    "Administrator role first.",
+                    name=user.name,
+                )
+            )
         else:
-            changes = staff.update_staff(user, form.values(), actor=current_user,
-                                         ip_address=client_address())
+            changes = staff.update_staff(
+                user, form.values(), actor=current_user, ip_address=client_address()
+            )
             db.session.commit()
             flash(_("Saved.") if changes else _("Nothing was changed."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/staff.html", form=form, user=user), (
-        400 if form.errors else 200
-    )
+    return render_template("admin/staff.html", form=form, user=user), (400 if form.errors else 200)
 
 
 @bp.route("/users/<id:user_id>/disable", methods=["POST"])
@@ -97,24 +112,34 @@ def resend(user_id: int):
     else:
         access.invite(user, g.tenant, invited_by=current_user)
         audit.record(
-            "access.resent", actor=current_user, client_id=user.client_id,
-            ip_address=client_address(), contact=user.name,
+            "access.resent",
+            actor=current_user,
+            client_id=user.client_id,
+            ip_address=client_address(),
+            contact=user.name,
         )
         db.session.commit()
-        flash(_("A new access email has been sent to %(email)s; the previous link no longer "
-                "works.", email=user.email), "success")
+        flash(
+            _(
+                "A new access email has been sent to %(email)s; the previous link no longer works.",
+                email=user.email,
+            ),
+            "success",
+        )
     return back
 
 
 def active_administrators() -> int:
     """How many active Administrators the tenant has; their rows stay locked until the
     commit (PostgreSQL), so two administrators cannot disable each other at once."""
-    return len(db.session.scalars(
-        select(User.id)
-        .join(User.role)
-        .where(Role.system == SystemRole.ADMINISTRATOR, User.status == UserStatus.ACTIVE)
-        .with_for_update(of=User)
-    ).all())
+    return len(
+        db.session.scalars(
+            select(User.id)
+            .join(User.role)
+            .where(Role.system == SystemRole.ADMINISTRATOR, User.status == UserStatus.ACTIVE)
+            .with_for_update(of=User)
+        ).all()
+    )
 
 
 def refusal(user: User, disabled: bool) -> str | None:
@@ -128,8 +153,11 @@ def refusal(user: User, disabled: bool) -> str | None:
         and user.status is UserStatus.ACTIVE
         and active_administrators() <= 1
     ):
-        return _("%(name)s is the last active administrator: give another user the "
-                 "Administrator role first.", name=user.name)
+        return _(
+            "%(name)s is the last active administrator: give another user the "
+            "Administrator role first.",
+            name=user.name,
+        )
     return None
 
 
@@ -184,7 +212,9 @@ def branches():
         return redirect(url_for("admin.branches"))
     rows = db.session.scalars(select(Branch).order_by(Branch.active.desc(), Branch.name)).all()
     return render_template(
-        "admin/branches.html", form=form, branches=rows,
+        "admin/branches.html",
+        form=form,
+        branches=rows,
         in_use={branch.id: settings.in_use(branch) for branch in rows},
     ), 400 if form.errors else 200
 
@@ -218,18 +248,32 @@ def branch_action(branch_id: int, act) -> tuple[Branch, bool | None]:
 
 @bp.route("/branches/<id:branch_id>/deactivate", methods=["POST"])
 def deactivate_branch(branch_id: int):
-    branch, done = branch_action(branch_id, lambda branch: settings.set_branch_active(
-        branch, False, actor=current_user, ip_address=client_address()))
+    branch, done = branch_action(
+        branch_id,
+        lambda branch: settings.set_branch_active(
+            branch, False, actor=current_user, ip_address=client_address()
+        ),
+    )
     if done:
-        flash(_("Branch %(name)s deactivated: it stays on the records that name it and is "
-                "offered no more.", name=branch.name), "success")
+        flash(
+            _(
+                "Branch %(name)s deactivated: it stays on the records that name it and is "
+                "offered no more.",
+                name=branch.name,
+            ),
+            "success",
+        )
     return redirect(url_for("admin.branches"))
 
 
 @bp.route("/branches/<id:branch_id>/activate", methods=["POST"])
 def activate_branch(branch_id: int):
-    branch, done = branch_action(branch_id, lambda branch: settings.set_branch_active(
-        branch, True, actor=current_user, ip_address=client_address()))
+    branch, done = branch_action(
+        branch_id,
+        lambda branch: settings.set_branch_active(
+            branch, True, actor=current_user, ip_address=client_address()
+        ),
+    )
     if done:
         flash(_("Branch %(name)s reactivated.", name=branch.name), "success")
     return redirect(url_for("admin.branches"))
@@ -241,30 +285,45 @@ def delete_branch(branch_id: int):
     if request.method == "GET":
         branch = get_branch(branch_id)
         return render_template(
-            "admin/delete.html", name=branch.name, form=UserActionForm(),
-            back=url_for("admin.branches"), back_label=_("Branches"),
-            blocked=settings.in_use(branch) and _(
+            "admin/delete.html",
+            name=branch.name,
+            form=UserActionForm(),
+            back=url_for("admin.branches"),
+            back_label=_("Branches"),
+            blocked=settings.in_use(branch)
+            and _(
                 "Users, clients or interventions name this branch: it cannot be deleted. "
-                "Deactivate it instead."),
+                "Deactivate it instead."
+            ),
         )
-    branch, done = branch_action(branch_id, lambda branch: settings.delete_branch(
-        branch, actor=current_user, ip_address=client_address()))
+    branch, done = branch_action(
+        branch_id,
+        lambda branch: settings.delete_branch(
+            branch, actor=current_user, ip_address=client_address()
+        ),
+    )
     if done:
         flash(_("Branch %(name)s deleted.", name=branch.name), "success")
     elif done is False:
-        flash(_("%(name)s is named by users, clients or interventions: deactivate it "
-                "instead.", name=branch.name), "error")
+        flash(
+            _(
+                "%(name)s is named by users, clients or interventions: deactivate it instead.",
+                name=branch.name,
+            ),
+            "error",
+        )
     return redirect(url_for("admin.branches"))
 
 
 @bp.route("/roles")
 def role_list():
     rows = db.session.scalars(select(Role).order_by(Role.system.is_(None), Role.name)).all()
-    holders = dict(db.session.execute(
-        select(User.role_id, func.count()).group_by(User.role_id)
-    ).all())
-    return render_template("admin/roles.html", roles=rows, holders=holders,
-                           catalogue=STAFF_PERMISSIONS)
+    holders = dict(
+        db.session.execute(select(User.role_id, func.count()).group_by(User.role_id)).all()
+    )
+    return render_template(
+        "admin/roles.html", roles=rows, holders=holders, catalogue=STAFF_PERMISSIONS
+    )
 
 
 def get_role(role_id: int) -> Role:
@@ -282,14 +341,13 @@ def role_members(role: Role) -> list[User]:
 def new_role():
     form = RoleForm(granted_by=current_user)
     if form.validate_on_submit():
-        role = roles.create_role(form.name.data, form.granted(),
-                                 actor=current_user, ip_address=client_address())
+        role = roles.create_role(
+            form.name.data, form.granted(), actor=current_user, ip_address=client_address()
+        )
         db.session.commit()
         flash(_("Role %(name)s created.", name=role.name), "success")
         return redirect(url_for("admin.role_list"))
-    return render_template("admin/role.html", form=form, role=None), (
-        400 if form.errors else 200
-    )
+    return render_template("admin/role.html", form=form, role=None), (400 if form.errors else 200)
 
 
 @bp.route("/roles/<id:role_id>", methods=["GET", "POST"])
@@ -299,14 +357,20 @@ def edit_role(role_id: int):
         if request.method == "POST":
             abort(403)
         members = role_members(role)
-        return render_template("admin/role.html", form=None, role=role, members=members,
-                               catalogue=CATALOGUE)
-    form = RoleForm(role=role, granted_by=current_user,
-                    data=None if request.method == "POST" else {
-                        "name": role.name, "permissions": sorted(role.permissions)})
+        return render_template(
+            "admin/role.html", form=None, role=role, members=members, catalogue=CATALOGUE
+        )
+    form = RoleForm(
+        role=role,
+        granted_by=current_user,
+        data=None
+        if request.method == "POST"
+        else {"name": role.name, "permissions": sorted(role.permissions)},
+    )
     if form.validate_on_submit():
-        changed = roles.update_role(role, form.name.data, form.granted(),
-                                    actor=current_user, ip_address=client_address())
+        changed = roles.update_role(
+            role, form.name.data, form.granted(), actor=current_user, ip_address=client_address()
+        )
         db.session.commit()
         flash(_("Saved.") if changed else _("Nothing was changed."), "success")
         return redirect(url_for("admin.role_list"))
@@ -325,10 +389,12 @@ def delete_role(role_id: int):
     form = UserActionForm()
     if request.method == "GET":
         return render_template(
-            "admin/delete.html", name=role.name, form=form,
-            back=url_for("admin.role_list"), back_label=_("Roles"),
-            blocked=roles.in_use(role) and _("Users hold this role: give them another role "
-                                             "first."),
+            "admin/delete.html",
+            name=role.name,
+            form=form,
+            back=url_for("admin.role_list"),
+            back_label=_("Roles"),
+            blocked=roles.in_use(role) and _("Users hold this role: give them another role first."),
         )
     if not form.validate_on_submit():
         flash(_("The form has expired; please try again."), "error")
@@ -336,8 +402,10 @@ def delete_role(role_id: int):
         db.session.commit()
         flash(_("Role %(name)s deleted.", name=role.name), "success")
     else:
-        flash(_("Users hold the role %(name)s: give them another role first.",
-                name=role.name), "error")
+        flash(
+            _("Users hold the role %(name)s: give them another role first.", name=role.name),
+            "error",
+        )
     return redirect(url_for("admin.role_list"))
 
 
@@ -361,10 +429,17 @@ def audit_log():
     staff_users = db.session.scalars(
         select(User).where(User.kind == UserKind.STAFF).order_by(User.name)
     ).all()
-    filters = {"user": actor_id, "action": action,
-               "start": span.start.isoformat() if span.start else None,
-               "end": span.end.isoformat() if span.end else None}
+    filters = {
+        "user": actor_id,
+        "action": action,
+        "start": span.start.isoformat() if span.start else None,
+        "end": span.end.isoformat() if span.end else None,
+    }
     return render_template(
-        "admin/audit.html", page=paginate(statement.order_by(AuditEvent.id.desc())),
-        form=form, staff_users=staff_users, actions=ACTIONS, filters=filters,
+        "admin/audit.html",
+        page=paginate(statement.order_by(AuditEvent.id.desc())),
+        form=form,
+        staff_users=staff_users,
+        actions=ACTIONS,
+        filters=filters,
     ), 400 if form.errors else 200

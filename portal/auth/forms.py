@@ -58,8 +58,9 @@ class SetPasswordForm(FlaskForm):
         _l("Choose a password"),
         validators=[InputRequired(), Length(max=1024)],
         render_kw={"autocomplete": "new-password"},
-        description=_l("At least %(min)d characters; not your user code or email.",
-                       min=MIN_PASSWORD_LENGTH),
+        description=_l(
+            "At least %(min)d characters; not your user code or email.", min=MIN_PASSWORD_LENGTH
+        ),
     )
     confirm = PasswordField(
         _l("Repeat the password"),

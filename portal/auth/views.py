@@ -42,6 +42,7 @@ from portal.validation import normalise_email
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
 
+
 @cache
 def dummy_hash() -> str:
     """Checked when no user matches, so that a miss takes as long as a wrong password."""
@@ -202,9 +203,7 @@ def choose_password():
     if state is not InvitationState.PENDING:
         return private(
             make_response(
-                render_template(
-                    "auth/link_invalid.html", state=state, form=RenewLinkForm()
-                ),
+                render_template("auth/link_invalid.html", state=state, form=RenewLinkForm()),
                 404 if invitation is None else 410,
             )
         )
@@ -221,9 +220,7 @@ def choose_password():
             flash(_("Your password is saved. Welcome!"), "success")
             return redirect(url_for("main.home"))
     return private(
-        make_response(
-            render_template("auth/set_password.html", form=form, user=invitation.user)
-        )
+        make_response(render_template("auth/set_password.html", form=form, user=invitation.user))
     )
 
 
@@ -236,11 +233,14 @@ def renew_link():
     if RenewLinkForm().validate_on_submit() and invitation is not None:
         user = invitation.user
         if user.status is not UserStatus.DISABLED and invitation.current_state() in (
-            InvitationState.EXPIRED, InvitationState.REVOKED
+            InvitationState.EXPIRED,
+            InvitationState.REVOKED,
         ):
             access.invite(user, g.tenant, invited_by=None)
             audit.record(
-                "access.link_renewed", client_id=user.client_id, ip_address=client_address(),
+                "access.link_renewed",
+                client_id=user.client_id,
+                ip_address=client_address(),
                 contact=user.name,
             )
             db.session.commit()
@@ -271,13 +271,18 @@ def forgot_password():
             access.invite(user, g.tenant, invited_by=None)
         if user is not None:
             audit.record(
-                "auth.reset_requested", client_id=user.client_id, ip_address=client_address(),
-                user_id=user.id, status=user.status.value,
+                "auth.reset_requested",
+                client_id=user.client_id,
+                ip_address=client_address(),
+                user_id=user.id,
+                status=user.status.value,
             )
         db.session.commit()
         flash(
-            _("If an account matches, a link to choose a new password is on its way to its "
-              "email address. It works for one hour."),
+            _(
+                "If an account matches, a link to choose a new password is on its way to its "
+                "email address. It works for one hour."
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -303,17 +308,13 @@ def choose_new_password():
         if problem:
             form.password.errors.append(problem)
         else:
-            users.change_password(
-                user, form.password.data, actor=user, ip_address=client_address()
-            )
+            users.change_password(user, form.password.data, actor=user, ip_address=client_address())
             session.pop(PENDING_RESET, None)
             sign_in(user, request.user_agent.string)
             db.session.commit()
             flash(_("Your new password is saved."), "success")
             return redirect(url_for("main.home"))
-    return private(
-        make_response(render_template("auth/set_password.html", form=form, user=user))
-    )
+    return private(make_response(render_template("auth/set_password.html", form=form, user=user)))
 
 
 @bp.route("/sessions")
@@ -341,8 +342,11 @@ def end_session(session_id: int):
         abort(404)  # another user's session does not exist for this one
     if LogoutForm().validate_on_submit() and sessions.end_one(user, session_id):
         audit.record(
-            "auth.session_ended", actor=user, client_id=user.client_id,
-            ip_address=client_address(), session_id=session_id,
+            "auth.session_ended",
+            actor=user,
+            client_id=user.client_id,
+            ip_address=client_address(),
+            session_id=session_id,
         )
         db.session.commit()
         flash(_("That session has been ended."), "success")
@@ -356,8 +360,11 @@ def end_other_sessions():
     if LogoutForm().validate_on_submit():
         count = sessions.end_others(user, session.get(SESSION_TOKEN, ""))
         audit.record(
-            "auth.sessions_ended", actor=user, client_id=user.client_id,
-            ip_address=client_address(), count=count,
+            "auth.sessions_ended",
+            actor=user,
+            client_id=user.client_id,
+            ip_address=client_address(),
+            count=count,
         )
         db.session.commit()
         flash(_("Every other session has been ended."), "success")
@@ -385,12 +392,20 @@ def change_email():
             else:
                 access.request_email_change(user, g.tenant, new_email)
                 audit.record(
-                    "user.email_change_requested", actor=user, client_id=user.client_id,
-                    ip_address=client_address(), new_email=new_email,
+                    "user.email_change_requested",
+                    actor=user,
+                    client_id=user.client_id,
+                    ip_address=client_address(),
+                    new_email=new_email,
                 )
                 db.session.commit()
-                flash(_("A link has been sent to %(email)s. Your address changes when you "
-                        "open it.", email=new_email), "success")
+                flash(
+                    _(
+                        "A link has been sent to %(email)s. Your address changes when you open it.",
+                        email=new_email,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("main.home"))
     return render_template("auth/change_email.html", form=form)
 

@@ -132,16 +132,15 @@ class ClientForm(CoordinatesForm):
         ],
         description=_l("Leave empty for the next free number."),
     )
-    name = StringField(
-        _l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip]
-    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     mode = SelectField(_l("Mode"), choices=enum_choices(ClientMode))
     status = SelectField(_l("Status"), choices=enum_choices(ClientStatus))
     type = SelectField(_l("Type"), choices=enum_choices(ClientType))
     language = SelectField(_l("Language"))
     currency = SelectField(_l("Currency"))
     bill_to = text(
-        _l("Bill to (client code)"), 20,
+        _l("Bill to (client code)"),
+        20,
         description=_l("The code of another client that receives the invoices."),
     )
     reference = text(_l("Client's own reference number"), 60)

@@ -63,8 +63,12 @@ def index():
     page = paginate(filters.statement())
     branches = db.session.scalars(select(Branch).order_by(Branch.name)).all()
     return render_template(
-        "clients/index.html", page=page, filters=filters, branches=branches,
-        statuses=list(ClientStatus), types=list(ClientType),
+        "clients/index.html",
+        page=page,
+        filters=filters,
+        branches=branches,
+        statuses=list(ClientStatus),
+        types=list(ClientType),
     )
 
 
@@ -146,7 +150,10 @@ def contacts(client_id: int):
         statement = statement.where(Contact.archived_at.is_(None))
     page = paginate(statement)
     return render_template(
-        "clients/contacts.html", client=client, page=page, show_archived=show_archived,
+        "clients/contacts.html",
+        client=client,
+        page=page,
+        show_archived=show_archived,
         tab="contacts",
     )
 
@@ -170,8 +177,11 @@ def assign_form(client: Client) -> AssignForm:
 def staff(client_id: int):
     client = get_client(client_id)
     return render_template(
-        "clients/staff.html", client=client, form=assign_form(client),
-        remove_form=ConfirmForm(), tab="staff",
+        "clients/staff.html",
+        client=client,
+        form=assign_form(client),
+        remove_form=ConfirmForm(),
+        tab="staff",
     )
 
 

@@ -12,14 +12,20 @@ from portal.validation import apply, normalise_email, normalise_phone
 
 #: The editable fields of a contact, in the seed's order.
 CONTACT_FIELDS = (
-    "name", "title", "department", "type", "email", "phone", "mobile", "fax", "location"
+    "name",
+    "title",
+    "department",
+    "type",
+    "email",
+    "phone",
+    "mobile",
+    "fax",
+    "location",
 )
 
 
 class ContactForm(FlaskForm):
-    name = StringField(
-        _l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip]
-    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     title = text(_l("Title"), 120)
     department = text(_l("Department"), 120)
     type = text(_l("Type"), 60, description=_l("For example Operations or Accounting."))

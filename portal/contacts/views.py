@@ -68,13 +68,22 @@ def render_card(contact: Contact, form: ContactForm):
         else []
     )
     return render_template(
-        "contacts/card.html", contact=contact, form=form, previous=previous,
-        following=following, account=account, invitations=invitations,
+        "contacts/card.html",
+        contact=contact,
+        form=form,
+        previous=previous,
+        following=following,
+        account=account,
+        invitations=invitations,
         action_form=AccessActionForm(),
         limits_form=LimitsForm(
-            data={"allowed_network": account.allowed_network,
-                  "branch_id": str(account.branch_id or "")}
-        ) if account else None,
+            data={
+                "allowed_network": account.allowed_network,
+                "branch_id": str(account.branch_id or ""),
+            }
+        )
+        if account
+        else None,
     )
 
 
@@ -109,8 +118,6 @@ def archive(contact_id: int):
             contact, contact.archived_at is None, actor=current_user, ip_address=client_address()
         )
         db.session.commit()
-        flash(
-            _("Contact archived.") if contact.archived_at else _("Contact restored."), "success"
-        )
+        flash(_("Contact archived.") if contact.archived_at else _("Contact restored."), "success")
         return redirect(url_for("clients.contacts", client_id=contact.client_id))
     return render_template("contacts/archive.html", contact=contact, form=form)

@@ -35,7 +35,7 @@ def linkify(text: str) -> Markup:
     pieces, position = [], 0
     for match in URL.finditer(text):
         url = match.group(0).rstrip(TRAILING)
-        pieces += [escape(text[position:match.start()]), LINK.format(url)]
+        pieces += [escape(text[position : match.start()]), LINK.format(url)]
         position = match.start() + len(url)
     pieces.append(escape(text[position:]))
     return Markup("").join(pieces)
@@ -44,8 +44,7 @@ def linkify(text: str) -> Markup:
 @bp.route("")
 @public
 def index():
-    page = paginate(select(OutboxMail).order_by(OutboxMail.created_at.desc(),
-                                                OutboxMail.id.desc()))
+    page = paginate(select(OutboxMail).order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()))
     return render_template("mailbox/index.html", page=page)
 
 

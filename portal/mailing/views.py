@@ -17,7 +17,6 @@ from portal.services import audit, recaps
 bp = Blueprint("mailing", __name__, url_prefix="/<tenant>")
 
 
-
 def is_one_click() -> bool:
     """The POST of a mail client's unsubscribe button (RFC 8058), not of our page."""
     return request.form.get("List-Unsubscribe") == "One-Click"
@@ -36,14 +35,18 @@ def unsubscribe(token: str):
             audit.record(
                 "mailing.resubscribed" if wanted else "mailing.unsubscribed",
                 client_id=record.client_id if recipient.kind == "contact" else record.id,
-                ip_address=client_address(), address=recipient.address,
+                ip_address=client_address(),
+                address=recipient.address,
                 one_click=is_one_click(),
             )
             db.session.commit()
         if is_one_click():
             return _("You are unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
-        flash(_("You will receive the recap mails again.") if wanted
-              else _("You are unsubscribed: no more recap mails will be sent to this address."),
-              "success")
+        flash(
+            _("You will receive the recap mails again.")
+            if wanted
+            else _("You are unsubscribed: no more recap mails will be sent to this address."),
+            "success",
+        )
         return redirect(url_for("mailing.unsubscribe", token=token))
     return render_template("mailing/unsubscribe.html", recipient=recipient)

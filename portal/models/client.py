@@ -216,7 +216,8 @@ class ClientAssignment(TenantScoped, db.Model):
             ["tenant_id", "client_id"], ["client.tenant_id", "client.id"], ondelete="CASCADE"
         ),
         ForeignKeyConstraint(
-            ["tenant_id", "user_id"], ["user_account.tenant_id", "user_account.id"],
+            ["tenant_id", "user_id"],
+            ["user_account.tenant_id", "user_account.id"],
             ondelete="CASCADE",
         ),
         Index("ix_client_assignment_user", "tenant_id", "user_id", "client_id"),

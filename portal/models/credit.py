@@ -62,9 +62,7 @@ class CreditAccount(ClientOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "customer_id"),
-        ForeignKeyConstraint(
-            ["tenant_id", "billing_client_id"], ["client.tenant_id", "client.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "billing_client_id"], ["client.tenant_id", "client.id"]),
         ForeignKeyConstraint(
             ["tenant_id", "npi_set_by_id"], ["user_account.tenant_id", "user_account.id"]
         ),
@@ -138,7 +136,8 @@ class CreditAccountClient(ClientOwned, db.Model):
     __tablename__ = "credit_account_client"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["tenant_id", "account_id"], ["credit_account.tenant_id", "credit_account.id"],
+            ["tenant_id", "account_id"],
+            ["credit_account.tenant_id", "credit_account.id"],
             ondelete="CASCADE",
         ),
         ForeignKeyConstraint(["tenant_id", "client_id"], ["client.tenant_id", "client.id"]),

@@ -34,7 +34,8 @@ class Invitation(TenantScoped, db.Model):
     __tablename__ = "invitation"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["tenant_id", "user_id"], ["user_account.tenant_id", "user_account.id"],
+            ["tenant_id", "user_id"],
+            ["user_account.tenant_id", "user_account.id"],
             ondelete="CASCADE",
         ),
         ForeignKeyConstraint(

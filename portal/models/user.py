@@ -216,7 +216,8 @@ class UserSession(TenantScoped, db.Model):
     __tablename__ = "user_session"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["tenant_id", "user_id"], ["user_account.tenant_id", "user_account.id"],
+            ["tenant_id", "user_id"],
+            ["user_account.tenant_id", "user_account.id"],
             ondelete="CASCADE",
         ),
     )

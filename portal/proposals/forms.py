@@ -14,7 +14,9 @@ class AcceptForm(FlaskForm):
 
 class RejectForm(FlaskForm):
     reason = TextAreaField(
-        _l("Reason"), validators=[Length(max=500)], filters=[strip],
+        _l("Reason"),
+        validators=[Length(max=500)],
+        filters=[strip],
         description=_l("Optional; the client sees it."),
     )
     submit = SubmitField(_l("Reject"))

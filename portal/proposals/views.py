@@ -22,8 +22,11 @@ def get_proposal(proposal_id: int) -> ContactProposal:
 
 def render_review(proposal, accept_form=None, reject_form=None):
     return render_template(
-        "proposals/show.html", proposal=proposal, changes=proposals.changes_of(proposal),
-        accept_form=accept_form or AcceptForm(), reject_form=reject_form or RejectForm(),
+        "proposals/show.html",
+        proposal=proposal,
+        changes=proposals.changes_of(proposal),
+        accept_form=accept_form or AcceptForm(),
+        reject_form=reject_form or RejectForm(),
     )
 
 
@@ -50,9 +53,10 @@ def accept(proposal_id: int):
     form = AcceptForm()
     if not form.validate_on_submit():
         return render_review(proposal, accept_form=form), 400
-    if decide(proposal, lambda: proposals.accept(
-        proposal, actor=current_user, ip_address=client_address()
-    )):
+    if decide(
+        proposal,
+        lambda: proposals.accept(proposal, actor=current_user, ip_address=client_address()),
+    ):
         flash(_("Accepted: the contact is up to date."), "success")
     return redirect(url_for("clients.show", client_id=proposal.client_id))
 
@@ -63,9 +67,14 @@ def reject(proposal_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
         return render_review(proposal, reject_form=form), 400
-    if decide(proposal, lambda: proposals.reject(
-        proposal, reason=form.reason.data or None, actor=current_user,
-        ip_address=client_address(),
-    )):
+    if decide(
+        proposal,
+        lambda: proposals.reject(
+            proposal,
+            reason=form.reason.data or None,
+            actor=current_user,
+            ip_address=client_address(),
+        ),
+    ):
         flash(_("Rejected."), "success")
     return redirect(url_for("clients.show", client_id=proposal.client_id))

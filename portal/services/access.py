@@ -37,8 +37,10 @@ def normalise_network(value: str) -> str:
         network = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
         raise ValueError(
-            _l("Enter one IPv4 or IPv6 address (such as 203.0.113.7) or network "
-               "(such as 203.0.113.0/24).")
+            _l(
+                "Enter one IPv4 or IPv6 address (such as 203.0.113.7) or network "
+                "(such as 203.0.113.0/24)."
+            )
         ) from None
     if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
         mapped = network.network_address.ipv4_mapped
@@ -161,10 +163,16 @@ def grant(
     db.session.flush()
     invite(user, tenant, invited_by=actor)
     audit.record(
-        "access.granted", actor=actor, client_id=contact.client_id, ip_address=ip_address,
+        "access.granted",
+        actor=actor,
+        client_id=contact.client_id,
+        ip_address=ip_address,
         contact=contact.name,
-        changes={"user code": [None, code], "email": [None, user.email],
-                 "allowed network": [None, allowed_network]},
+        changes={
+            "user code": [None, code],
+            "email": [None, user.email],
+            "allowed network": [None, allowed_network],
+        },
     )
     return user
 
@@ -183,8 +191,12 @@ def set_limits(
     changes = apply_changes(user, {"allowed_network": allowed_network, "branch_id": branch_id})
     if changes:
         audit.record(
-            "access.limits_changed", actor=actor, client_id=user.client_id,
-            ip_address=ip_address, contact=user.name, changes=changes,
+            "access.limits_changed",
+            actor=actor,
+            client_id=user.client_id,
+            ip_address=ip_address,
+            contact=user.name,
+            changes=changes,
         )
 
 
@@ -196,7 +208,10 @@ def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> 
     sessions.end_all(user)
     invitation.state, invitation.closed_at = InvitationState.ACCEPTED, utcnow()
     audit.record(
-        "access.accepted", actor=user, client_id=user.client_id, ip_address=ip_address,
+        "access.accepted",
+        actor=user,
+        client_id=user.client_id,
+        ip_address=ip_address,
         contact=user.name,
     )
     return user
@@ -298,6 +313,9 @@ def change_email(user: User, tenant: Tenant, new_email: str, *, ip_address: str 
         new_email=new_email,
     )
     audit.record(
-        "user.email_changed", actor=user, client_id=user.client_id, ip_address=ip_address,
+        "user.email_changed",
+        actor=user,
+        client_id=user.client_id,
+        ip_address=ip_address,
         changes={"email": [old_email, new_email]},
     )

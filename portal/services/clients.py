@@ -101,7 +101,10 @@ def create_client(
         # Otherwise the creator could not see the client just created.
         db.session.add(ClientAssignment(client_id=client.id, user_id=actor.id))
     audit.record(
-        "client.created", actor=actor, client_id=client.id, ip_address=ip_address,
+        "client.created",
+        actor=actor,
+        client_id=client.id,
+        ip_address=ip_address,
         changes=changes,
     )
     return client
@@ -132,7 +135,10 @@ def assign(client: Client, user: User, *, actor: User, ip_address: str | None) -
         return False
     client.assignments.append(ClientAssignment(user_id=user.id, tenant_id=client.tenant_id))
     audit.record(
-        "client.assigned", actor=actor, client_id=client.id, ip_address=ip_address,
+        "client.assigned",
+        actor=actor,
+        client_id=client.id,
+        ip_address=ip_address,
         changes={"assigned staff": [None, user.name]},
     )
     return True
@@ -143,7 +149,10 @@ def unassign(client: Client, user: User, *, actor: User, ip_address: str | None)
         if assignment.user_id == user.id:
             client.assignments.remove(assignment)
             audit.record(
-                "client.unassigned", actor=actor, client_id=client.id, ip_address=ip_address,
+                "client.unassigned",
+                actor=actor,
+                client_id=client.id,
+                ip_address=ip_address,
                 changes={"assigned staff": [user.name, None]},
             )
             return True
@@ -159,8 +168,13 @@ def create_contact(
     db.session.flush()
     search.reindex(contact.client)
     audit.record(
-        "contact.created", actor=actor, client_id=client.id, ip_address=ip_address,
-        contact_id=contact.id, contact=contact.name, changes=changes,
+        "contact.created",
+        actor=actor,
+        client_id=client.id,
+        ip_address=ip_address,
+        contact_id=contact.id,
+        contact=contact.name,
+        changes=changes,
     )
     return contact
 
@@ -173,8 +187,13 @@ def update_contact(
         search.reindex(contact.client)
     if changes:
         audit.record(
-            "contact.updated", actor=actor, client_id=contact.client_id, ip_address=ip_address,
-            contact_id=contact.id, contact=contact.name, changes=changes,
+            "contact.updated",
+            actor=actor,
+            client_id=contact.client_id,
+            ip_address=ip_address,
+            contact_id=contact.id,
+            contact=contact.name,
+            changes=changes,
         )
     return changes
 
@@ -189,7 +208,10 @@ def set_contact_archived(
     search.reindex(contact.client)
     audit.record(
         "contact.archived" if archived else "contact.restored",
-        actor=actor, client_id=contact.client_id, ip_address=ip_address,
-        contact_id=contact.id, contact=contact.name,
+        actor=actor,
+        client_id=contact.client_id,
+        ip_address=ip_address,
+        contact_id=contact.id,
+        contact=contact.name,
         changes={"archived_at": [display(old), display(contact.archived_at)]},
     )

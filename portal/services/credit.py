@@ -71,26 +71,45 @@ def evaluate(account: CreditAccount, threshold: int) -> Policy:
     """The credit policy of seed 002, for the banner and for the server alike."""
     balance = account.balance_minutes
     if account.npi and balance <= 0:
-        return Policy(Verdict.REFUSED_NPI, str(_l(
-            "Do not intervene: sales administration flagged this customer. Tell them you "
-            "cannot help until their time credit is positive again."
-        )))
+        return Policy(
+            Verdict.REFUSED_NPI,
+            str(
+                _l(
+                    "Do not intervene: sales administration flagged this customer. Tell them you "
+                    "cannot help until their time credit is positive again."
+                )
+            ),
+        )
     if balance > 0:
         return Policy(Verdict.GO, str(_l("Time credit available: go ahead.")))
     if balance == 0 and account.first_intervention_at is None:
-        return Policy(Verdict.GO_FIRST_CALL, str(_l(
-            "First call with no credit: help, and tell the customer this is a paid service."
-        )))
+        return Policy(
+            Verdict.GO_FIRST_CALL,
+            str(
+                _l("First call with no credit: help, and tell the customer this is a paid service.")
+            ),
+        )
     if balance >= -threshold:
-        return Policy(Verdict.GO_REMIND, str(_l(
-            "The balance is %(balance)s: you may help, and remind the customer of it.",
-            balance=format_minutes(balance),
-        )))
-    return Policy(Verdict.REFUSED_DEBT, str(_l(
-        "The balance is %(balance)s, beyond the %(threshold)s allowed: refuse until the "
-        "account is topped up, unless a supervisor overrides with a reason.",
-        balance=format_minutes(balance), threshold=format_minutes(threshold),
-    )))
+        return Policy(
+            Verdict.GO_REMIND,
+            str(
+                _l(
+                    "The balance is %(balance)s: you may help, and remind the customer of it.",
+                    balance=format_minutes(balance),
+                )
+            ),
+        )
+    return Policy(
+        Verdict.REFUSED_DEBT,
+        str(
+            _l(
+                "The balance is %(balance)s, beyond the %(threshold)s allowed: refuse until the "
+                "account is topped up, unless a supervisor overrides with a reason.",
+                balance=format_minutes(balance),
+                threshold=format_minutes(threshold),
+            )
+        ),
+    )
 
 
 def format_minutes(minutes: int) -> str:
@@ -117,15 +136,21 @@ def lock(account_id: int) -> CreditAccount | None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         statement = select(CreditAccount).where(CreditAccount.id == account_id)
     else:
-        statement = (
-            select(CreditAccount).where(CreditAccount.id == account_id).with_for_update()
-        )
+        statement = select(CreditAccount).where(CreditAccount.id == account_id).with_for_update()
     return session.scalar(statement.execution_options(populate_existing=True))
 
 
 def _append(
-    account: CreditAccount, *, kind: EntryKind, minutes: int, delta: int, client_id: int,
-    technician: User | None, summary: str, billing: Billing | None = None, **fields,
+    account: CreditAccount,
+    *,
+    kind: EntryKind,
+    minutes: int,
+    delta: int,
+    client_id: int,
+    technician: User | None,
+    summary: str,
+    billing: Billing | None = None,
+    **fields,
 ) -> LedgerEntry:
     """Add the next entry of a locked account and move its balance."""
     previous = _last_entry(account)
@@ -196,15 +221,27 @@ def record_intervention(
     else:
         override_reason = None
     entry = _append(
-        account, kind=EntryKind.INTERVENTION, billing=billing, minutes=minutes,
-        delta=-minutes if billing is Billing.NORMAL else 0, client_id=client.id,
-        technician=technician, summary=summary, advice=advice,
-        review_invited=review_invited, override_reason=override_reason,
+        account,
+        kind=EntryKind.INTERVENTION,
+        billing=billing,
+        minutes=minutes,
+        delta=-minutes if billing is Billing.NORMAL else 0,
+        client_id=client.id,
+        technician=technician,
+        summary=summary,
+        advice=advice,
+        review_invited=review_invited,
+        override_reason=override_reason,
         **({"created_at": at} if at else {}),
     )
     audit.record(
-        "credit.intervention", actor=technician, client_id=client.id, ip_address=ip_address,
-        account=account.customer_id, billing=billing.value, minutes=minutes,
+        "credit.intervention",
+        actor=technician,
+        client_id=client.id,
+        ip_address=ip_address,
+        account=account.customer_id,
+        billing=billing.value,
+        minutes=minutes,
         changes={"balance": [str(entry.credit_before), str(entry.credit_after)]},
         **({"override_reason": override_reason} if override_reason else {}),
     )
@@ -223,9 +260,15 @@ def record_purchase(
     at: datetime | None = None,
 ) -> LedgerEntry:
     entry = _append(
-        account, kind=EntryKind.PURCHASE, minutes=minutes, delta=minutes,
-        client_id=account.billing_client_id, technician=actor,
-        summary=str(_l("Time credit purchase")), amount=amount, reference=reference,
+        account,
+        kind=EntryKind.PURCHASE,
+        minutes=minutes,
+        delta=minutes,
+        client_id=account.billing_client_id,
+        technician=actor,
+        summary=str(_l("Time credit purchase")),
+        amount=amount,
+        reference=reference,
         **({"created_at": at} if at else {}),
     )
     changes = {"balance": [str(entry.credit_before), str(entry.credit_after)]}
@@ -236,26 +279,45 @@ def record_purchase(
         ]
         account.valid_until = valid_until
     audit.record(
-        "credit.purchase", actor=actor, client_id=account.billing_client_id,
-        ip_address=ip_address, account=account.customer_id, minutes=minutes,
-        reference=reference, changes=changes,
+        "credit.purchase",
+        actor=actor,
+        client_id=account.billing_client_id,
+        ip_address=ip_address,
+        account=account.customer_id,
+        minutes=minutes,
+        reference=reference,
+        changes=changes,
     )
     return entry
 
 
 def adjust(
-    account: CreditAccount, *, delta: int, reason: str, actor: User, ip_address: str | None,
+    account: CreditAccount,
+    *,
+    delta: int,
+    reason: str,
+    actor: User,
+    ip_address: str | None,
     at: datetime | None = None,
 ) -> LedgerEntry:
     """Correct the balance by a new entry; nothing is ever edited or deleted."""
     entry = _append(
-        account, kind=EntryKind.ADJUSTMENT, minutes=abs(delta), delta=delta,
-        client_id=account.billing_client_id, technician=actor, summary=reason,
+        account,
+        kind=EntryKind.ADJUSTMENT,
+        minutes=abs(delta),
+        delta=delta,
+        client_id=account.billing_client_id,
+        technician=actor,
+        summary=reason,
         **({"created_at": at} if at else {}),
     )
     audit.record(
-        "credit.adjustment", actor=actor, client_id=account.billing_client_id,
-        ip_address=ip_address, account=account.customer_id, reason=reason,
+        "credit.adjustment",
+        actor=actor,
+        client_id=account.billing_client_id,
+        ip_address=ip_address,
+        account=account.customer_id,
+        reason=reason,
         changes={"balance": [str(entry.credit_before), str(entry.credit_after)]},
     )
     return entry
@@ -269,9 +331,12 @@ def set_npi(
     account.npi, account.npi_set_by_id, account.npi_set_at = flagged, actor.id, utcnow()
     account.npi_reason = reason
     audit.record(
-        "credit.npi_set" if flagged else "credit.npi_cleared", actor=actor,
-        client_id=account.billing_client_id, ip_address=ip_address,
-        account=account.customer_id, reason=reason,
+        "credit.npi_set" if flagged else "credit.npi_cleared",
+        actor=actor,
+        client_id=account.billing_client_id,
+        ip_address=ip_address,
+        account=account.customer_id,
+        reason=reason,
         changes={"npi": [str(not flagged).lower(), str(flagged).lower()]},
     )
 
@@ -286,7 +351,10 @@ def open_account(
     db.session.add(account)
     db.session.flush()
     audit.record(
-        "credit.account_opened", actor=actor, client_id=client.id, ip_address=ip_address,
+        "credit.account_opened",
+        actor=actor,
+        client_id=client.id,
+        ip_address=ip_address,
         account=customer_id,
     )
     return account
@@ -297,15 +365,16 @@ def link(account: CreditAccount, client: Client, *, actor: User, ip_address: str
         return False
     account.links.append(CreditAccountClient(tenant_id=account.tenant_id, client_id=client.id))
     audit.record(
-        "credit.client_linked", actor=actor, client_id=client.id, ip_address=ip_address,
+        "credit.client_linked",
+        actor=actor,
+        client_id=client.id,
+        ip_address=ip_address,
         account=account.customer_id,
     )
     return True
 
 
-def unlink(
-    account: CreditAccount, client: Client, *, actor: User, ip_address: str | None
-) -> bool:
+def unlink(account: CreditAccount, client: Client, *, actor: User, ip_address: str | None) -> bool:
     """The billing client stays linked: it is the one that pays."""
     if client.id == account.billing_client_id:
         return False
@@ -313,8 +382,11 @@ def unlink(
         if existing.client_id == client.id:
             account.links.remove(existing)
             audit.record(
-                "credit.client_unlinked", actor=actor, client_id=client.id,
-                ip_address=ip_address, account=account.customer_id,
+                "credit.client_unlinked",
+                actor=actor,
+                client_id=client.id,
+                ip_address=ip_address,
+                account=account.customer_id,
             )
             return True
     return False
@@ -349,8 +421,9 @@ def totals(account: CreditAccount, now: datetime | None = None) -> Totals:
         .scalar_subquery()
     )
     normal, free, before_year = db.session.execute(
-        select(LedgerEntry.cumulative_normal, LedgerEntry.cumulative_free, served_before_year)
-        .where(LedgerEntry.account_id == account.id, LedgerEntry.position == account.entry_count)
+        select(
+            LedgerEntry.cumulative_normal, LedgerEntry.cumulative_free, served_before_year
+        ).where(LedgerEntry.account_id == account.id, LedgerEntry.position == account.entry_count)
     ).one()
     return Totals(
         first=account.first_intervention_at,
@@ -387,10 +460,12 @@ def verify(session: Session) -> list[Break]:
             if entry.position != position:
                 problem = f"position {entry.position} where {position} was expected"
             elif entry.credit_before + entry.delta != entry.credit_after:
-                problem = (f"before {entry.credit_before} + delta {entry.delta} "
-                           f"!= after {entry.credit_after}")
+                problem = (
+                    f"before {entry.credit_before} + delta {entry.delta} "
+                    f"!= after {entry.credit_after}"
+                )
             elif entry.credit_before != expected_before:
-                problem = (f"before {entry.credit_before} != previous after {expected_before}")
+                problem = f"before {entry.credit_before} != previous after {expected_before}"
             elif (entry.cumulative_normal, entry.cumulative_free) != (normal, free):
                 problem = "running totals do not add up"
             if problem:
@@ -399,9 +474,11 @@ def verify(session: Session) -> list[Break]:
             expected_before = entry.credit_after
         else:
             if account.balance_minutes != expected_before or account.entry_count != position:
-                breaks.append(Break(
-                    account.customer_id, position,
-                    f"balance {account.balance_minutes} != last after {expected_before}",
-                ))
+                breaks.append(
+                    Break(
+                        account.customer_id,
+                        position,
+                        f"balance {account.balance_minutes} != last after {expected_before}",
+                    )
+                )
     return breaks
-

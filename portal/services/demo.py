@@ -96,8 +96,9 @@ DEMO = (
         staff=(
             StaffSpec("admin@demo.test", "Roger Point", "Administrator"),
             StaffSpec("tech@demo.test", "Hervé Rayon", "Technician", initials="HRY"),
-            StaffSpec("sales@demo.test", "Marie-Astrid Vente", "Sales administration",
-                      initials="MAV"),
+            StaffSpec(
+                "sales@demo.test", "Marie-Astrid Vente", "Sales administration", initials="MAV"
+            ),
             # The other technicians of seed 002's history.
             StaffSpec("ecn@demo.test", "Étienne Neuville", "Technician", initials="ECN"),
             StaffSpec("nvl@demo.test", "Nadia Vallée", "Technician", initials="NVL"),
@@ -165,14 +166,15 @@ DEMO = (
                 language="en",
                 currency="USD",
                 contacts=(
-                    ContactSpec(
-                        "Wile Coyote", email="wile@coyote.test", user_code="100101"
-                    ),
+                    ContactSpec("Wile Coyote", email="wile@coyote.test", user_code="100101"),
                 ),
             ),
             ClientSpec(
-                code="1002", name="Roadrunner Deliveries", email="beep@roadrunner.test",
-                language="en", currency="USD",
+                code="1002",
+                name="Roadrunner Deliveries",
+                email="beep@roadrunner.test",
+                language="en",
+                currency="USD",
             ),
         ),
     ),
@@ -196,9 +198,7 @@ def load(password: str) -> list[SignIn]:
         with bound_to(db.session, tenant.id):
             if existing is None:
                 _populate(spec, tenant)
-            invited = select(Invitation.user_id).where(
-                Invitation.state == InvitationState.PENDING
-            )
+            invited = select(Invitation.user_id).where(Invitation.state == InvitationState.PENDING)
             signing_in = select(User).where(User.id.not_in(invited))
             for user in db.session.scalars(signing_in.order_by(User.kind.desc(), User.id)):
                 user.set_password(password)
@@ -210,12 +210,28 @@ def load(password: str) -> list[SignIn]:
 
 #: Words for the generated clients that make the demo lists look like a real book.
 GENERATED_NAMES = (
-    "Boulangerie", "Garage", "Cabinet", "Imprimerie", "Pharmacie", "Quincaillerie",
-    "Fromagerie", "Librairie", "Atelier", "Clinique", "Transports", "Menuiserie",
+    "Boulangerie",
+    "Garage",
+    "Cabinet",
+    "Imprimerie",
+    "Pharmacie",
+    "Quincaillerie",
+    "Fromagerie",
+    "Librairie",
+    "Atelier",
+    "Clinique",
+    "Transports",
+    "Menuiserie",
 )
 GENERATED_PLACES = (
-    "Laval", "Longueuil", "Sherbrooke", "Gatineau", "Lévis", "Trois-Rivières",
-    "Saguenay", "Rimouski",
+    "Laval",
+    "Longueuil",
+    "Sherbrooke",
+    "Gatineau",
+    "Lévis",
+    "Trois-Rivières",
+    "Saguenay",
+    "Rimouski",
 )
 
 
@@ -301,9 +317,14 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
                     select(User).where(User.email == contact_spec.invited_by)
                 )
                 access.grant(
-                    contact, tenant, code=access.propose_user_code(contact),
-                    email=contact.email, allowed_network=None, branch_id=None,
-                    actor=inviter, ip_address=None,
+                    contact,
+                    tenant,
+                    code=access.propose_user_code(contact),
+                    email=contact.email,
+                    allowed_network=None,
+                    branch_id=None,
+                    actor=inviter,
+                    ip_address=None,
                 )
             if contact_spec.user_code:
                 db.session.add(
@@ -325,18 +346,33 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
 #: Seed 002's history of account 4996 (JM-ACTIONS), oldest first, in the tenant's time:
 #: initials (or "purchase"), summary, minutes, billing, local time.
 HISTORY_4996 = (
-    ("HRY", "Probleme de connexion : interdiction de se connecter depuis le poste TEnatives "
-     "de réinit du fichier COMPUTER puis SESSION => pas d'amélioration => récupération d'un "
-     "fichier USER de la sauvegarde pour le recopier dans base production",
-     18, Billing.NORMAL, "2020-11-06 09:22:56"),
-    ("CPL", "Pb n° de facture disparue, pb achat crédit temps, affichage de l'agenda, joindre "
-     "une pièce à une écriture.", 10, Billing.NORMAL, "2021-03-23 14:39:40"),
+    (
+        "HRY",
+        "Probleme de connexion : interdiction de se connecter depuis le poste TEnatives "
+        "de réinit du fichier COMPUTER puis SESSION => pas d'amélioration => récupération d'un "
+        "fichier USER de la sauvegarde pour le recopier dans base production",
+        18,
+        Billing.NORMAL,
+        "2020-11-06 09:22:56",
+    ),
+    (
+        "CPL",
+        "Pb n° de facture disparue, pb achat crédit temps, affichage de l'agenda, joindre "
+        "une pièce à une écriture.",
+        10,
+        Billing.NORMAL,
+        "2021-03-23 14:39:40",
+    ),
     ("purchase", "", 60, None, "2021-03-24 09:22:19"),
     ("NVL", "Enregistrement licence extension", 3, Billing.FREE, "2021-04-30 11:46:11"),
-    ("ECN", "Paramétrage gmail, Nom de facture (bug ?)", 10, Billing.NORMAL,
-     "2021-07-30 09:57:19"),
-    ("HRY", "Paramétrage Gmail pour accepter connexions Gestan", 5, Billing.NORMAL,
-     "2022-02-01 14:13:12"),
+    ("ECN", "Paramétrage gmail, Nom de facture (bug ?)", 10, Billing.NORMAL, "2021-07-30 09:57:19"),
+    (
+        "HRY",
+        "Paramétrage Gmail pour accepter connexions Gestan",
+        5,
+        Billing.NORMAL,
+        "2022-02-01 14:13:12",
+    ),
 )
 
 
@@ -348,42 +384,79 @@ def _load_credit(tenant: Tenant) -> None:
     def at(local: str) -> datetime:
         return datetime.fromisoformat(local).replace(tzinfo=zone)
 
-    staff = {user.initials: user for user in db.session.scalars(
-        select(User).where(User.initials.is_not(None)))}
+    staff = {
+        user.initials: user
+        for user in db.session.scalars(select(User).where(User.initials.is_not(None)))
+    }
     sales = staff["MAV"]
     clients = {client.code: client for client in db.session.scalars(select(Client))}
 
     def account(code: str, *linked: str) -> CreditAccount:
-        opened = credit.open_account(clients[code], customer_id=code, actor=sales,
-                                     ip_address=None)
+        opened = credit.open_account(clients[code], customer_id=code, actor=sales, ip_address=None)
         for other in linked:
             credit.link(opened, clients[other], actor=sales, ip_address=None)
         return opened
 
     jm = account("4996")
-    credit.adjust(jm, delta=33, reason="Opening balance", actor=sales, ip_address=None,
-                  at=at("2020-10-26 10:00:00"))
+    credit.adjust(
+        jm,
+        delta=33,
+        reason="Opening balance",
+        actor=sales,
+        ip_address=None,
+        at=at("2020-10-26 10:00:00"),
+    )
     for initials, summary, minutes, billing, local in HISTORY_4996:
         if billing is None:
-            credit.record_purchase(jm, minutes=minutes, amount=None, reference=None,
-                                   valid_until=date(2021, 7, 30), actor=sales,
-                                   ip_address=None, at=at(local))
+            credit.record_purchase(
+                jm,
+                minutes=minutes,
+                amount=None,
+                reference=None,
+                valid_until=date(2021, 7, 30),
+                actor=sales,
+                ip_address=None,
+                at=at(local),
+            )
             continue
         credit.record_intervention(
-            tenant, jm, client=clients["4996"], minutes=minutes, billing=billing,
-            summary=summary, advice=None, review_invited=False, technician=staff[initials],
-            override_reason=None, ip_address=None, at=at(local),
+            tenant,
+            jm,
+            client=clients["4996"],
+            minutes=minutes,
+            billing=billing,
+            summary=summary,
+            advice=None,
+            review_invited=False,
+            technician=staff[initials],
+            override_reason=None,
+            ip_address=None,
+            at=at(local),
         )
 
     s2m = account("8005553")
-    credit.adjust(s2m, delta=-15, reason="Opening balance", actor=sales, ip_address=None,
-                  at=at("2020-03-01 09:00:00"))
+    credit.adjust(
+        s2m,
+        delta=-15,
+        reason="Opening balance",
+        actor=sales,
+        ip_address=None,
+        at=at("2020-03-01 09:00:00"),
+    )
 
     shared = account("8005551", "7000")
-    credit.record_purchase(shared, minutes=120, amount=Decimal("180.00"), reference="F-2026-041",
-                           valid_until=date(2027, 12, 31), actor=sales, ip_address=None)
+    credit.record_purchase(
+        shared,
+        minutes=120,
+        amount=Decimal("180.00"),
+        reference="F-2026-041",
+        valid_until=date(2027, 12, 31),
+        actor=sales,
+        ip_address=None,
+    )
 
     flagged = account("7001")
     credit.adjust(flagged, delta=-90, reason="Opening balance", actor=sales, ip_address=None)
-    credit.set_npi(flagged, True, reason="Invoices unpaid since March", actor=sales,
-                   ip_address=None)
+    credit.set_npi(
+        flagged, True, reason="Invoices unpaid since March", actor=sales, ip_address=None
+    )

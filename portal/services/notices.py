@@ -29,7 +29,8 @@ def merge_key(session_id: int, client: Client, recipient: User) -> str:
 
 def recipients(client: Client) -> list[User]:
     return [
-        assignment.user for assignment in client.assignments
+        assignment.user
+        for assignment in client.assignments
         if assignment.user.status is UserStatus.ACTIVE and assignment.user.email
     ]
 
@@ -56,8 +57,10 @@ def client_changed(
                 update(OutboxMail)
                 .where(OutboxMail.id == waiting.id, OutboxMail.attempts == 0)
                 .values(
-                    next_attempt_at=due, subject=parts["subject"],
-                    text_body=parts["text"], html_body=parts["html"],
+                    next_attempt_at=due,
+                    subject=parts["subject"],
+                    text_body=parts["text"],
+                    html_body=parts["html"],
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount
@@ -97,13 +100,21 @@ def _render(
     ).all()
     with force_locale(recipient.locale or tenant.default_locale):
         context = {
-            "tenant": tenant, "client": client, "actor": actor, "recipient": recipient,
+            "tenant": tenant,
+            "client": client,
+            "actor": actor,
+            "recipient": recipient,
             "events": events,
             "log_link": portal_url("clients.log", tenant=tenant.slug, client_id=client.id),
         }
         return {
-            "subject": str(_l("%(client)s: %(name)s updated their details on the portal",
-                              client=client.name, name=actor.name)),
+            "subject": str(
+                _l(
+                    "%(client)s: %(name)s updated their details on the portal",
+                    client=client.name,
+                    name=actor.name,
+                )
+            ),
             "text": render_template("mail/client_changes.txt", **context),
             "html": render_template("mail/client_changes.html", **context),
         }

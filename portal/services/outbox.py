@@ -32,8 +32,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 def queue(
-    tenant: Tenant, *, kind: str, to: str, subject: str, text: str, html: str,
-    headers: dict[str, str] | None = None, support: bool = False,
+    tenant: Tenant,
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    headers: dict[str, str] | None = None,
+    support: bool = False,
 ) -> OutboxMail:
     """Add a mail to the session: it is sent only if the caller's transaction commits.
     A ``support`` mail comes from the support desk's sender when the tenant set one."""
@@ -57,8 +64,15 @@ def queue(
 
 
 def queue_from_templates(
-    tenant: Tenant, *, kind: str, to: str, subject: str, template: str,
-    headers: dict[str, str] | None = None, support: bool = False, **context,
+    tenant: Tenant,
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    template: str,
+    headers: dict[str, str] | None = None,
+    support: bool = False,
+    **context,
 ) -> OutboxMail:
     """Queue a mail whose parts are ``mail/<template>.txt`` and ``mail/<template>.html``."""
     context = {"tenant": tenant, **context}

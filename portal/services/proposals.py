@@ -29,7 +29,8 @@ class ProposalRefused(Exception):
 def correction_of(contact: Contact, values: dict[str, Any]) -> dict[str, Any]:
     """The proposed values that differ from the card as it is."""
     return {
-        name: value for name, value in values.items()
+        name: value
+        for name, value in values.items()
         if display(getattr(contact, name)) != display(value)
     }
 
@@ -64,8 +65,11 @@ def propose(
     )
     if pending >= MAX_PENDING:
         raise ProposalRefused(
-            _l("%(count)d proposals are already waiting for a decision; "
-               "please wait until they are dealt with.", count=pending)
+            _l(
+                "%(count)d proposals are already waiting for a decision; "
+                "please wait until they are dealt with.",
+                count=pending,
+            )
         )
     if contact is None:
         values = {name: value for name, value in values.items() if value is not None}
@@ -84,8 +88,12 @@ def propose(
     db.session.add(proposal)
     db.session.flush()
     audit.record(
-        "proposal.created", actor=actor, client_id=client.id, ip_address=ip_address,
-        proposal_id=proposal.id, contact=contact.name if contact else values.get("name"),
+        "proposal.created",
+        actor=actor,
+        client_id=client.id,
+        ip_address=ip_address,
+        proposal_id=proposal.id,
+        contact=contact.name if contact else values.get("name"),
         changes=changes_of(proposal),
     )
     return proposal
@@ -116,8 +124,12 @@ def accept(proposal: ContactProposal, *, actor: User, ip_address: str | None) ->
     else:
         update_contact(contact, dict(proposal.values), actor=actor, ip_address=ip_address)
     audit.record(
-        "proposal.accepted", actor=actor, client_id=proposal.client_id, ip_address=ip_address,
-        proposal_id=proposal.id, contact=contact.name,
+        "proposal.accepted",
+        actor=actor,
+        client_id=proposal.client_id,
+        ip_address=ip_address,
+        proposal_id=proposal.id,
+        contact=contact.name,
     )
     return contact
 
@@ -128,7 +140,10 @@ def reject(
     _decide(proposal, ProposalState.REJECTED, actor)
     proposal.decision_note = reason
     audit.record(
-        "proposal.rejected", actor=actor, client_id=proposal.client_id, ip_address=ip_address,
+        "proposal.rejected",
+        actor=actor,
+        client_id=proposal.client_id,
+        ip_address=ip_address,
         proposal_id=proposal.id,
         contact=proposal.contact.name if proposal.contact else proposal.values.get("name"),
         reason=reason,

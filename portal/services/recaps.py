@@ -43,12 +43,14 @@ def recipients(client: Client) -> list[Recipient]:
     if client.email and client.recap_mails:
         found[client.email.lower()] = Recipient(client)
     for contact in db.session.scalars(
-        select(Contact).where(
+        select(Contact)
+        .where(
             Contact.client_id == client.id,
             Contact.recap_mails.is_(True),
             Contact.archived_at.is_(None),
             Contact.email.is_not(None),
-        ).order_by(Contact.id)
+        )
+        .order_by(Contact.id)
     ):
         found.setdefault(contact.email.lower(), Recipient(contact))
     return list(found.values())
@@ -79,15 +81,14 @@ def mail_locale(client: Client, tenant: Tenant) -> str:
     return client.language if client.language in offered else tenant.default_locale
 
 
-def queue_recap(
-    tenant: Tenant, account: CreditAccount, entry: LedgerEntry, client: Client
-) -> int:
+def queue_recap(tenant: Tenant, account: CreditAccount, entry: LedgerEntry, client: Client) -> int:
     """Queue one recap per recipient with the entry's transaction; return how many."""
     queued = 0
     statement_link = portal_url("statement.account", tenant=tenant.slug, account_id=account.id)
     for recipient in recipients(client):
-        link = portal_url("mailing.unsubscribe", tenant=tenant.slug,
-                          token=unsubscribe_token(recipient))
+        link = portal_url(
+            "mailing.unsubscribe", tenant=tenant.slug, token=unsubscribe_token(recipient)
+        )
         with force_locale(mail_locale(client, tenant)):
             outbox.queue_from_templates(
                 tenant,

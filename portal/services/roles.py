@@ -13,27 +13,29 @@ def _describe(permissions) -> str | None:
 
 
 def _grant(role: Role, permissions: set[str]) -> None:
-    role.grants = [
-        grant for grant in role.grants if grant.permission in permissions
-    ] + [
+    role.grants = [grant for grant in role.grants if grant.permission in permissions] + [
         RolePermission(tenant_id=role.tenant_id, permission=permission)
         for permission in sorted(permissions - role.permissions)
     ]
 
 
-def create_role(name: str, permissions: set[str], *, actor: User,
-                ip_address: str | None) -> Role:
+def create_role(name: str, permissions: set[str], *, actor: User, ip_address: str | None) -> Role:
     role = Role(name=name, tenant_id=actor.tenant_id)
     _grant(role, permissions)
     db.session.add(role)
     db.session.flush()
-    audit.record("role.created", actor=actor, ip_address=ip_address,
-                 changes={"name": [None, name], "permissions": [None, _describe(permissions)]})
+    audit.record(
+        "role.created",
+        actor=actor,
+        ip_address=ip_address,
+        changes={"name": [None, name], "permissions": [None, _describe(permissions)]},
+    )
     return role
 
 
-def update_role(role: Role, name: str, permissions: set[str], *, actor: User,
-                ip_address: str | None) -> bool:
+def update_role(
+    role: Role, name: str, permissions: set[str], *, actor: User, ip_address: str | None
+) -> bool:
     changes = {}
     if role.name != name:
         changes["name"] = [role.name, name]
@@ -42,8 +44,9 @@ def update_role(role: Role, name: str, permissions: set[str], *, actor: User,
         changes["permissions"] = [_describe(role.permissions), _describe(permissions)]
         _grant(role, permissions)
     if changes:
-        audit.record("role.updated", actor=actor, ip_address=ip_address, role=role.name,
-                     changes=changes)
+        audit.record(
+            "role.updated", actor=actor, ip_address=ip_address, role=role.name, changes=changes
+        )
     return bool(changes)
 
 

@@ -66,9 +66,7 @@ def reindex(client: Client) -> None:
     """Replace ``client``'s words in the index (the caller commits with the change)."""
     db.session.flush()
     db.session.expire(client, ["contacts"])  # a contact just added or archived counts
-    db.session.execute(
-        delete(ClientSearchTerm).where(ClientSearchTerm.client_id == client.id)
-    )
+    db.session.execute(delete(ClientSearchTerm).where(ClientSearchTerm.client_id == client.id))
     db.session.add_all(
         ClientSearchTerm(client_id=client.id, tenant_id=client.tenant_id, term=term)
         for term in sorted(client_terms(client))

@@ -16,8 +16,7 @@ def update_settings(
 ) -> dict[str, list[str | None]]:
     changes = apply_changes(tenant, values)
     if changes:
-        audit.record("tenant.settings_changed", actor=actor, ip_address=ip_address,
-                     changes=changes)
+        audit.record("tenant.settings_changed", actor=actor, ip_address=ip_address, changes=changes)
     return changes
 
 
@@ -25,8 +24,9 @@ def create_branch(name: str, *, actor: User, ip_address: str | None) -> Branch:
     branch = Branch(name=name)
     db.session.add(branch)
     db.session.flush()
-    audit.record("branch.created", actor=actor, ip_address=ip_address,
-                 changes={"name": [None, name]})
+    audit.record(
+        "branch.created", actor=actor, ip_address=ip_address, changes={"name": [None, name]}
+    )
     return branch
 
 
@@ -37,25 +37,29 @@ def rename_branch(branch: Branch, name: str, *, actor: User, ip_address: str | N
     return bool(changes)
 
 
-def set_branch_active(
-    branch: Branch, active: bool, *, actor: User, ip_address: str | None
-) -> bool:
+def set_branch_active(branch: Branch, active: bool, *, actor: User, ip_address: str | None) -> bool:
     """An inactive branch stays on the records that name it but is offered no more."""
     if branch.active == active:
         return False
     branch.active = active
-    audit.record("branch.activated" if active else "branch.deactivated", actor=actor,
-                 ip_address=ip_address, branch=branch.name)
+    audit.record(
+        "branch.activated" if active else "branch.deactivated",
+        actor=actor,
+        ip_address=ip_address,
+        branch=branch.name,
+    )
     return True
 
 
 def in_use(branch: Branch) -> bool:
     """Whether a user, a client or a ledger entry names the branch."""
-    return db.session.scalar(select(
-        exists().where(User.branch_id == branch.id)
-        | exists().where(Client.branch_id == branch.id)
-        | exists().where(LedgerEntry.branch_id == branch.id)
-    ))
+    return db.session.scalar(
+        select(
+            exists().where(User.branch_id == branch.id)
+            | exists().where(Client.branch_id == branch.id)
+            | exists().where(LedgerEntry.branch_id == branch.id)
+        )
+    )
 
 
 def delete_branch(branch: Branch, *, actor: User, ip_address: str | None) -> bool:

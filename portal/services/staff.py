@@ -15,14 +15,20 @@ def invite_staff(
 ) -> User:
     """Create the user, invited, and queue the mail with their link to set a password."""
     user = create_staff_user(
-        email=email, name=values["name"], password=None,
+        email=email,
+        name=values["name"],
+        password=None,
         role=db.session.get(Role, values["role_id"]),
     )
-    changes = {"email": [None, user.email], "role": [None, user.role.name],
-               **apply_changes(user, values)}
+    changes = {
+        "email": [None, user.email],
+        "role": [None, user.role.name],
+        **apply_changes(user, values),
+    }
     access.invite(user, tenant, invited_by=actor)
-    audit.record("user.invited", actor=actor, ip_address=ip_address, user_id=user.id,
-                 changes=changes)
+    audit.record(
+        "user.invited", actor=actor, ip_address=ip_address, user_id=user.id, changes=changes
+    )
     return user
 
 
@@ -31,6 +37,7 @@ def update_staff(
 ) -> dict[str, list[str | None]]:
     changes = apply_changes(user, values)
     if changes:
-        audit.record("user.updated", actor=actor, ip_address=ip_address, user_id=user.id,
-                     changes=changes)
+        audit.record(
+            "user.updated", actor=actor, ip_address=ip_address, user_id=user.id, changes=changes
+        )
     return changes

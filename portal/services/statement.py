@@ -88,8 +88,10 @@ def position_range(account: CreditAccount, entry_filter: EntryFilter) -> tuple[i
     if entry_filter.start is not None:
         bounds["first"] = (
             select(LedgerEntry.position)
-            .where(LedgerEntry.account_id == account.id,
-                   LedgerEntry.created_at >= entry_filter.start_at())
+            .where(
+                LedgerEntry.account_id == account.id,
+                LedgerEntry.created_at >= entry_filter.start_at(),
+            )
             .order_by(LedgerEntry.created_at, LedgerEntry.position)
             .limit(1)
             .scalar_subquery()
@@ -97,8 +99,10 @@ def position_range(account: CreditAccount, entry_filter: EntryFilter) -> tuple[i
     if entry_filter.end is not None:
         bounds["last"] = (
             select(LedgerEntry.position)
-            .where(LedgerEntry.account_id == account.id,
-                   LedgerEntry.created_at < entry_filter.end_before())
+            .where(
+                LedgerEntry.account_id == account.id,
+                LedgerEntry.created_at < entry_filter.end_before(),
+            )
             .order_by(LedgerEntry.created_at.desc(), LedgerEntry.position.desc())
             .limit(1)
             .scalar_subquery()
@@ -136,8 +140,9 @@ def history(
     statement = select(LedgerEntry).options(joinedload(LedgerEntry.technician)).limit(per_page + 1)
     if after is not None:
         rows = db.session.scalars(
-            statement.where(*entry_filter.criteria(account, (max(low, after + 1), high)))
-            .order_by(LedgerEntry.position)
+            statement.where(*entry_filter.criteria(account, (max(low, after + 1), high))).order_by(
+                LedgerEntry.position
+            )
         ).all()
         entries = list(reversed(rows[:per_page]))
         return HistoryPage(
@@ -147,14 +152,18 @@ def history(
         )
     top = high if before is None else min(high, before - 1)
     rows = db.session.scalars(
-        statement.where(*entry_filter.criteria(account, (low, top)))
-        .order_by(LedgerEntry.position.desc())
+        statement.where(*entry_filter.criteria(account, (low, top))).order_by(
+            LedgerEntry.position.desc()
+        )
     ).all()
     entries = rows[:per_page]
     return HistoryPage(
         entries,
-        newer=(entries[0].position
-               if before is not None and entries and entries[0].position < high else None),
+        newer=(
+            entries[0].position
+            if before is not None and entries and entries[0].position < high
+            else None
+        ),
         older=entries[-1].position if len(rows) > per_page else None,
     )
 
@@ -191,8 +200,11 @@ def balance_points(
     if low > high:
         return []
     columns = (
-        LedgerEntry.position, LedgerEntry.created_at, LedgerEntry.credit_before,
-        LedgerEntry.credit_after, LedgerEntry.minutes,
+        LedgerEntry.position,
+        LedgerEntry.created_at,
+        LedgerEntry.credit_before,
+        LedgerEntry.credit_after,
+        LedgerEntry.minutes,
     )
     spread = sampled_positions(low, high)
     sample = select(*columns).where(*entry_filter.criteria(account, spread or positions))
@@ -203,13 +215,23 @@ def balance_points(
         .limit(MAX_MARKED)
     )
     points = {
-        row.position: Point(row.position, row.created_at, row.credit_before, row.credit_after,
-                            row.minutes)
+        row.position: Point(
+            row.position, row.created_at, row.credit_before, row.credit_after, row.minutes
+        )
         for row in db.session.execute(sample)
     }
     points.update(
-        (row.position, Point(row.position, row.created_at, row.credit_before,
-                             row.credit_after, row.minutes, marked=True))
+        (
+            row.position,
+            Point(
+                row.position,
+                row.created_at,
+                row.credit_before,
+                row.credit_after,
+                row.minutes,
+                marked=True,
+            ),
+        )
         for row in db.session.execute(purchases)
     )
     return [points[position] for position in sorted(points)]
@@ -217,8 +239,15 @@ def balance_points(
 
 def csv_header() -> list[str]:
     return [
-        _("Customer ID"), _("Date and time"), _("Kind"), _("Summary"), _("Our advice"),
-        _("Technician"), _("Duration (min)"), _("Billing"), _("Credit before"),
+        _("Customer ID"),
+        _("Date and time"),
+        _("Kind"),
+        _("Summary"),
+        _("Our advice"),
+        _("Technician"),
+        _("Duration (min)"),
+        _("Billing"),
+        _("Credit before"),
         _("Credit after"),
     ]
 
@@ -247,29 +276,39 @@ def csv_chunks(ledgers: list[tuple[int, str]], entry_filter: EntryFilter) -> Ite
             criteria.append(LedgerEntry.branch_id == entry_filter.branch_id)
         rows = db.session.execute(
             select(
-                LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.summary,
-                LedgerEntry.advice, User.name, LedgerEntry.minutes, LedgerEntry.billing,
-                LedgerEntry.credit_before, LedgerEntry.credit_after,
+                LedgerEntry.created_at,
+                LedgerEntry.kind,
+                LedgerEntry.summary,
+                LedgerEntry.advice,
+                User.name,
+                LedgerEntry.minutes,
+                LedgerEntry.billing,
+                LedgerEntry.credit_before,
+                LedgerEntry.credit_after,
             )
-            .outerjoin(User, and_(User.id == LedgerEntry.technician_id,
-                                  User.tenant_id == LedgerEntry.tenant_id))
+            .outerjoin(
+                User,
+                and_(User.id == LedgerEntry.technician_id, User.tenant_id == LedgerEntry.tenant_id),
+            )
             .where(*criteria)
             .order_by(LedgerEntry.position)
             .execution_options(yield_per=1000)
         )
         for row in rows:
-            writer.writerow([
-                _cell(customer_id),
-                to_user_timezone(row.created_at).isoformat(timespec="seconds"),
-                row.kind.value,
-                _cell(row.summary),
-                _cell(row.advice),
-                _cell(row.name),
-                row.minutes if row.kind is EntryKind.INTERVENTION else "",
-                row.billing.value if row.billing else "",
-                row.credit_before,
-                row.credit_after,
-            ])
+            writer.writerow(
+                [
+                    _cell(customer_id),
+                    to_user_timezone(row.created_at).isoformat(timespec="seconds"),
+                    row.kind.value,
+                    _cell(row.summary),
+                    _cell(row.advice),
+                    _cell(row.name),
+                    row.minutes if row.kind is EntryKind.INTERVENTION else "",
+                    row.billing.value if row.billing else "",
+                    row.credit_before,
+                    row.credit_after,
+                ]
+            )
             written += 1
             if written % CSV_CHUNK == 0:
                 yield buffer.getvalue()

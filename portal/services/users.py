@@ -37,7 +37,10 @@ def change_password(user: User, new_password: str, *, actor: User, ip_address: s
         user.status = UserStatus.ACTIVE
     sessions.end_all(user)
     audit.record(
-        "user.password_changed", actor=actor, client_id=user.client_id, ip_address=ip_address,
+        "user.password_changed",
+        actor=actor,
+        client_id=user.client_id,
+        ip_address=ip_address,
         user_id=user.id,
     )
 
@@ -51,5 +54,8 @@ def set_disabled(user: User, disabled: bool, *, actor: User, ip_address: str | N
         user.status = UserStatus.ACTIVE if user.password_hash else UserStatus.INVITED
     audit.record(
         "user.disabled" if disabled else "user.enabled",
-        actor=actor, client_id=user.client_id, ip_address=ip_address, user_id=user.id,
+        actor=actor,
+        client_id=user.client_id,
+        ip_address=ip_address,
+        user_id=user.id,
     )

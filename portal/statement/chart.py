@@ -88,10 +88,17 @@ def balance_chart(points: list[Point]) -> Chart | None:
     for index, point in enumerate(points):
         steps.append(f"H{x(index, point):.1f}V{y(point.after):.1f}")
         if point.marked:
-            purchases.append(Marker(x(index, point), y(point.after), _(
-                "Purchase of %(minutes)s on %(day)s",
-                minutes=format_minutes(point.minutes), day=format_date(point.at, "short"),
-            )))
+            purchases.append(
+                Marker(
+                    x(index, point),
+                    y(point.after),
+                    _(
+                        "Purchase of %(minutes)s on %(day)s",
+                        minutes=format_minutes(point.minutes),
+                        day=format_date(point.at, "short"),
+                    ),
+                )
+            )
     y_ticks = [Tick(y(value), format_minutes(value)) for value in levels(lowest, highest)]
     x_ticks = [Tick(x(0, points[0]), format_date(points[0].at, "short"), "start")]
     if last != first:
@@ -102,8 +109,11 @@ def balance_chart(points: list[Point]) -> Chart | None:
         "Balance from %(start)s (%(first)s) to %(end)s (%(last)s), lowest %(lowest)s, "
         "highest %(highest)s; %(num)d purchases marked.",
         len(purchases),
-        start=format_date(points[0].at, "long"), first=format_minutes(points[0].before),
-        end=format_date(points[-1].at, "long"), last=format_minutes(points[-1].after),
-        lowest=format_minutes(lowest), highest=format_minutes(highest),
+        start=format_date(points[0].at, "long"),
+        first=format_minutes(points[0].before),
+        end=format_date(points[-1].at, "long"),
+        last=format_minutes(points[-1].after),
+        lowest=format_minutes(lowest),
+        highest=format_minutes(highest),
     )
     return Chart(WIDTH, HEIGHT, "".join(steps), y(0), purchases, y_ticks, x_ticks, description)

@@ -14,8 +14,13 @@ AS_ISO = _l("Give a date as YYYY-MM-DD.")
 
 def plausible(form, field) -> None:
     if field.data is not None and not EARLIEST <= field.data <= LATEST:
-        raise ValidationError(_l("Give a date between %(first)s and %(last)s.",
-                                 first=EARLIEST.isoformat(), last=LATEST.isoformat()))
+        raise ValidationError(
+            _l(
+                "Give a date between %(first)s and %(last)s.",
+                first=EARLIEST.isoformat(),
+                last=LATEST.isoformat(),
+            )
+        )
 
 
 class DateRangeForm(FlaskForm):
@@ -25,11 +30,15 @@ class DateRangeForm(FlaskForm):
         csrf = False
 
     start = DateField(
-        _l("From"), validators=[Optional(), plausible], invalid_value_message=AS_ISO,
+        _l("From"),
+        validators=[Optional(), plausible],
+        invalid_value_message=AS_ISO,
         description=_l("Entries on or after this day."),
     )
     end = DateField(
-        _l("To"), validators=[Optional(), plausible], invalid_value_message=AS_ISO,
+        _l("To"),
+        validators=[Optional(), plausible],
+        invalid_value_message=AS_ISO,
         description=_l("Entries on or before this day."),
     )
 

@@ -64,12 +64,21 @@ def render_statement(account: CreditAccount, accounts_count: int):
     form, entry_filter = read_filter()
     shown = summary(account, entry_filter)
     page = ledger.history(
-        account, entry_filter, shown["positions"],
-        before=id_value(request.args.get("before")), after=id_value(request.args.get("after")),
+        account,
+        entry_filter,
+        shown["positions"],
+        before=id_value(request.args.get("before")),
+        after=id_value(request.args.get("after")),
     )
     return render_template(
-        "statement/account.html", **shown, form=form, entry_filter=entry_filter, page=page,
-        accounts_count=accounts_count, format_minutes=credit.format_minutes, now=utcnow(),
+        "statement/account.html",
+        **shown,
+        form=form,
+        entry_filter=entry_filter,
+        page=page,
+        accounts_count=accounts_count,
+        format_minutes=credit.format_minutes,
+        now=utcnow(),
     ), 400 if form.errors else 200
 
 
@@ -82,7 +91,8 @@ def index():
     return render_template(
         "statement/index.html",
         summaries=[summary(account, whole_history) for account in accounts],
-        format_minutes=credit.format_minutes, now=utcnow(),
+        format_minutes=credit.format_minutes,
+        now=utcnow(),
     )
 
 
@@ -96,8 +106,10 @@ def csv_response(accounts: list[CreditAccount], customer_id: str | None = None) 
     name = re.sub(r"[^\w-]", "_", name, flags=re.ASCII)
     form, entry_filter = read_filter()
     if form.errors:
-        messages = [f"{form[field].label.text}: {' '.join(map(str, errors))}"
-                    for field, errors in form.errors.items()]
+        messages = [
+            f"{form[field].label.text}: {' '.join(map(str, errors))}"
+            for field, errors in form.errors.items()
+        ]
         return Response("\n".join(messages) + "\n", 400, mimetype="text/plain")
     ledgers = [(account.id, account.customer_id) for account in accounts]
     scope = binding(db.session)

@@ -30,11 +30,15 @@ class InterventionForm(FlaskForm):
     """Seed 002's form: summary, advice, duration (or the stopwatch), review, Normal or Free."""
 
     summary = TextAreaField(
-        _l("Summary"), validators=[DataRequired(), Length(max=4000)], filters=[strip],
+        _l("Summary"),
+        validators=[DataRequired(), Length(max=4000)],
+        filters=[strip],
         description=_l("What was done; sent to the client."),
     )
     advice = TextAreaField(
-        _l("Our advice"), validators=[Optional(), Length(max=4000)], filters=[strip],
+        _l("Our advice"),
+        validators=[Optional(), Length(max=4000)],
+        filters=[strip],
         description=_l("Optional: backups, folder organisation, and so on."),
     )
     minutes = IntegerField(
@@ -49,15 +53,17 @@ class InterventionForm(FlaskForm):
     review = BooleanField(_l("Invite to leave a review"))
     override_reason = TextAreaField(
         _l("Reason for overriding the credit policy"),
-        validators=[Optional(), Length(max=500)], filters=[strip],
+        validators=[Optional(), Length(max=500)],
+        filters=[strip],
     )
     normal = SubmitField(_l("Normal"))
     free = SubmitField(_l("Free"))
 
     def __init__(self, *args, clients, **kwargs):
         super().__init__(*args, **kwargs)
-        self.client_id.choices = [(client.id, f"{client.code} · {client.name}")
-                                  for client in clients]
+        self.client_id.choices = [
+            (client.id, f"{client.code} · {client.name}") for client in clients
+        ]
         if self.client_id.data is None and clients:
             self.client_id.data = clients[0].id
 
@@ -104,7 +110,9 @@ class NpiForm(FlaskForm):
 
 class OpenAccountForm(FlaskForm):
     customer_id = StringField(
-        _l("Customer ID"), validators=[DataRequired(), Length(max=20)], filters=[strip],
+        _l("Customer ID"),
+        validators=[DataRequired(), Length(max=20)],
+        filters=[strip],
         description=_l("The number the customer quotes when they call."),
     )
     submit = SubmitField(_l("Open the account"))

@@ -119,11 +119,17 @@ def record(account_id: int):
     client = next(client for client in locked.clients if client.id == form.client_id.data)
     try:
         entry = credit.record_intervention(
-            g.tenant, locked, client=client, minutes=form.minutes.data,
+            g.tenant,
+            locked,
+            client=client,
+            minutes=form.minutes.data,
             billing=Billing.FREE if form.free.data else Billing.NORMAL,
-            summary=form.summary.data, advice=form.advice.data or None,
-            review_invited=form.review.data, technician=current_user,
-            override_reason=form.override_reason.data or None, ip_address=client_address(),
+            summary=form.summary.data,
+            advice=form.advice.data or None,
+            review_invited=form.review.data,
+            technician=current_user,
+            override_reason=form.override_reason.data or None,
+            ip_address=client_address(),
         )
     except credit.CreditRefused as refusal:
         db.session.rollback()
@@ -131,11 +137,22 @@ def record(account_id: int):
         return render_account(get_account(account_id), form, 409)
     sent = recaps.queue_recap(g.tenant, locked, entry, client)
     db.session.commit()
-    flash(_("Recorded: the balance is now %(balance)s.",
-            balance=credit.format_minutes(entry.credit_after)), "success")
+    flash(
+        _(
+            "Recorded: the balance is now %(balance)s.",
+            balance=credit.format_minutes(entry.credit_after),
+        ),
+        "success",
+    )
     if sent:
-        flash(ngettext("The recap mail is on its way to %(num)d address.",
-                       "The recap mail is on its way to %(num)d addresses.", sent), "success")
+        flash(
+            ngettext(
+                "The recap mail is on its way to %(num)d address.",
+                "The recap mail is on its way to %(num)d addresses.",
+                sent,
+            ),
+            "success",
+        )
     else:
         flash(_("No recap mail: the client has no address that accepts them."), "error")
     return redirect(url_for("support.account", account_id=account.id))
@@ -157,35 +174,61 @@ def locked_form_action(account_id: int, form, heading: str, act):
 @permission("credit.purchase")
 def purchase(account_id: int):
     form = PurchaseForm()
-    return locked_form_action(account_id, form, _("Record a purchase"), lambda locked: (
-        credit.record_purchase(
-            locked, minutes=form.minutes.data, amount=form.amount.data,
-            reference=form.reference.data or None, valid_until=form.valid_until.data,
-            actor=current_user, ip_address=client_address(),
-        )
-    ))
+    return locked_form_action(
+        account_id,
+        form,
+        _("Record a purchase"),
+        lambda locked: credit.record_purchase(
+            locked,
+            minutes=form.minutes.data,
+            amount=form.amount.data,
+            reference=form.reference.data or None,
+            valid_until=form.valid_until.data,
+            actor=current_user,
+            ip_address=client_address(),
+        ),
+    )
 
 
 @bp.route("/accounts/<id:account_id>/adjust", methods=["GET", "POST"])
 @permission("credit.purchase")
 def adjust(account_id: int):
     form = AdjustmentForm()
-    return locked_form_action(account_id, form, _("Correct the balance"), lambda locked: (
-        credit.adjust(locked, delta=form.delta.data, reason=form.reason.data,
-                      actor=current_user, ip_address=client_address())
-    ))
+    return locked_form_action(
+        account_id,
+        form,
+        _("Correct the balance"),
+        lambda locked: credit.adjust(
+            locked,
+            delta=form.delta.data,
+            reason=form.reason.data,
+            actor=current_user,
+            ip_address=client_address(),
+        ),
+    )
 
 
 @bp.route("/accounts/<id:account_id>/npi", methods=["GET", "POST"])
 @permission("credit.npi")
 def npi(account_id: int):
     form = NpiForm()
-    heading = (_("Clear “do not intervene”") if get_account(account_id).npi
-               else _("Set “do not intervene”"))
-    return locked_form_action(account_id, form, heading, lambda locked: (
-        credit.set_npi(locked, not locked.npi, reason=form.reason.data,
-                       actor=current_user, ip_address=client_address())
-    ))
+    heading = (
+        _("Clear “do not intervene”")
+        if get_account(account_id).npi
+        else _("Set “do not intervene”")
+    )
+    return locked_form_action(
+        account_id,
+        form,
+        heading,
+        lambda locked: credit.set_npi(
+            locked,
+            not locked.npi,
+            reason=form.reason.data,
+            actor=current_user,
+            ip_address=client_address(),
+        ),
+    )
 
 
 @bp.route("/accounts/<id:account_id>/links", methods=["POST"])
@@ -225,7 +268,9 @@ def open_account(client_id: int):
     if form.validate_on_submit():
         try:
             account = credit.open_account(
-                client, customer_id=form.customer_id.data, actor=current_user,
+                client,
+                customer_id=form.customer_id.data,
+                actor=current_user,
                 ip_address=client_address(),
             )
             db.session.commit()
@@ -235,6 +280,9 @@ def open_account(client_id: int):
         else:
             return redirect(url_for("support.account", account_id=account.id))
     return render_template(
-        "support/form.html", client=client, account=None, form=form,
+        "support/form.html",
+        client=client,
+        account=None,
+        form=form,
         heading=_("Open a credit account for %(name)s", name=client.name),
     )
