@@ -1,0 +1,188 @@
+"""The browser end-to-end stories: Debian's Chromium driven by Playwright, against Portal
+served by gunicorn on loopback, on PostgreSQL, with aiosmtpd as the SMTP server and the
+outbox worker running, as in production. On a failure, a screenshot and the page's HTML
+are kept under test-artifacts/e2e/ (git-ignored)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from playwright.sync_api import sync_playwright
+
+from portal.testing import throwaway_database
+from tests.test_outbox import Inbox, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+POSTGRES = os.environ.get(
+    "PORTAL_TEST_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORD = "Demo-e2e-pass-2026"  # noqa: S105 - the throwaway demo's one password
+LINK = re.compile(r"(https?://\S+/(?:password/set|unsubscribe)/\S+)")
+
+
+class Mailbox(Inbox):
+    """The SMTP server's inbox, with a wait for the next mail to someone."""
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [mail for mail in self.messages if to in mail["To"]]
+            if len(found) >= count:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"no mail to {to} within {timeout} s")
+
+    @staticmethod
+    def text(mail) -> str:
+        return mail.get_body(("plain",)).get_content()
+
+    def link(self, mail) -> str:
+        return LINK.search(self.text(mail)).group(1)
+
+
+def wait_until_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server stopped while starting"
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    inbox = Mailbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live(mailbox, tmp_path_factory):
+    """The demo, served by gunicorn behind one (simulated) proxy, with its outbox worker."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install "
+            "chromium), as .ci/run does"
+        )
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    with throwaway_database(POSTGRES, "portal_e2e_") as database_url:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "PORTAL_ENV": "production",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "e2e-secret-key-0123456789abcdef",
+            "PORTAL_BASE_URL": base,
+            "PORTAL_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "2",
+            "TRUSTED_PROXY_HOPS": "1",
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(mailbox.port),
+            "MAIL_USE_TLS": "false",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "PORTAL_ACCESS_LOG": str(logs / "access.log"),
+        }
+        flask = [sys.executable, "-m", "flask", "--app", "portal"]
+        for command in (["db", "upgrade"], ["demo", "--password", PASSWORD]):
+            subprocess.run(  # noqa: S603 - our own commands
+                [*flask, *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        with (
+            open(logs / "gunicorn.log", "w") as server_log,
+            open(logs / "worker.log", "w") as worker_log,
+        ):
+            server = subprocess.Popen(  # noqa: S603 - our own server
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=server_log,
+                stderr=subprocess.STDOUT,
+            )
+            worker = subprocess.Popen(  # noqa: S603 - our own worker
+                [*flask, "outbox", "work", "--interval", "0.5"],
+                cwd=ROOT,
+                env=env,
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_until_up(f"{base}/healthz", server)
+                yield base
+            finally:
+                for process in (worker, server):
+                    process.terminate()
+                    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for name, page in getattr(item, "pages", {}).items():
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            stem = ARTIFACTS / f"{item.name}-{name}"
+            try:
+                page.screenshot(path=f"{stem}.png", full_page=True)
+                Path(f"{stem}.html").write_text(page.content())
+                print(f"\ne2e failure kept: {stem}.png and {stem}.html")
+            except Exception as error:  # noqa: BLE001 - a closed page must not hide the failure
+                print(f"\ne2e failure: could not keep the page {name}: {error}")
+
+
+@pytest.fixture
+def pages(request, chromium):
+    """Opens named pages (one browser context each: separate cookies); they are kept
+    as screenshots and HTML if the test fails."""
+    request.node.pages = {}
+    contexts = []
+
+    def open_page(name: str, **context_options):
+        context = chromium.new_context(**context_options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        request.node.pages[name] = page
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _artifacts_are_fresh():
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
