@@ -12,21 +12,21 @@ largest and the smallest size.
 """
 
 import argparse
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from common import (
-    DEFAULT_POSTGRES_URL,
     PASSWORD,
     TARGET_RATIO,
     IsolatedClient,
     Measure,
     StatementCounter,
     loaded,
+    parse_options,
     print_table,
+    ratio_row,
     sign_in,
 )
 from flask import Flask
@@ -335,44 +335,14 @@ def report(kind: str, loads: dict[int, float], results: list[Measure]) -> None:
         return
     print(f"\n{large:,} vs {small:,} clients per tenant\n")
     by_key = {(r.page, r.size): r for r in results}
-    rows = []
-    for page in PAGES:
-        low, high = by_key[page, small], by_key[page, large]
-        ratio = high.median / low.median
-        constant = statistics.mode(low.statements) == statistics.mode(high.statements)
-        rows.append(
-            (
-                page,
-                f"{ratio:.2f}",
-                "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
-                f"{low.statement_label} vs {high.statement_label}",
-                "yes" if constant else "NO, GROWS",
-            )
-        )
+    rows = [ratio_row(page, by_key[page, small], by_key[page, large]) for page in PAGES]
     print_table(("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    options, kinds, sizes = parse_options(
+        __doc__.split("\n\n")[0], "comma-separated clients per tenant"
     )
-    parser.add_argument("--sizes", default="100,100000", help="comma-separated clients per tenant")
-    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
-    parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="a server where a throwaway database may be created",
-    )
-    options = parser.parse_args()
-    kinds = options.databases.split(",")
-    unknown = set(kinds) - {"sqlite", "postgresql"}
-    if unknown:
-        parser.error(f"unknown database: {', '.join(sorted(unknown))}")
-    sizes = sorted({int(size) for size in options.sizes.split(",")})
-    if options.repeat < 2 or min(sizes) < 1:
-        parser.error("--repeat must be at least 2 and every size at least 1")
     for kind in kinds:
         loads, results = {}, []
         for size in sizes:

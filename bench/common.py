@@ -1,6 +1,7 @@
 """What the benchmarks share: a throwaway database and app, a client that runs each
 request as a server would, a counter of SQL statements, timings and a plain table."""
 
+import argparse
 import contextvars
 import re
 import statistics
@@ -134,3 +135,46 @@ def print_table(headers: tuple[str, ...], rows: list[tuple]) -> None:
                 for column, (cell, width) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
+
+
+def parse_options(description: str, sizes_help: str) -> tuple[argparse.Namespace, list, list]:
+    """The options both benchmarks take; returns them with the databases and the sizes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
+    parser.add_argument("--sizes", default="100,100000", help=sizes_help)
+    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="a server where a throwaway database may be created",
+    )
+    options = parser.parse_args()
+    kinds = options.databases.split(",")
+    unknown = set(kinds) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown database: {', '.join(sorted(unknown))}")
+    sizes = sorted({int(size) for size in options.sizes.split(",")})
+    if options.repeat < 2 or min(sizes) < 2:
+        parser.error("--repeat and every size must be at least 2")
+    return options, kinds, sizes
+
+
+def same_statements(small: Measure, large: Measure) -> bool:
+    """The usual count: a request now and then also touches the user's session."""
+    return statistics.mode(small.statements) == statistics.mode(large.statements)
+
+
+def ratio_row(page: str, small: Measure, large: Measure) -> tuple:
+    """A row of the comparison table: the median ratio against the target, and whether
+    the statements per request stay the same."""
+    ratio = large.median / small.median
+    return (
+        page,
+        f"{ratio:.2f}",
+        "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
+        f"{small.statement_label} vs {large.statement_label}",
+        "yes" if same_statements(small, large) else "NO, GROWS",
+    )

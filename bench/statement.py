@@ -13,21 +13,22 @@ as a server would send it, with the peak Python memory of the request.
 """
 
 import argparse
-import statistics
 import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 from common import (
-    DEFAULT_POSTGRES_URL,
     PASSWORD,
     TARGET_RATIO,
     IsolatedClient,
     Measure,
     StatementCounter,
     loaded,
+    parse_options,
     print_table,
+    ratio_row,
+    same_statements,
     sign_in,
 )
 from flask import Flask
@@ -257,11 +258,6 @@ def run(kind: str, sizes: list[int], options: argparse.Namespace):
 # --- Report ------------------------------------------------------------------------------
 
 
-def same_statements(small: Measure, large: Measure) -> bool:
-    """The usual count: a request now and then also touches the user's session."""
-    return statistics.mode(small.statements) == statistics.mode(large.statements)
-
-
 def report(
     kind: str,
     sizes: list[int],
@@ -299,19 +295,7 @@ def report(
         return
     by_key = {(r.page, r.size): r for r in results}
     print(f"\n{large:,} vs {small:,} entries\n")
-    rows = []
-    for page in PAGES[:2]:
-        low, high = by_key[page, small], by_key[page, large]
-        ratio = high.median / low.median
-        rows.append(
-            (
-                page,
-                f"{ratio:.2f}",
-                "yes" if ratio <= TARGET_RATIO else "NO, ABOVE TARGET",
-                f"{low.statement_label} vs {high.statement_label}",
-                "yes" if same_statements(low, high) else "NO, GROWS",
-            )
-        )
+    rows = [ratio_row(page, by_key[page, small], by_key[page, large]) for page in PAGES[:2]]
     csv_low, csv_high = by_key["csv", small], by_key["csv", large]
     growth = memory[large][0] - memory[small][0]
     rows.append(
@@ -327,25 +311,7 @@ def report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
-    )
-    parser.add_argument("--sizes", default="100,100000", help="comma-separated entries")
-    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
-    parser.add_argument("--warmups", type=int, default=5, help="untimed requests per page")
-    parser.add_argument(
-        "--postgres-url",
-        default=DEFAULT_POSTGRES_URL,
-        help="a server where a throwaway database may be created",
-    )
-    options = parser.parse_args()
-    kinds = options.databases.split(",")
-    if set(kinds) - {"sqlite", "postgresql"}:
-        parser.error("--databases takes sqlite and postgresql")
-    sizes = sorted({int(size) for size in options.sizes.split(",")})
-    if options.repeat < 2 or min(sizes) < 2:
-        parser.error("--repeat and every size must be at least 2")
+    options, kinds, sizes = parse_options(__doc__.split("\n\n")[0], "comma-separated entries")
     for kind in kinds:
         report(kind, sizes, *run(kind, sizes, options))
 

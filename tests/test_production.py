@@ -4,7 +4,6 @@ and gunicorn with gunicorn.conf.py surviving a restart of PostgreSQL under it.""
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from portal import create_app
 from portal.testing import throwaway_database
 from tests.conftest import make_config
+from tests.test_outbox import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_POSTGRES = os.environ.get(
@@ -62,12 +62,6 @@ def test_every_response_carries_a_request_id(client, sent, kept):
     assert re.fullmatch(
         r"[0-9a-f]{32}", client.get("/no-such-tenant/login").headers["X-Request-ID"]
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def status_of(url: str) -> int | None:

@@ -150,9 +150,11 @@ def _append(
     technician: User | None,
     summary: str,
     billing: Billing | None = None,
+    at: datetime | None = None,
     **fields,
 ) -> LedgerEntry:
-    """Add the next entry of a locked account and move its balance."""
+    """Add the next entry of a locked account, at ``at`` (now by default), and move
+    its balance."""
     previous = _last_entry(account)
     normal = previous.cumulative_normal if previous else 0
     free = previous.cumulative_free if previous else 0
@@ -175,10 +177,9 @@ def _append(
         client_id=client_id,
         technician_id=technician.id if technician else None,
         branch_id=technician.branch_id if technician else None,
+        created_at=at or utcnow(),
         **fields,
     )
-    if "created_at" not in fields:
-        entry.created_at = utcnow()
     db.session.add(entry)
     account.entry_count = entry.position
     account.balance_minutes = entry.credit_after
@@ -232,7 +233,7 @@ def record_intervention(
         advice=advice,
         review_invited=review_invited,
         override_reason=override_reason,
-        **({"created_at": at} if at else {}),
+        at=at,
     )
     audit.record(
         "credit.intervention",
@@ -269,7 +270,7 @@ def record_purchase(
         summary=str(_l("Time credit purchase")),
         amount=amount,
         reference=reference,
-        **({"created_at": at} if at else {}),
+        at=at,
     )
     changes = {"balance": [str(entry.credit_before), str(entry.credit_after)]}
     if valid_until is not None and valid_until != account.valid_until:
@@ -309,7 +310,7 @@ def adjust(
         client_id=account.billing_client_id,
         technician=actor,
         summary=reason,
-        **({"created_at": at} if at else {}),
+        at=at,
     )
     audit.record(
         "credit.adjustment",
