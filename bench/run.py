@@ -1,0 +1,716 @@
+"""Load benchmark (issue 10): Portal under gunicorn against the floor, in one run.
+
+It loads a throwaway PostgreSQL database with three tenants, 100,000 clients, 300,000
+contacts, 1,000 credit accounts and 1,000,000 ledger entries (one account holding
+100,000) with COPY; counts the SQL statements of every page in process; serves Portal
+with gunicorn.conf.py (2 workers) beside the floor (bench/floor.py: Flask "hello", and
+the statement page's own SQL replayed through the raw driver) under the same settings;
+then drives each page with wrk for a fixed number of requests, in rounds, and prints
+the medians: requests per second, latency, statements per request, worker memory, and
+Portal's rate as a ratio of each floor. Recording an intervention is measured with the
+outbox worker sending to a live SMTP server and to one that never answers.
+
+    .venv/bin/python bench/run.py                        # the whole run, about 15 minutes
+    .venv/bin/python bench/run.py --scale 0.05 --rounds 1 --requests 100   # a quick try
+"""
+
+import argparse
+import http.cookiejar
+import json
+import os
+import pickle
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dataset
+from common import (
+    CSRF_PATTERN,
+    DEFAULT_POSTGRES_URL,
+    PASSWORD,
+    TARGET_RATIO,
+    IsolatedClient,
+    StatementCounter,
+    fresh_database,
+    make_app,
+    print_table,
+    sign_in,
+)
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+
+from portal.config import database_url
+from portal.extensions import db
+from portal.models import MailState, OutboxMail
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+WORKERS = 2
+#: Targets of the issue.
+FLOOR_RATIO = 0.5
+MAX_STATEMENTS = 8
+MAX_RSS_MB = 100
+SMTP_RATIO = 0.9
+#: The statement page's history starts its deep page here, near the oldest entries.
+DEEP_BEFORE = 1_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One line of the table: a request driven by wrk."""
+
+    name: str
+    path: str
+    #: Who is signed in: None, "tech" or "client".
+    user: str | None = None
+    method: str = "GET"
+    #: Requests per round, as a share of --requests.
+    weight: float = 1.0
+    #: The floor's pages are served by bench/floor.py.
+    floor: bool = False
+    #: For a POST: the outbox worker's SMTP server, "up" or "black-holed".
+    smtp: str | None = None
+
+
+@dataclass
+class Figures:
+    """A page's figures, one per round."""
+
+    requests: list[int] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+    medians: list[float] = field(default_factory=list)
+    p95s: list[float] = field(default_factory=list)
+    rss: list[float] = field(default_factory=list)
+    bad: int = 0
+    statements: list[int] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def statement_label(self) -> str:
+        if not self.statements:
+            return "-"
+        usual = statistics.mode(self.statements)
+        low, high = min(self.statements), max(self.statements)
+        return str(usual) if low == high else f"{usual} ({low}-{high})"
+
+
+def pages(loaded: dataset.Loaded) -> list[Page]:
+    slug, large, small = loaded.slug, loaded.large_account_id, loaded.small_account_id
+    statement = f"/{slug}/statement"
+    return [
+        Page("sign-in page", f"/{slug}/login"),
+        Page("client list", f"/{slug}/clients/", "tech"),
+        Page("client search", f"/{slug}/clients/?q={loaded.search}", "tech"),
+        Page("client page", f"/{slug}/clients/{loaded.known_client_id}", "tech"),
+        Page("account page, 100", f"/{slug}/admin/accounts/{small}", "tech"),
+        Page("account page, 100,000", f"/{slug}/admin/accounts/{large}", "tech"),
+        Page("statement, 100", f"{statement}/{small}", "client"),
+        Page("statement, 100,000", f"{statement}/{large}", "client"),
+        Page("statement, deep page", f"{statement}/{large}?before={DEEP_BEFORE}", "client"),
+        Page("CSV export, 100", f"{statement}/{small}.csv", "client"),
+        Page("CSV export, 100,000", f"{statement}/{large}.csv", "client", weight=0.02),
+        Page("record, SMTP up", record_path(loaded), "tech", "POST", smtp="up"),
+        Page("record, SMTP black-holed", record_path(loaded), "tech", "POST", smtp="black-holed"),
+        Page("floor: statement SQL", "/statement", weight=4, floor=True),
+        Page("floor: Flask hello", "/hello", weight=10, floor=True),
+    ]
+
+
+def record_path(loaded: dataset.Loaded) -> str:
+    return f"/{loaded.slug}/admin/accounts/{loaded.record_account_id}/interventions"
+
+
+def record_form(loaded: dataset.Loaded, csrf_token: str) -> dict[str, str]:
+    return {
+        "csrf_token": csrf_token,
+        "summary": "Benchmark: mailbox quota raised",
+        "minutes": "1",
+        "client_id": str(loaded.record_client_id),
+        "normal": "Normal",
+    }
+
+
+# --- Machine -----------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian, installed on first use where we may (as .ci/run installs Chromium)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: install Debian's package (sudo apt-get install wrk).")
+    print("installing wrk (apt-get install wrk)...", file=sys.stderr, flush=True)
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    return shutil.which("wrk") or sys.exit("wrk did not install")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def libpq_url(uri: str) -> str:
+    """The database's URL as the raw driver takes it (no SQLAlchemy driver name)."""
+    return make_url(uri).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def workers_rss_mb(master: subprocess.Popen) -> float:
+    """The largest resident memory of gunicorn's workers, in MB."""
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return max(sizes)
+
+
+def wait_until_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server for {url} stopped while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer")
+
+
+@contextmanager
+def process(command: list[str], log: Path, cwd: Path, env: dict) -> Iterator[subprocess.Popen]:
+    with open(log, "w") as output:
+        child = subprocess.Popen(  # noqa: S603 - our own programs
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            yield child
+        finally:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+@contextmanager
+def black_hole() -> Iterator[int]:
+    """An SMTP port that takes connections and never says a word, as a server whose
+    network drops everything would: the outbox worker hangs on it."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1000)
+        yield server.getsockname()[1]
+
+
+# --- In process: statements per request, and the statement page's SQL --------------------
+
+
+def count_statements(uri: str, loaded: dataset.Loaded, page_list: list[Page], floor_sql: Path):
+    """Each page's SQL statements per request, counted in process on the same database;
+    and the statement page's statements saved for the floor to replay."""
+    app = make_app(uri)
+    counts: dict[str, list[int]] = {}
+    with app.app_context():
+        counter = StatementCounter(db.engine)
+        captured: list[tuple[str, object]] = []
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def capture(connection, cursor, statement, parameters, context, executemany):
+            if counter.counting:
+                captured.append((statement, parameters))
+
+        app.test_client_class = IsolatedClient
+        clients = {None: app.test_client(), "tech": app.test_client(), "client": app.test_client()}
+        sign_in(clients["tech"], loaded.slug, f"tech@{loaded.slug}.test")
+        sign_in(clients["client"], loaded.slug, loaded.client_login)
+        for page in page_list:
+            if page.floor or page.weight < 0.1:
+                continue
+            client = clients[page.user]
+            counts[page.name] = []
+            for number in range(12):
+                data = None
+                if page.method == "POST":
+                    account = client.get(page.path.rsplit("/", 1)[0]).get_data(as_text=True)
+                    data = record_form(loaded, CSRF_PATTERN.search(account).group(1))
+                captured.clear()
+                counter.count, counter.counting = 0, True
+                response = client.open(page.path, method=page.method, data=data, buffered=False)
+                response.context.run(
+                    lambda response=response: (response.get_data(), response.close())
+                )
+                counter.counting = False
+                if response.status_code not in (200, 302):
+                    raise SystemExit(f"{page.method} {page.path}: status {response.status_code}")
+                if number >= 2:
+                    counts[page.name].append(counter.count)
+            if page.name == "statement, 100,000":
+                reads = [
+                    (sql, params)
+                    for sql, params in captured
+                    if sql.lstrip().upper().startswith("SELECT")
+                ]
+                floor_sql.write_bytes(pickle.dumps(reads))
+        db.session.remove()
+        db.engine.dispose()
+    return counts
+
+
+# --- Serving and driving -----------------------------------------------------------------
+
+
+def http_session(base: str, slug: str, login: str) -> http.cookiejar.CookieJar:
+    """Sign in over HTTP, as a browser would; return the cookies."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/{slug}/login").read().decode()
+    form = {"csrf_token": CSRF_PATTERN.search(page).group(1), "login": login, "password": PASSWORD}
+    opener.open(f"{base}/{slug}/login", urllib.parse.urlencode(form).encode())
+    jar.opener = opener
+    return jar
+
+
+def cookie_header(jar: http.cookiejar.CookieJar) -> str:
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+
+
+def drive(wrk: str, url: str, requests: int, connections: int, env: dict) -> dict:
+    """wrk on ``url`` until ``requests`` answers; its figures."""
+    command = [
+        wrk,
+        "-t1",
+        f"-c{connections}",
+        "-d600s",
+        "--timeout",
+        "60s",
+        "-s",
+        str(BENCH / "wrk.lua"),
+        url,
+    ]
+    env = {**os.environ, **env, "BENCH_REQUESTS": str(requests)}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as wrk_run:  # noqa: S603
+        for line in wrk_run.stdout:
+            if line.strip() == "stopped":
+                wrk_run.send_signal(signal.SIGINT)
+                break
+        output = wrk_run.stdout.read()
+    return json.loads(output.strip().splitlines()[-1])
+
+
+class Bench:
+    """The servers of one run, and how to drive each page."""
+
+    def __init__(self, options, uri: str, loaded: dataset.Loaded, folder: Path, stack: ExitStack):
+        self.options, self.loaded, self.folder, self.stack = options, loaded, folder, stack
+        self.wrk = ensure_wrk()
+        self.portal_port, self.floor_port, self.smtp_port = free_port(), free_port(), free_port()
+        self.hole_port = stack.enter_context(black_hole())
+        redis = "redis://127.0.0.1:6379/15" if reachable("127.0.0.1", 6379) else "memory://"
+        self.env = {
+            **os.environ,
+            "PORTAL_ENV": "production",
+            "DATABASE_URL": uri,
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "PORTAL_BASE_URL": f"http://127.0.0.1:{self.portal_port}",
+            "WEB_CONCURRENCY": str(WORKERS),
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_USE_TLS": "false",
+            "RATELIMIT_STORAGE_URI": redis,
+            "PORTAL_LOG_LEVEL": "warning",
+        }
+        self.outbox_worker = None
+
+    def gunicorn(self, app: str, port: int, cwd: Path, log: str, env: dict) -> subprocess.Popen:
+        # Workers are never recycled here (--max-requests 0), so that their memory is
+        # what a long run makes of it, not what a fresh worker holds.
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--max-requests",
+            "0",
+            app,
+        ]
+        env = {
+            **self.env,
+            **env,
+            "PORTAL_BIND": f"127.0.0.1:{port}",
+            "PORTAL_ACCESS_LOG": str(self.folder / f"{log}-access.log"),
+        }
+        server = self.stack.enter_context(process(command, self.folder / f"{log}.log", cwd, env))
+        wait_until_up(
+            f"http://127.0.0.1:{port}{'/healthz' if log == 'portal' else '/hello'}", server
+        )
+        return server
+
+    def start(self, floor_sql: Path) -> None:
+        smtp = [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{self.smtp_port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ]
+        self.stack.enter_context(process(smtp, self.folder / "smtp.log", ROOT, self.env))
+        self.portal = self.gunicorn("wsgi:app", self.portal_port, ROOT, "portal", {})
+        self.floor = self.gunicorn(
+            "floor:app",
+            self.floor_port,
+            BENCH,
+            "floor",
+            {
+                "BENCH_FLOOR_SQL": str(floor_sql),
+                "BENCH_FLOOR_DATABASE": libpq_url(self.env["DATABASE_URL"]),
+            },
+        )
+        base = f"http://127.0.0.1:{self.portal_port}"
+        self.cookies = {
+            None: "",
+            "tech": http_session(base, self.loaded.slug, f"tech@{self.loaded.slug}.test"),
+            "client": http_session(base, self.loaded.slug, self.loaded.client_login),
+        }
+        tech = self.cookies["tech"]
+        account = (
+            tech.opener.open(
+                f"{base}/{self.loaded.slug}/admin/accounts/{self.loaded.record_account_id}"
+            )
+            .read()
+            .decode()
+        )
+        self.record_body = urllib.parse.urlencode(
+            record_form(self.loaded, CSRF_PATTERN.search(account).group(1))
+        )
+
+    def smtp(self, mode: str) -> None:
+        """Run the outbox worker against the live SMTP server or the black hole."""
+        if self.outbox_worker is not None:
+            self.outbox_worker.close()
+        self.outbox_worker = ExitStack()
+        port = self.smtp_port if mode == "up" else self.hole_port
+        command = [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "portal",
+            "outbox",
+            "work",
+            "--interval",
+            "0.5",
+        ]
+        self.outbox_worker.enter_context(
+            process(
+                command,
+                self.folder / f"outbox-{mode}.log",
+                ROOT,
+                {**self.env, "MAIL_PORT": str(port)},
+            )
+        )
+        self.stack.callback(self.outbox_worker.close)
+
+    def run(self, page: Page, requests: int) -> tuple[dict, float]:
+        if page.smtp:
+            self.smtp(page.smtp)
+        port = self.floor_port if page.floor else self.portal_port
+        jar = self.cookies[page.user]
+        env = {"BENCH_METHOD": page.method, "BENCH_COOKIE": cookie_header(jar) if jar else ""}
+        if page.method == "POST":
+            env["BENCH_BODY"] = self.record_body
+        figures = drive(
+            self.wrk, f"http://127.0.0.1:{port}{page.path}", requests, self.options.connections, env
+        )
+        return figures, workers_rss_mb(self.floor if page.floor else self.portal)
+
+
+# --- The run -----------------------------------------------------------------------------
+
+
+def load_database(options, uri: str) -> dataset.Loaded:
+    app = make_app(uri)
+    with app.app_context():
+        upgrade()
+        sizes = dataset.Sizes().scaled(options.scale)
+        print(
+            f"loading {sizes.clients:,} clients, {sizes.accounts:,} accounts, "
+            f"{sizes.entries:,} ledger entries...",
+            file=sys.stderr,
+            flush=True,
+        )
+        start = time.perf_counter()
+        loaded = dataset.load(sizes)
+        loaded.counts["seconds"] = round(time.perf_counter() - start)
+        db.session.remove()
+        db.engine.dispose()
+    # Autovacuum would set the visibility map and the statistics after a while; a
+    # benchmark cannot wait for it.
+    engine = create_engine(database_url(uri), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        start = time.perf_counter()
+        connection.execute(text("VACUUM (ANALYZE)"))
+        loaded.counts["vacuum seconds"] = round(time.perf_counter() - start)
+    engine.dispose()
+    return loaded
+
+
+def measure(options, uri: str, loaded: dataset.Loaded) -> dict[str, Figures]:
+    page_list = pages(loaded)
+    results = {page.name: Figures() for page in page_list}
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as folder, ExitStack() as stack:
+        folder = Path(folder)
+        floor_sql = folder / "statement.pickle"
+        print("counting statements in process...", file=sys.stderr, flush=True)
+        for name, counts in count_statements(uri, loaded, page_list, floor_sql).items():
+            results[name].statements = counts
+        bench = Bench(options, uri, loaded, folder, stack)
+        bench.start(floor_sql)
+        for number in range(options.rounds + 1):
+            warm_up = number == 0
+            print(
+                "warming up..." if warm_up else f"round {number} of {options.rounds}...",
+                file=sys.stderr,
+                flush=True,
+            )
+            order = page_list if number % 2 else page_list[::-1]
+            for page in order:
+                requests = max(4, round(options.requests * page.weight * (0.2 if warm_up else 1)))
+                figures, rss = bench.run(page, requests)
+                if warm_up:
+                    continue
+                result = results[page.name]
+                result.requests.append(figures["requests"])
+                result.rates.append(figures["requests"] / figures["microseconds"] * 1e6)
+                result.medians.append(figures["median_us"] / 1000)
+                result.p95s.append(figures["p95_us"] / 1000)
+                result.rss.append(rss)
+                result.bad += figures["bad_status"] + figures["socket_errors"]
+        if options.keep_logs:
+            shutil.copytree(folder, options.keep_logs, dirs_exist_ok=True)
+        return results, bench_mail(uri)
+
+
+def bench_mail(uri: str) -> dict[str, int]:
+    """The recap mails by state: every tenant's, on an engine of its own (cross-tenant)."""
+    engine = create_engine(database_url(uri))
+    with engine.connect() as connection:
+        states = dict(
+            connection.execute(
+                select(OutboxMail.state, func.count()).group_by(OutboxMail.state)
+            ).all()
+        )
+    engine.dispose()
+    return {MailState(state).value: count for state, count in states.items()}
+
+
+# --- Report ------------------------------------------------------------------------------
+
+
+def verdict(holds: bool) -> str:
+    return "yes" if holds else "NO"
+
+
+def report(
+    options, loaded: dataset.Loaded, results: dict[str, Figures], mail: dict[str, int]
+) -> None:
+    counts = loaded.counts
+    print(
+        f"\nPostgreSQL: {counts['client']:,} clients, {counts['contact']:,} contacts, "
+        f"{counts['client_search_term']:,} search words, {counts['credit_account']:,} accounts, "
+        f"{counts['ledger_entry']:,} ledger entries in 3 tenants; loaded in {counts['seconds']} s, "
+        f"VACUUM ANALYZE {counts['vacuum seconds']} s"
+    )
+    print(
+        f"gunicorn.conf.py, {WORKERS} sync workers; wrk, 1 thread, "
+        f"{options.connections} connections; medians of {options.rounds} rounds\n"
+    )
+    sql_floor = results["floor: statement SQL"].rate
+    hello = results["floor: Flask hello"].rate
+    rows = []
+    for name, figures in results.items():
+        floor = name.startswith("floor")
+        rows.append(
+            (
+                name,
+                f"{statistics.median(figures.requests):,.0f}",
+                f"{figures.rate:,.1f}",
+                f"{statistics.median(figures.medians):.1f}",
+                f"{statistics.median(figures.p95s):.1f}",
+                figures.statement_label,
+                f"{max(figures.rss):.0f}",
+                "" if floor else f"{figures.rate / sql_floor:.2f}",
+                "" if floor else f"{figures.rate / hello:.3f}",
+                str(figures.bad) if figures.bad else "",
+            )
+        )
+    print_table(
+        (
+            "page",
+            "requests",
+            "req/s",
+            "median ms",
+            "p95 ms",
+            "statements",
+            "RSS MB",
+            "vs SQL floor",
+            "vs hello",
+            "errors",
+        ),
+        rows,
+    )
+    states = ", ".join(f"{count:,} {state}" for state, count in sorted(mail.items()))
+    print(f"\nrecap mails after the run: {states}")
+    portal = {name: figures for name, figures in results.items() if not name.startswith("floor")}
+    statement = results["statement, 100,000"].rate / sql_floor
+    statements = [max(figures.statements) for figures in portal.values() if figures.statements]
+    constant = [
+        (
+            pair,
+            statistics.mode(results[f"{pair}, 100"].statements)
+            == statistics.mode(results[f"{pair}, 100,000"].statements),
+        )
+        for pair in ("account page", "statement", "CSV export")
+        if results[f"{pair}, 100,000"].statements
+    ]
+    sizes = {
+        pair: results[f"{pair}, 100"].rate / results[f"{pair}, 100,000"].rate
+        for pair in ("account page", "statement")
+    }
+    rss = max(max(figures.rss) for figures in portal.values())
+    smtp = results["record, SMTP black-holed"].rate / results["record, SMTP up"].rate
+    print()
+    print_table(
+        ("target", "measured", "holds?"),
+        [
+            (
+                f"statement page >= {FLOOR_RATIO} x raw-SQL floor",
+                f"{statement:.2f}",
+                verdict(statement >= FLOOR_RATIO),
+            ),
+            (
+                f"statements per request <= {MAX_STATEMENTS}",
+                f"at most {max(statements)}",
+                verdict(max(statements) <= MAX_STATEMENTS),
+            ),
+            *[
+                (
+                    f"{pair}: statements constant, 100 vs 100,000",
+                    "same" if same else "differ",
+                    verdict(same),
+                )
+                for pair, same in constant
+            ],
+            *[
+                (
+                    f"{pair}: 100,000 entries <= {TARGET_RATIO} x 100",
+                    f"{ratio:.2f}",
+                    verdict(ratio <= TARGET_RATIO),
+                )
+                for pair, ratio in sizes.items()
+            ],
+            (f"worker RSS <= {MAX_RSS_MB} MB", f"{rss:.0f} MB", verdict(rss <= MAX_RSS_MB)),
+            (
+                f"record, SMTP black-holed >= {SMTP_RATIO} x up",
+                f"{smtp:.2f}",
+                verdict(smtp >= SMTP_RATIO),
+            ),
+        ],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_URL,
+        help="a server where a database may be created",
+    )
+    parser.add_argument(
+        "--database", help="load this database once and keep it (by default a throwaway one)"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="share of the data set to load (1 = all of it)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="timed rounds; the table shows their medians"
+    )
+    parser.add_argument("--requests", type=int, default=400, help="requests per page and round")
+    parser.add_argument("--connections", type=int, default=4, help="wrk's open connections")
+    parser.add_argument("--keep-logs", type=Path, help="copy the servers' logs to this folder")
+    options = parser.parse_args()
+    if options.rounds < 1 or options.requests < 4 or not 0 < options.scale <= 1:
+        parser.error("--rounds >= 1, --requests >= 4 and 0 < --scale <= 1")
+    ensure_wrk()
+    with ExitStack() as stack:
+        if options.database:
+            uri = (
+                make_url(options.postgres_url)
+                .set(database=options.database)
+                .render_as_string(hide_password=False)
+            )
+            loaded = kept_database(options, uri)
+        else:
+            uri = stack.enter_context(fresh_database("postgresql", options.postgres_url))
+            loaded = load_database(options, uri)
+        results, mail = measure(options, uri, loaded)
+    report(options, loaded, results, mail)
+
+
+def kept_database(options, uri: str) -> dataset.Loaded:
+    """The named database, created and loaded on first use (its load time printed as 0)."""
+    server = create_engine(
+        make_url(database_url(options.postgres_url)).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
+    with server.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": options.database}
+        )
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{options.database}"'))
+    server.dispose()
+    if not exists:
+        return load_database(options, uri)
+    app = make_app(uri)
+    with app.app_context():
+        loaded = dataset.find()
+        db.session.remove()
+        db.engine.dispose()
+    return loaded
+
+
+if __name__ == "__main__":
+    main()
