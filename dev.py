@@ -4,6 +4,7 @@
     python3 dev.py test [--postgres] [pytest args...]   venv, install, run the test suite
     python3 dev.py install               venv and install only (the others do it themselves)
     python3 dev.py translations          re-extract, update and compile the message catalogues
+    python3 dev.py bench [args...]       venv, install, run the load benchmark (bench/run.py)
 
 The virtual environment is ``.venv`` beside this file. The project is installed
 into it with ``pip install -e '.[dev]'`` on the first run and again whenever
@@ -76,6 +77,11 @@ def test(postgres: bool, pytest_args: list[str]) -> None:
     run([PYTHON, "-m", "pytest", *pytest_args], env)
 
 
+def bench(bench_args: list[str]) -> None:
+    """The load benchmark of issue 10 on the local PostgreSQL (bench/README.md)."""
+    run([PYTHON, ROOT / "bench" / "run.py", *bench_args])
+
+
 def translations() -> None:
     """Refresh the catalogues after changing user-facing strings (tests/test_i18n.py checks)."""
     pybabel = VENV / "bin" / "pybabel"
@@ -128,13 +134,16 @@ def main() -> int:
     test_parser = commands.add_parser(
         "test", add_help=False, allow_abbrev=False, help="run the test suite (args go to pytest)"
     )
+    commands.add_parser(
+        "bench", add_help=False, help="run the load benchmark (args go to bench/run.py)"
+    )
     test_parser.add_argument(
         "--postgres",
         action="store_true",
         help=f"test on the local servers: {TEST_POSTGRES_URL} and {TEST_REDIS_URL}",
     )
     args, extra = parser.parse_known_args()
-    if extra and args.command != "test":
+    if extra and args.command not in ("test", "bench"):
         parser.error(f"unrecognized arguments: {shlex.join(extra)}")
 
     signal.signal(signal.SIGTERM, stop)
@@ -144,6 +153,8 @@ def main() -> int:
             demo(args.password)
         elif args.command == "test":
             test(args.postgres, extra)
+        elif args.command == "bench":
+            bench(extra)
         elif args.command == "translations":
             translations()
     except subprocess.CalledProcessError as error:  # exit as the child did

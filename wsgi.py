@@ -9,7 +9,7 @@ from portal.config import ConfigError
 GUNICORN_APP_LOAD_ERROR = 4
 
 try:
-    app = create_app()
+    app = create_app(commands=False)
 except ConfigError as error:
     print(error.code, file=sys.stderr)
     raise SystemExit(GUNICORN_APP_LOAD_ERROR) from None

@@ -349,6 +349,7 @@ class Bench:
             "PORTAL_LOG_LEVEL": "warning",
         }
         self.outbox_worker = None
+        self.profiles: dict[str, Path] = {}
 
     def gunicorn(self, app: str, port: int, cwd: Path, log: str, env: dict) -> subprocess.Popen:
         # Workers are never recycled here (--max-requests 0), so that their memory is
@@ -443,7 +444,7 @@ class Bench:
         )
         self.stack.callback(self.outbox_worker.close)
 
-    def run(self, page: Page, requests: int) -> tuple[dict, float]:
+    def run(self, page: Page, requests: int, profile: bool) -> tuple[dict, float]:
         if page.smtp:
             self.smtp(page.smtp)
         port = self.floor_port if page.floor else self.portal_port
@@ -451,10 +452,31 @@ class Bench:
         env = {"BENCH_METHOD": page.method, "BENCH_COOKIE": cookie_header(jar) if jar else ""}
         if page.method == "POST":
             env["BENCH_BODY"] = self.record_body
-        figures = drive(
-            self.wrk, f"http://127.0.0.1:{port}{page.path}", requests, self.options.connections, env
-        )
-        return figures, workers_rss_mb(self.floor if page.floor else self.portal)
+        server = self.floor if page.floor else self.portal
+        url = f"http://127.0.0.1:{port}{page.path}"
+        with self.profiled(page, server) if profile else ExitStack():
+            figures = drive(self.wrk, url, requests, self.options.connections, env)
+        return figures, workers_rss_mb(server)
+
+    @contextmanager
+    def profiled(self, page: Page, server: subprocess.Popen) -> Iterator[None]:
+        """py-spy on the workers while ``page`` is driven, when --profile names it, once:
+        the collapsed stacks go to the logs, summed up by bench/profile_report.py."""
+        if page.name not in self.options.profile or page.name in self.profiles:
+            yield
+            return
+        name = page.name.replace(", ", "_").replace(",", "").replace(" ", "_")
+        self.profiles[page.name] = output = self.folder / f"profile-{name}.txt"
+        spy = str(Path(sys.executable).parent / "py-spy")
+        command = [spy, "record", "--pid", str(server.pid), "--subprocesses", "--nonblocking"]
+        command += ["--rate", "250", "--format", "raw", "--output", str(output)]
+        recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+        time.sleep(1)  # py-spy attaches
+        try:
+            yield
+        finally:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=60)
 
 
 # --- The run -----------------------------------------------------------------------------
@@ -508,7 +530,7 @@ def measure(options, uri: str, loaded: dataset.Loaded) -> dict[str, Figures]:
             order = page_list if number % 2 else page_list[::-1]
             for page in order:
                 requests = max(4, round(options.requests * page.weight * (0.2 if warm_up else 1)))
-                figures, rss = bench.run(page, requests)
+                figures, rss = bench.run(page, requests, profile=not warm_up)
                 if warm_up:
                     continue
                 result = results[page.name]
@@ -550,8 +572,12 @@ def report(
     print(
         f"\nPostgreSQL: {counts['client']:,} clients, {counts['contact']:,} contacts, "
         f"{counts['client_search_term']:,} search words, {counts['credit_account']:,} accounts, "
-        f"{counts['ledger_entry']:,} ledger entries in 3 tenants; loaded in {counts['seconds']} s, "
-        f"VACUUM ANALYZE {counts['vacuum seconds']} s"
+        f"{counts['ledger_entry']:,} ledger entries in 3 tenants; "
+        + (
+            f"loaded in {counts['seconds']} s, VACUUM ANALYZE {counts['vacuum seconds']} s"
+            if "seconds" in counts
+            else "loaded by an earlier run"
+        )
     )
     print(
         f"gunicorn.conf.py, {WORKERS} sync workers; wrk, 1 thread, "
@@ -670,6 +696,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per page and round")
     parser.add_argument("--connections", type=int, default=4, help="wrk's open connections")
     parser.add_argument("--keep-logs", type=Path, help="copy the servers' logs to this folder")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="PAGE",
+        help="py-spy Portal's workers during the first timed run of PAGE (with --keep-logs)",
+    )
     options = parser.parse_args()
     if options.rounds < 1 or options.requests < 4 or not 0 < options.scale <= 1:
         parser.error("--rounds >= 1, --requests >= 4 and 0 < --scale <= 1")

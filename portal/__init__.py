@@ -10,8 +10,10 @@ from portal import config as settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the application; ``config`` overrides the environment (tests use it)."""
+def create_app(config: dict | None = None, *, commands: bool = True) -> Flask:
+    """Build the application; ``config`` overrides the environment (tests use it).
+    ``commands=False`` leaves out the command line, for the web workers: Flask-Migrate
+    brings Alembic, 11 MB of memory in each worker for nothing it serves."""
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -31,7 +33,8 @@ def create_app(config: dict | None = None) -> Flask:
     register_security(app)
     register_errorhandlers(app)
     register_template_helpers(app)
-    register_commands(app)
+    if commands:
+        register_commands(app)
     return app
 
 
@@ -48,25 +51,19 @@ def register_request_ids(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import models  # noqa: F401 - every table must be known to Alembic
+    from portal import (
+        i18n,
+        models,  # noqa: F401 - every table must be known to Alembic
+    )
     from portal.auth.sessions import load_user
-    from portal.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+    from portal.extensions import babel, csrf, db, limiter, login_manager, mail
     from portal.gate import unauthorized
-    from portal.i18n import select_locale, select_timezone
-    from portal.models.base import render_migration_item
 
     db.init_app(app)
-    migrate.init_app(
-        app,
-        db,
-        directory=str(ROOT / "migrations"),
-        render_as_batch=True,
-        compare_type=True,
-        render_item=render_migration_item,
-    )
     csrf.init_app(app)
     mail.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    i18n.register(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
@@ -135,6 +132,18 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from portal import cli
+    from flask_migrate import Migrate
 
+    from portal import cli
+    from portal.extensions import db
+    from portal.models.base import render_migration_item
+
+    Migrate(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
     cli.register(app)

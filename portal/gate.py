@@ -18,11 +18,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.sessions import SESSION_TENANT, sign_out
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
 from portal.permissions import is_public, required_permission
 from portal.services import audit
 from portal.tenancy import ClientVisibility, bind, restrict_clients

@@ -1,6 +1,6 @@
 """Words shown for stored names: audit actions and changed fields in the Log tab."""
 
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 
 ACTIONS = {
     "auth.login": _l("Signed in"),

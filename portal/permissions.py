@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Blueprint, Flask
-from flask_babel import lazy_gettext as _l
+
+from portal.i18n import lazy_gettext as _l
 
 F = TypeVar("F", bound=Callable)
 

@@ -31,6 +31,8 @@ def bind_tenant_from_url(endpoint, values) -> None:
     if tenant is None:
         abort(404)
     g.tenant = tenant
+    #: As text: a URL built after the request commits must not read the tenant again.
+    g.tenant_slug = tenant.slug
     bind(db.session, tenant.id)
 
 
@@ -40,4 +42,4 @@ def add_tenant_to_urls(endpoint, values) -> None:
     from flask import current_app
 
     if current_app.url_map.is_endpoint_expecting(endpoint, "tenant"):
-        values["tenant"] = g.tenant.slug
+        values["tenant"] = g.get("tenant_slug") or g.tenant.slug

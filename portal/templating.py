@@ -1,11 +1,12 @@
 """What every template can use: the tenant, the navigation, the CSRF token."""
 
 from flask import Flask, g, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale
 from flask_login import current_user
 
 from portal import labels
+from portal.i18n import format_date, format_datetime
+from portal.i18n import lazy_gettext as _l
 
 #: Navigation entries: label, endpoint, the permission that shows them.
 NAVIGATION = [

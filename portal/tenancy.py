@@ -11,7 +11,7 @@ cross tenants (the CLI, workers) says so with ``cross_tenant()``.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from sqlalchemy import ColumnElement, ForeignKey, Table, event
 from sqlalchemy.orm import (
@@ -158,18 +158,28 @@ def _scope_to_bound_tenant(state: ORMExecuteState) -> None:
                 "bind one or use cross_tenant() where crossing is intended."
             )
         return
+    state.statement = state.statement.options(
+        *_scoping_options(tenant_id, info.get(VISIBILITY_KEY))
+    )
+
+
+@lru_cache(maxsize=4096)
+def _scoping_options(tenant_id: int, visibility: ClientVisibility | None) -> tuple:
+    """The criteria that scope a query to a tenant and, for a restricted user, to the
+    clients it may see. Built once per tenant and visibility: they never change, and
+    building one per client-owned model for every query cost a client user's page more
+    than some of its queries took to run."""
     options = [
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
         )
     ]
-    visibility = info.get(VISIBILITY_KEY)
     if visibility is not None:
         options += [
             with_loader_criteria(model, model.client_scope(visibility), include_aliases=True)
             for model in _client_owned_models()
         ]
-    state.statement = state.statement.options(*options)
+    return tuple(options)
 
 
 @event.listens_for(Session, "before_flush")

@@ -9,9 +9,10 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+
+from portal.i18n import lazy_gettext as _l
 
 POSTAL_CODES = {
     "CA": (re.compile(r"^([A-Z]\d[A-Z])\s*(\d[A-Z]\d)$"), r"\1 \2", "H2X 1Y4"),

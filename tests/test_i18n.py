@@ -2,16 +2,18 @@
 locale follows the user's preference, then the browser's Accept-Language."""
 
 import io
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
+import flask_babel
 import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask import g
-from flask_babel import get_locale, get_translations
+from flask_babel import force_locale, get_locale, get_translations
 from jinja2 import Environment, nodes
 
 import portal.i18n
@@ -308,3 +310,46 @@ def test_pages_follow_the_signed_in_users_preference(offered, world, client, sig
     page = client.get(f"/{world.a.slug}/account", headers={"Accept-Language": "fr"})
     assert page.status_code == 200
     assert '<html lang="en">' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["en", "en_CA", "fr", "fr_CA", "de"])
+def test_the_fast_date_formats_write_what_flask_babel_writes(app, locale):
+    """Portal formats dates through patterns it parses once; they must read exactly as
+    flask_babel's own formatting, in every locale and time zone."""
+    moments = [
+        datetime(2026, 1, 5, 3, 7, tzinfo=UTC),  # the evening before, in Montréal
+        datetime(2026, 7, 14, 16, 45, 9, tzinfo=UTC),  # summer time
+        datetime(2026, 12, 31, 23, 59, 59),  # naive: UTC
+    ]
+    for timezone in ("America/Montreal", "Europe/Paris", "UTC"):
+        with app.test_request_context("/"):
+            g.tenant = SimpleNamespace(timezone=timezone, default_locale=locale)
+            flask_babel.refresh()
+            with force_locale(locale):
+                assert str(get_locale()) == locale
+                assert str(flask_babel.get_timezone()) == timezone
+                check_formats(moments)
+
+
+def check_formats(moments):
+    for moment in moments:
+        for format in ("short", "medium", "long"):
+            assert portal.i18n.format_datetime(moment, format) == flask_babel.format_datetime(
+                moment, format
+            )
+            assert portal.i18n.format_date(moment, format) == flask_babel.format_date(
+                moment, format
+            )
+        assert portal.i18n.format_date(moment.date(), "medium") == flask_babel.format_date(
+            moment.date(), "medium"
+        )
+
+
+def test_the_request_s_translations_follow_a_forced_locale(app):
+    with app.test_request_context("/"):
+        english = portal.i18n.translations()
+        assert english is get_translations()
+        with force_locale("fr"):
+            assert portal.i18n.translations() is get_translations()
+            assert portal.i18n.translations() is not english
+        assert portal.i18n.translations() is english

@@ -1,6 +1,5 @@
 """The seed's "Add a user" form for a client's contact."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, SubmitField
@@ -9,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from portal.clients.forms import NO_CHOICE, strip, text
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, User
 from portal.services.access import normalise_network
 from portal.validation import apply, normalise_email

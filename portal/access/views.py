@@ -2,12 +2,12 @@
 envelope (resend), disable and enable buttons of the contact card."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.access.forms import AccessActionForm, GrantAccessForm, LimitsForm
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
 from portal.models import Contact, User
 from portal.permissions import guard
 from portal.services import access, audit, users

@@ -3,13 +3,13 @@
 from functools import partial
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from portal.clients.forms import NO_CHOICE, strip, text
 from portal.contacts.forms import ContactForm
+from portal.i18n import lazy_gettext as _l
 from portal.services.proposals import PROPOSED_FIELDS
 from portal.validation import apply, language_choices, normalise_phone
 

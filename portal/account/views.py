@@ -4,7 +4,6 @@ history of it all. Every change lands in the client's Log tab, and the staff
 assigned to the client hear of it once per editing session."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -13,6 +12,7 @@ from portal.account.forms import ColleagueForm, CorrectionForm, OwnCardForm
 from portal.auth.sessions import current_session_id
 from portal.clients.forms import CoordinatesForm
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
 from portal.models import AuditEvent, Contact, ContactProposal
 from portal.models.base import utcnow
 from portal.pagination import paginate

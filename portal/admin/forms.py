@@ -5,7 +5,6 @@ from functools import partial
 
 from flask import current_app, g
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
@@ -30,6 +29,7 @@ from wtforms.validators import (
 from portal.access.forms import GrantAccessForm, branch_choices
 from portal.clients.forms import strip, text
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website

@@ -3,7 +3,6 @@ their state, role and limits, and the buttons that disable or enable them; the
 tenant's settings; its branches; its roles; the tenant-wide audit log."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -11,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from portal.admin.forms import BranchForm, RoleForm, SettingsForm, StaffForm, UserActionForm
 from portal.admin.listing import UserFilters
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
 from portal.labels import ACTIONS
 from portal.models import AuditEvent, Branch, Role, SystemRole, User, UserKind, UserStatus
 from portal.pagination import paginate

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from portal.i18n import lazy_gettext as _l
 from portal.services.users import MIN_PASSWORD_LENGTH
 
 

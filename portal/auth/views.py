@@ -17,7 +17,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,6 +33,7 @@ from portal.auth.forms import (
 from portal.auth.sessions import SESSION_TOKEN, current_session_id, sign_in, sign_out
 from portal.extensions import client_address, db, limiter
 from portal.gate import address_allowed
+from portal.i18n import gettext as _
 from portal.models import InvitationState, User, UserSession, UserStatus
 from portal.models.user import hash_session_token
 from portal.permissions import SIGNED_IN, permission, public

@@ -2,7 +2,6 @@
 
 from functools import partial
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField, SubmitField
@@ -10,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     ADDRESS_FIELDS,
     Branch,

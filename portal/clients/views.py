@@ -2,7 +2,6 @@
 Staff, Log), and the forms that create, edit and archive clients."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.clients.forms import AssignForm, ClientForm, ConfirmForm
 from portal.clients.listing import ClientFilters
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
 from portal.models import (
     AuditEvent,
     Branch,

@@ -2,12 +2,12 @@
 
 from functools import partial
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.clients.forms import strip, text
+from portal.i18n import lazy_gettext as _l
 from portal.validation import apply, normalise_email, normalise_phone
 
 #: The editable fields of a contact, in the seed's order.

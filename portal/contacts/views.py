@@ -2,7 +2,6 @@
 (Close, Save, previous and next among the client's contacts)."""
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select, tuple_
 
@@ -11,6 +10,7 @@ from portal.clients.forms import ConfirmForm
 from portal.clients.views import get_client
 from portal.contacts.forms import ContactForm
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
 from portal.models import Client, Contact, Invitation, User
 from portal.permissions import guard, permission
 from portal.services import clients as client_service

@@ -8,9 +8,9 @@ client's one-click POST cannot carry one.
 """
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from portal.extensions import client_address, csrf, db
+from portal.i18n import gettext as _
 from portal.permissions import public
 from portal.services import audit, recaps
 

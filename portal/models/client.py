@@ -3,7 +3,6 @@
 import enum
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     ForeignKeyConstraint,
@@ -17,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models.base import UTCDateTime, db_enum, utcnow
 from portal.tenancy import ClientOwned, ClientVisibility, TenantScoped
 

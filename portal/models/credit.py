@@ -4,7 +4,6 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Date,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models.base import UTCDateTime, db_enum, utcnow
 from portal.models.client import Client, visible_clients
 from portal.tenancy import ClientOwned, ClientVisibility

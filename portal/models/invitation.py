@@ -3,11 +3,11 @@
 import enum
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models.base import UTCDateTime, db_enum, utcnow
 from portal.tenancy import TenantScoped
 

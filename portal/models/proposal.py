@@ -5,11 +5,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ColumnElement, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models.base import UTCDateTime, db_enum, utcnow
 from portal.models.client import Client, Contact, visible_clients
 from portal.tenancy import ClientOwned, ClientVisibility

@@ -4,7 +4,6 @@ import enum
 import hashlib
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ForeignKeyConstraint,
     String,
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models.base import UTCDateTime, db_enum, utcnow
 from portal.permissions import CLIENT_PERMISSIONS, SIGNED_IN, STAFF_PERMISSIONS
 from portal.tenancy import TenantScoped

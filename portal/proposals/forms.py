@@ -1,11 +1,11 @@
 """The staff's decision on a proposal made by a client's contact."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from portal.clients.forms import strip
+from portal.i18n import lazy_gettext as _l
 
 
 class AcceptForm(FlaskForm):

@@ -2,10 +2,10 @@
 the change is applied as the staff member's own edit; rejected, the client sees why."""
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
 from portal.models import ContactProposal
 from portal.permissions import guard
 from portal.proposals.forms import AcceptForm, RejectForm

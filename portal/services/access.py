@@ -7,11 +7,11 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Contact,
     Invitation,

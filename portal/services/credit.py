@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.local import LocalProxy
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Billing,
     Client,
@@ -125,8 +126,9 @@ class CreditRefused(Exception):
     """The policy refuses the movement; the message says why, for the technician."""
 
 
-def lock(account_id: int) -> CreditAccount | None:
-    """The account, locked for this transaction and freshly read; None if not visible."""
+def lock(account_id: int, *options) -> CreditAccount | None:
+    """The account, locked for this transaction and freshly read, with the loader
+    ``options`` given; None if not visible."""
     session: Session = db.session
     connection = session.connection()
     if connection.dialect.name == "sqlite":
@@ -136,8 +138,12 @@ def lock(account_id: int) -> CreditAccount | None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         statement = select(CreditAccount).where(CreditAccount.id == account_id)
     else:
-        statement = select(CreditAccount).where(CreditAccount.id == account_id).with_for_update()
-    return session.scalar(statement.execution_options(populate_existing=True))
+        statement = (
+            select(CreditAccount)
+            .where(CreditAccount.id == account_id)
+            .with_for_update(of=CreditAccount)  # not the companies read with it
+        )
+    return session.scalar(statement.options(*options).execution_options(populate_existing=True))
 
 
 def _append(
@@ -155,6 +161,8 @@ def _append(
 ) -> LedgerEntry:
     """Add the next entry of a locked account, at ``at`` (now by default), and move
     its balance."""
+    if isinstance(technician, LocalProxy):  # current_user: the relationship wants the user
+        technician = technician._get_current_object()
     previous = _last_entry(account)
     normal = previous.cumulative_normal if previous else 0
     free = previous.cumulative_free if previous else 0
@@ -176,6 +184,8 @@ def _append(
         summary=summary,
         client_id=client_id,
         technician_id=technician.id if technician else None,
+        # The object too, so that the recap mail naming him does not read him again.
+        technician=technician,
         branch_id=technician.branch_id if technician else None,
         created_at=at or utcnow(),
         **fields,

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import AuditEvent, Client, MailState, OutboxMail, Tenant, User, UserStatus
 from portal.models.base import utcnow
 from portal.services import outbox

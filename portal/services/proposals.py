@@ -7,10 +7,10 @@ change is then applied, as their own edit) or reject (with a reason the client s
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Client, Contact, ContactProposal, ProposalState, User
 from portal.models.base import utcnow
 from portal.services import audit

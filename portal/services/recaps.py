@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Client, Contact, CreditAccount, LedgerEntry, Tenant
 from portal.services import outbox
 from portal.services.access import portal_url, read_token, token_id

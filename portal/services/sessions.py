@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import User, UserSession
+from portal.models import Role, User, UserSession
 from portal.models.base import utcnow
 from portal.models.user import hash_session_token
 
@@ -36,13 +36,18 @@ def find_live(
     token: str, idle_timeout: timedelta, absolute_timeout: timedelta, now: datetime | None = None
 ) -> UserSession | None:
     """The open session for ``token``, or None (unknown, ended, or timed out — then ended)."""
-    user_session = db.session.scalar(
-        select(UserSession)
-        .options(joinedload(UserSession.user))
-        .where(
-            UserSession.token_hash == hash_session_token(token),
-            UserSession.ended_at.is_(None),
+    # The user, role and role's permissions come with it: every page asks for them.
+    user_session = (
+        db.session.execute(
+            select(UserSession)
+            .options(joinedload(UserSession.user).joinedload(User.role).joinedload(Role.grants))
+            .where(
+                UserSession.token_hash == hash_session_token(token),
+                UserSession.ended_at.is_(None),
+            )
         )
+        .unique()
+        .scalar_one_or_none()
     )
     if user_session is None:
         return None

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import gettext as _
 from flask_babel import to_user_timezone, to_utc
 from sqlalchemy import Integer, and_, any_, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
+from portal.i18n import gettext as _
 from portal.models import CreditAccount, EntryKind, LedgerEntry, User
 
 PER_PAGE = 25

@@ -3,8 +3,7 @@
 from functools import cache
 from pathlib import Path
 
-from flask_babel import gettext as _
-
+from portal.i18n import gettext as _
 from portal.models import User, UserStatus
 from portal.services import audit, sessions
 

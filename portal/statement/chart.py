@@ -3,9 +3,8 @@ no JavaScript, and it prints like the text around it."""
 
 from dataclasses import dataclass
 
-from flask_babel import format_date, ngettext
-from flask_babel import gettext as _
-
+from portal.i18n import format_date, ngettext
+from portal.i18n import gettext as _
 from portal.services.credit import format_minutes
 from portal.services.statement import Point
 

@@ -2,10 +2,11 @@
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
+
+from portal.i18n import lazy_gettext as _l
 
 #: Dates outside this range are typos, and would overflow time-zone arithmetic.
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)

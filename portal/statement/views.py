@@ -6,11 +6,11 @@ shows a client user the accounts linked to their company and nothing else."""
 import re
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.i18n import gettext as _
 from portal.models import CreditAccount
 from portal.models.base import utcnow
 from portal.permissions import guard

@@ -1,7 +1,6 @@
 """The technicians' forms: the intervention of seed 002, and the sales
 administration's purchase, adjustment, NPI flag and linked companies."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
 )
 
 from portal.clients.forms import strip, text
+from portal.i18n import lazy_gettext as _l
 from portal.services.credit import MAX_CREDIT_MINUTES, MAX_MINUTES
 
 

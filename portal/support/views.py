@@ -4,15 +4,15 @@ mailed to the customer; and the sales administration's purchases, corrections,
 NPI flag and linked companies."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, select, union
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clients.views import get_client
 from portal.extensions import client_address, db
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.models import Billing, Client, CreditAccount, CreditAccountClient, LedgerEntry
 from portal.pagination import paginate
 from portal.permissions import guard, permission
@@ -33,9 +33,23 @@ guard(bp, "clients.view")
 MAX_RESULTS = 30
 
 
+#: The companies an account serves, read with it (one statement, whatever their number).
+COMPANIES = (
+    joinedload(CreditAccount.billing_client),
+    selectinload(CreditAccount.links).joinedload(CreditAccountClient.client),
+)
+#: What the account's page shows of it: its companies and the billing one's contacts.
+ACCOUNT_PAGE = (
+    joinedload(CreditAccount.billing_client).selectinload(Client.contacts),
+    COMPANIES[1],
+)
+
+
 def get_account(account_id: int) -> CreditAccount:
     """The account if one of its companies is visible to this user (automatic), else 404."""
-    return db.get_or_404(CreditAccount, account_id)
+    return db.session.scalar(
+        select(CreditAccount).where(CreditAccount.id == account_id).options(*ACCOUNT_PAGE)
+    ) or abort(404)
 
 
 def find(query: str) -> tuple[list[CreditAccount], list[Client]]:
@@ -111,11 +125,12 @@ def account(account_id: int):
 @bp.route("/accounts/<id:account_id>/interventions", methods=["POST"])
 @permission("support.record")
 def record(account_id: int):
-    account = get_account(account_id)
-    form = InterventionForm(clients=account.clients)
+    # Locked from the start: the form's companies and the balance are read once, as
+    # they stand for this recording.
+    locked = credit.lock(account_id, *COMPANIES) or abort(404)
+    form = InterventionForm(clients=locked.clients)
     if not form.validate_on_submit():
-        return render_account(account, form, 400)
-    locked = credit.lock(account.id) or abort(404)
+        return render_account(locked, form, 400)
     client = next(client for client in locked.clients if client.id == form.client_id.data)
     try:
         entry = credit.record_intervention(
@@ -136,12 +151,10 @@ def record(account_id: int):
         form.form_errors.append(str(refusal))
         return render_account(get_account(account_id), form, 409)
     sent = recaps.queue_recap(g.tenant, locked, entry, client)
+    balance = entry.credit_after
     db.session.commit()
     flash(
-        _(
-            "Recorded: the balance is now %(balance)s.",
-            balance=credit.format_minutes(entry.credit_after),
-        ),
+        _("Recorded: the balance is now %(balance)s.", balance=credit.format_minutes(balance)),
         "success",
     )
     if sent:
@@ -155,7 +168,7 @@ def record(account_id: int):
         )
     else:
         flash(_("No recap mail: the client has no address that accepts them."), "error")
-    return redirect(url_for("support.account", account_id=account.id))
+    return redirect(url_for("support.account", account_id=account_id))
 
 
 def locked_form_action(account_id: int, form, heading: str, act):
