@@ -18,6 +18,8 @@ from sqlalchemy import event
 
 from portal import create_app
 from portal.extensions import db
+from portal.models import SystemRole, User, UserKind, UserStatus
+from portal.services.tenants import system_role
 from portal.testing import throwaway_database
 
 T = TypeVar("T")
@@ -118,10 +120,33 @@ class Measure:
 
     @property
     def statement_label(self) -> str:
-        """The usual count, with the range when some requests differ (a session touch)."""
-        usual = statistics.mode(self.statements)
-        low, high = min(self.statements), max(self.statements)
-        return str(usual) if low == high else f"{usual} ({low}-{high})"
+        return statement_label(self.statements)
+
+
+def statement_label(statements: list[int]) -> str:
+    """The usual count, with the range when some requests differ (a session touch)."""
+    if not statements:
+        return "-"
+    usual = statistics.mode(statements)
+    low, high = min(statements), max(statements)
+    return str(usual) if low == high else f"{usual} ({low}-{high})"
+
+
+def client_user(contact, code: str, password_hash: str) -> User:
+    """An active portal user for ``contact``, with the Client role."""
+    user = User(
+        code=code,
+        email=contact.email,
+        name=contact.name,
+        role=system_role(SystemRole.CLIENT),
+        kind=UserKind.CLIENT,
+        client_id=contact.client_id,
+        contact_id=contact.id,
+        status=UserStatus.ACTIVE,
+        password_hash=password_hash,
+    )
+    db.session.add(user)
+    return user
 
 
 def print_table(headers: tuple[str, ...], rows: list[tuple]) -> None:

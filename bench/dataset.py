@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from clients import FIRST_NAMES, KNOWN_NAME, SEARCH, client_row
-from common import PASSWORD
+from common import PASSWORD, client_user
 from sqlalchemy import Table, func, select, text
 from statement import entry_rows
 from werkzeug.security import generate_password_hash
@@ -240,6 +240,8 @@ def load_ledgers(accounts: list[tuple[int, int, int, int]]) -> None:
                     "billing_client_id": client_id,
                     "balance_minutes": last_row["credit_after"],
                     "entry_count": last_row["position"],
+                    "cumulative_normal": last_row["cumulative_normal"],
+                    "cumulative_free": last_row["cumulative_free"],
                     "first_intervention_at": first,
                     "last_intervention_at": last,
                 }
@@ -302,19 +304,7 @@ def load(sizes: Sizes) -> Loaded:
         technician = db.session.get(User, staff[measured])
         known = db.session.get(Client, known_client_id)
         contact = known.contacts[0]
-        db.session.add(
-            User(
-                code="HD1",
-                email=contact.email,
-                name=contact.name,
-                role=system_role(SystemRole.CLIENT),
-                kind=UserKind.CLIENT,
-                client_id=known.id,
-                contact_id=contact.id,
-                status=UserStatus.ACTIVE,
-                password_hash=password_hash,
-            )
-        )
+        client_user(contact, "HD1", password_hash)
         credit.record_purchase(
             credit.lock(account_id(RECORD_ACCOUNT)),
             minutes=RECORD_CREDIT_MINUTES,

@@ -46,6 +46,7 @@ from common import (
     make_app,
     print_table,
     sign_in,
+    statement_label,
 )
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, func, select, text
@@ -54,6 +55,7 @@ from sqlalchemy.engine import make_url
 from portal.config import database_url
 from portal.extensions import db
 from portal.models import MailState, OutboxMail
+from portal.testing import wait_until_up
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -102,11 +104,7 @@ class Figures:
 
     @property
     def statement_label(self) -> str:
-        if not self.statements:
-            return "-"
-        usual = statistics.mode(self.statements)
-        low, high = min(self.statements), max(self.statements)
-        return str(usual) if low == high else f"{usual} ({low}-{high})"
+        return statement_label(self.statements)
 
 
 def pages(loaded: dataset.Loaded) -> list[Page]:
@@ -189,19 +187,6 @@ def workers_rss_mb(master: subprocess.Popen) -> float:
             if line.startswith("VmRSS:"):
                 sizes.append(int(line.split()[1]) / 1024)
     return max(sizes)
-
-
-def wait_until_up(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server for {url} stopped while starting")
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
 
 
 @contextmanager

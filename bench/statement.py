@@ -24,6 +24,7 @@ from common import (
     IsolatedClient,
     Measure,
     StatementCounter,
+    client_user,
     loaded,
     parse_options,
     print_table,
@@ -44,13 +45,10 @@ from portal.models import (
     CreditAccountClient,
     EntryKind,
     LedgerEntry,
-    SystemRole,
     User,
-    UserKind,
-    UserStatus,
 )
 from portal.services import credit
-from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
+from portal.services.tenants import create_staff_user, create_tenant, role_named
 from portal.tenancy import bound_to
 
 CHUNK = 5_000
@@ -126,6 +124,8 @@ def add_account(
         LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.INTERVENTION
     )
     account.entry_count, account.balance_minutes = last["position"], last["credit_after"]
+    account.cumulative_normal = last["cumulative_normal"]
+    account.cumulative_free = last["cumulative_free"]
     account.first_intervention_at = db.session.scalar(
         interventions.order_by(LedgerEntry.position).limit(1)
     )
@@ -152,18 +152,7 @@ def load(sizes: list[int]) -> dict[int, int]:
         contact = Contact(client_id=client.id, name="Client Contact", email="contact@c1.test")
         db.session.add(contact)
         db.session.flush()
-        user = User(
-            code="C11",
-            email=contact.email,
-            name=contact.name,
-            role=system_role(SystemRole.CLIENT),
-            kind=UserKind.CLIENT,
-            client_id=client.id,
-            contact_id=contact.id,
-            status=UserStatus.ACTIVE,
-            password_hash=generate_password_hash(PASSWORD),
-        )
-        db.session.add(user)
+        client_user(contact, "C11", generate_password_hash(PASSWORD))
         accounts = {
             size: add_account(tenant.id, client, technician, f"A{size}", size) for size in sizes
         }

@@ -1,6 +1,10 @@
-"""Throwaway databases for the test suite and the benchmarks (never used by the app)."""
+"""Throwaway databases and servers for the test suite and the benchmarks (never used by
+the app)."""
 
+import subprocess
 import tempfile
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,3 +38,18 @@ def throwaway_database(server_url: str | None, prefix: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until the server ``process`` started answers ``url``; raise if it stops first
+    or does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server for {url} stopped while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own server
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from portal.extensions import db
 from portal.models import (
@@ -386,3 +386,36 @@ def test_totals_come_from_the_running_sums(app):
     assert (totals.normal, totals.free, totals.total) == (43, 3, 46)
     assert totals.last_year == 15  # 30/07/2021 and 01/02/2022
     assert totals.last.date().isoformat() == "2022-02-01"
+
+
+def test_the_account_page_and_a_recording_read_the_same_whatever_the_companies(app, world):
+    """The companies an account serves come with it in one statement: linking a second
+    one adds no statement to the account page or to a recording (issue 10's budget)."""
+    browser = signed_in(app, world, world.a.tech_email)
+    url = f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+
+    def statements() -> tuple[int, int]:
+        counted = []
+        count = lambda *_args: counted.append(1)  # noqa: E731
+        page = browser.get(url)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert browser.get(url).status_code == 200
+            viewing = len(counted)
+            counted.clear()
+            data = {"csrf_token": csrf_token(page), **INTERVENTION, "client_id": world.a.client_id}
+            assert browser.post(f"{url}/interventions", data=data).status_code == 302
+            return viewing, len(counted)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+
+    one_company = statements()
+    admin = signed_in(app, world, world.a.admin_email)
+    page = admin.get(url)
+    admin.post(f"{url}/links", data={"csrf_token": csrf_token(page), "code": "ALP2"})
+    with bound_to(db.session, world.a.tenant_id):
+        assert len(account_row(world).links) == 2
+    assert statements() == one_company
+    viewing, recording = one_company
+    assert viewing <= 8
+    assert recording <= 8

@@ -1,9 +1,19 @@
 """The Alembic migrations build exactly the schema the models describe."""
 
+import os
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select
 
+from portal import create_app
 from portal.extensions import db
+from portal.models import CreditAccount
+from portal.tenancy import cross_tenant
+from portal.testing import throwaway_database
+from tests.conftest import make_config
+from tests.test_cli import DEMO_PASSWORD, run
 
 
 def test_models_and_migrations_agree(app):
@@ -40,3 +50,31 @@ def test_references_between_tenant_tables_carry_the_tenant():
         if fk.referred_table.name in tenant_tables and "tenant_id" not in fk.column_keys
     ]
     assert single_column == []
+
+
+def test_the_running_totals_migration_fills_them_from_each_ledger():
+    """0009 gives every existing account its last entry's running totals: the demo's
+    accounts, taken back to 0008 and upgraded again, hold the totals they had."""
+    with throwaway_database(os.environ.get("PORTAL_TEST_DATABASE_URL"), "portal_m9_") as uri:
+        app = create_app(make_config(uri))
+        with app.app_context():
+            upgrade()
+            assert run(app, "demo", "--password", DEMO_PASSWORD).exit_code == 0
+            totals = account_totals()
+            assert any(normal or free for normal, free in totals.values())
+            db.session.remove()
+            downgrade(revision="0008_settings")
+            upgrade()
+            assert account_totals() == totals
+            assert run(app, "credit", "verify").exit_code == 0
+            db.session.remove()
+            db.engine.dispose()
+
+
+def account_totals() -> dict[int, tuple[int, int]]:
+    with cross_tenant(db.session):
+        rows = db.session.execute(
+            select(CreditAccount.id, CreditAccount.cumulative_normal, CreditAccount.cumulative_free)
+        ).all()
+    db.session.rollback()
+    return {account_id: (normal, free) for account_id, normal, free in rows}

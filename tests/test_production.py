@@ -136,3 +136,31 @@ def test_requests_recover_after_postgresql_restarts_under_gunicorn(tmp_path):
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def test_a_web_worker_loads_no_migration_tooling():
+    """What gunicorn serves leaves out the command line: Alembic is 11 MB of memory a
+    web worker never uses (issue 10). The command line still has ``flask db``."""
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "a-test-secret-key-0123456789abcdef",
+        "DATABASE_URL": "sqlite://",
+    }
+    loaded = subprocess.run(  # noqa: S603 - our own module
+        [
+            sys.executable,
+            "-c",
+            "import sys, wsgi; print(sorted(wsgi.app.extensions)); print('alembic' in sys.modules)",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
+    assert "sqlalchemy" in loaded[0] and "migrate" not in loaded[0]
+    assert loaded[1] == "False"
+    assert "migrate" in create_app(make_config("sqlite://")).extensions

@@ -87,6 +87,11 @@ class CreditAccount(ClientOwned, db.Model):
     npi_reason: Mapped[str | None] = mapped_column(String(500))
     #: Entries in the ledger; the next entry takes the next position.
     entry_count: Mapped[int] = mapped_column(default=0)
+    #: Minutes of normal interventions over the account's life: the last entry's running
+    #: total, kept here so that appending an entry reads nothing but the locked account.
+    cumulative_normal: Mapped[int] = mapped_column(default=0)
+    #: Minutes of free interventions over the account's life, likewise.
+    cumulative_free: Mapped[int] = mapped_column(default=0)
     #: The first intervention recorded (the seed's Début).
     first_intervention_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The latest intervention recorded (the seed's Fin).

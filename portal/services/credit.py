@@ -163,9 +163,7 @@ def _append(
     its balance."""
     if isinstance(technician, LocalProxy):  # current_user: the relationship wants the user
         technician = technician._get_current_object()
-    previous = _last_entry(account)
-    normal = previous.cumulative_normal if previous else 0
-    free = previous.cumulative_free if previous else 0
+    normal, free = account.cumulative_normal, account.cumulative_free
     if kind is EntryKind.INTERVENTION:
         normal += minutes if billing is Billing.NORMAL else 0
         free += minutes if billing is Billing.FREE else 0
@@ -193,20 +191,11 @@ def _append(
     db.session.add(entry)
     account.entry_count = entry.position
     account.balance_minutes = entry.credit_after
+    account.cumulative_normal, account.cumulative_free = normal, free
     if kind is EntryKind.INTERVENTION:
         account.first_intervention_at = account.first_intervention_at or entry.created_at
         account.last_intervention_at = entry.created_at
     return entry
-
-
-def _last_entry(account: CreditAccount) -> LedgerEntry | None:
-    if not account.entry_count:
-        return None
-    return db.session.scalar(
-        select(LedgerEntry).where(
-            LedgerEntry.account_id == account.id, LedgerEntry.position == account.entry_count
-        )
-    )
 
 
 def record_intervention(
@@ -419,8 +408,8 @@ class Totals:
 
 
 def totals(account: CreditAccount, now: datetime | None = None) -> Totals:
-    """Read from the running totals of two entries in one statement, never by summing
-    the ledger."""
+    """Read from the account's running totals and those of the last entry more than a
+    year old, in one statement, never by summing the ledger."""
     if not account.entry_count:
         return Totals(None, None, 0, 0, 0)
     year_ago = (now or utcnow()) - timedelta(days=365)
@@ -431,11 +420,8 @@ def totals(account: CreditAccount, now: datetime | None = None) -> Totals:
         .limit(1)
         .scalar_subquery()
     )
-    normal, free, before_year = db.session.execute(
-        select(
-            LedgerEntry.cumulative_normal, LedgerEntry.cumulative_free, served_before_year
-        ).where(LedgerEntry.account_id == account.id, LedgerEntry.position == account.entry_count)
-    ).one()
+    normal, free = account.cumulative_normal, account.cumulative_free
+    before_year = db.session.scalar(select(served_before_year))
     return Totals(
         first=account.first_intervention_at,
         last=account.last_intervention_at,
@@ -491,5 +477,9 @@ def verify(session: Session) -> list[Break]:
                         position,
                         f"balance {account.balance_minutes} != last after {expected_before}",
                     )
+                )
+            elif (account.cumulative_normal, account.cumulative_free) != (normal, free):
+                breaks.append(
+                    Break(account.customer_id, position, "the account's running totals differ")
                 )
     return breaks

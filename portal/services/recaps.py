@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import select
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -42,17 +41,10 @@ def recipients(client: Client) -> list[Recipient]:
     found: dict[str, Recipient] = {}
     if client.email and client.recap_mails:
         found[client.email.lower()] = Recipient(client)
-    for contact in db.session.scalars(
-        select(Contact)
-        .where(
-            Contact.client_id == client.id,
-            Contact.recap_mails.is_(True),
-            Contact.archived_at.is_(None),
-            Contact.email.is_not(None),
-        )
-        .order_by(Contact.id)
-    ):
-        found.setdefault(contact.email.lower(), Recipient(contact))
+    # From the client's contacts, which a recording has already read with its account.
+    for contact in sorted(client.contacts, key=lambda contact: contact.id):
+        if contact.recap_mails and contact.archived_at is None and contact.email:
+            found.setdefault(contact.email.lower(), Recipient(contact))
     return list(found.values())
 
 

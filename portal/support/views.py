@@ -33,15 +33,19 @@ guard(bp, "clients.view")
 MAX_RESULTS = 30
 
 
-#: The companies an account serves, read with it (one statement, whatever their number).
-COMPANIES = (
-    joinedload(CreditAccount.billing_client),
-    selectinload(CreditAccount.links).joinedload(CreditAccountClient.client),
-)
-#: What the account's page shows of it: its companies and the billing one's contacts.
+#: What the account's page shows of it, read with it: the companies it serves and the
+#: billing company's contacts (a statement each, whatever their number).
 ACCOUNT_PAGE = (
     joinedload(CreditAccount.billing_client).selectinload(Client.contacts),
-    COMPANIES[1],
+    selectinload(CreditAccount.links).joinedload(CreditAccountClient.client),
+)
+#: What a recording needs with the account: its companies and their contacts (the recap
+#: mail's recipients), in one statement.
+RECORDING = (
+    joinedload(CreditAccount.billing_client),
+    selectinload(CreditAccount.links)
+    .joinedload(CreditAccountClient.client)
+    .joinedload(Client.contacts),
 )
 
 
@@ -127,7 +131,7 @@ def account(account_id: int):
 def record(account_id: int):
     # Locked from the start: the form's companies and the balance are read once, as
     # they stand for this recording.
-    locked = credit.lock(account_id, *COMPANIES) or abort(404)
+    locked = credit.lock(account_id, *RECORDING) or abort(404)
     form = InterventionForm(clients=locked.clients)
     if not form.validate_on_submit():
         return render_account(locked, form, 400)

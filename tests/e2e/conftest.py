@@ -9,14 +9,13 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 
-from portal.testing import throwaway_database
+from portal.testing import throwaway_database, wait_until_up
 from tests.test_outbox import Inbox, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,18 +46,6 @@ class Mailbox(Inbox):
 
     def link(self, mail) -> str:
         return LINK.search(self.text(mail)).group(1)
-
-
-def wait_until_up(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server stopped while starting"
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer")
 
 
 @pytest.fixture(scope="session")
