@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.i18n import lazy_gettext as _l
+from portal.i18n import gettext as _
 from portal.models.base import UTCDateTime, db_enum, utcnow
 from portal.models.client import Client, visible_clients
 from portal.tenancy import ClientOwned, ClientVisibility
@@ -31,11 +31,10 @@ class EntryKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            self.PURCHASE: _l("Purchase"),
-            self.INTERVENTION: _l("Intervention"),
-            self.ADJUSTMENT: _l("Adjustment"),
-        }[self]
+        # Translated now, not lazily: a statement page prints one per row.
+        if self is EntryKind.PURCHASE:
+            return _("Purchase")
+        return _("Intervention") if self is EntryKind.INTERVENTION else _("Adjustment")
 
 
 class Billing(enum.StrEnum):
@@ -44,7 +43,7 @@ class Billing(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {self.NORMAL: _l("Normal"), self.FREE: _l("Free")}[self]
+        return _("Normal") if self is Billing.NORMAL else _("Free")
 
 
 def linked_accounts(visibility: ClientVisibility):
