@@ -309,3 +309,19 @@ def test_limits_are_kept_in_the_configured_redis(migrated_database, redis_url, w
     finally:
         for key in server.keys(f"*{prefix}*"):
             server.delete(key)
+
+
+def test_with_redis_down_sign_in_works_and_is_still_limited(migrated_database, world):
+    """A lost Redis must not take sign-in down with it: each worker counts in memory
+    until it is back, so the limit still holds (per worker)."""
+    from portal import create_app
+    from tests.conftest import IsolatedClient, make_config
+    from tests.test_outbox import free_port
+
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_app(make_config(migrated_database, RATELIMIT_STORAGE_URI=unreachable))
+    app.test_client_class = IsolatedClient
+    assert login(app.test_client(), world.a.slug, world.a.admin_email).status_code == 302
+    for _attempt in range(10):
+        assert login(app.test_client(), world.a.slug, world.a.admin_email, "x").status_code == 200
+    assert login(app.test_client(), world.a.slug, world.a.admin_email, "x").status_code == 429
