@@ -15,6 +15,7 @@ outbox worker sending to a live SMTP server and to one that never answers.
 """
 
 import argparse
+import http.client
 import http.cookiejar
 import json
 import os
@@ -54,7 +55,7 @@ from sqlalchemy.engine import make_url
 
 from portal.config import database_url
 from portal.extensions import db
-from portal.models import MailState, OutboxMail
+from portal.models import CreditAccount, MailState, OutboxMail
 from portal.testing import wait_until_up
 
 BENCH = Path(__file__).resolve().parent
@@ -336,6 +337,8 @@ class Bench:
             "PORTAL_LOG_LEVEL": "warning",
         }
         self.outbox_worker = None
+        self.database = create_engine(database_url(uri))
+        stack.callback(self.database.dispose)
         self.profiles: dict[str, Path] = {}
 
     def gunicorn(self, app: str, port: int, cwd: Path, log: str, env: dict) -> subprocess.Popen:
@@ -441,9 +444,38 @@ class Bench:
             env["BENCH_BODY"] = self.record_body
         server = self.floor if page.floor else self.portal
         url = f"http://127.0.0.1:{port}{page.path}"
+        if page.method == "GET":
+            self.check_answer(port, page, env["BENCH_COOKIE"])
+        written = self.recorded()
         with self.profiled(page, server) if profile else ExitStack():
             figures = drive(self.wrk, url, requests, self.options.connections, env)
+        if page.method == "POST":
+            # Every answer counted must be a recording made (wrk may leave a few more in
+            # flight when it stops), not a redirect to the sign-in page.
+            written = self.recorded() - written
+            answered = figures["requests"]
+            if not answered <= written <= answered + self.options.connections:
+                raise SystemExit(f"{page.name}: {answered} answers but {written} recordings")
         return figures, workers_rss_mb(server)
+
+    def check_answer(self, port: int, page: Page, cookie: str) -> None:
+        """The page answers 200 to this session, not a redirect to the sign-in page, so
+        that wrk measures the page itself."""
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("GET", page.path, headers={"Cookie": cookie} if cookie else {})
+        status = connection.getresponse().status
+        connection.close()
+        if status != 200:
+            raise SystemExit(f"{page.name}: GET {page.path} answered {status}, not 200")
+
+    def recorded(self) -> int:
+        """Entries in the account the recordings go to (read across tenants, by id)."""
+        with self.database.connect() as connection:
+            return connection.scalar(
+                select(CreditAccount.entry_count).where(
+                    CreditAccount.id == self.loaded.record_account_id
+                )
+            )
 
     @contextmanager
     def profiled(self, page: Page, server: subprocess.Popen) -> Iterator[None]:
