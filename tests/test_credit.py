@@ -13,6 +13,7 @@ from portal.models import (
     AuditEvent,
     Billing,
     Client,
+    Contact,
     CreditAccount,
     LedgerEntry,
     OutboxMail,
@@ -344,6 +345,50 @@ def test_unsubscribe_asks_for_a_click_works_in_one_click_and_can_be_reversed(app
     assert client_receives(world)
     assert visitor.get(link.replace("/unsubscribe/", "/unsubscribe/x")).status_code == 404
     assert visitor.get(link.replace(f"/{world.a.slug}/", f"/{world.b.slug}/")).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["client", "contact"])
+def test_an_unsubscribe_link_stops_working_once_its_address_changed(app, world, kind):
+    """The link belongs to the address it was mailed to: after the billing address or
+    the contact's address changed, it shows neither address and switches nothing."""
+    model, record_id = (
+        (Client, world.a.client_id) if kind == "client" else (Contact, world.a.contact_id)
+    )
+    with bound_to(db.session, world.a.tenant_id):
+        recipient = db.session.get(model, record_id)
+        recipient.email, recipient.recap_mails = "first@alpha-client.example", True
+        db.session.commit()
+    record(signed_in(app, world, world.a.tech_email), world)
+    with cross_tenant(db.session):
+        mail = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "recap"))
+    assert mail.to_address == "first@alpha-client.example"
+    link = re.search(r"<http://portal\.test(\S+)>", mail.headers["List-Unsubscribe"]).group(1)
+    with bound_to(db.session, world.a.tenant_id):
+        db.session.get(model, record_id).email = "second@alpha-client.example"
+        db.session.commit()
+
+    visitor = app.test_client()
+    page = visitor.get(link)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 410 and "no longer on file" in text
+    assert "@alpha-client.example" not in text and "<form" not in text.split("<main", 1)[-1]
+    assert visitor.post(link, data={"subscribe": "0"}).status_code == 410
+    one_click = visitor.post(link, data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 410 and "second@" not in one_click.get_data(as_text=True)
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        assert db.session.get(model, record_id).recap_mails, "the new address still receives"
+    with cross_tenant(db.session):
+        assert not db.session.scalar(
+            select(AuditEvent.id).where(AuditEvent.action.like("mailing.%"))
+        )
+
+    with bound_to(db.session, world.a.tenant_id):
+        db.session.get(model, record_id).email = "FIRST@alpha-client.example"
+        db.session.commit()
+    assert "FIRST@alpha-client.example" in visitor.get(link).get_data(as_text=True), (
+        "the same address, whatever its case, is still the one the link was mailed to"
+    )
 
 
 def client_receives(world) -> bool:

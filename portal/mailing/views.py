@@ -4,7 +4,9 @@ GET only shows a page with a button (link scanners follow links, they do not pre
 buttons); a POST, from that button or from a mail client's one-click
 ``List-Unsubscribe-Post`` (RFC 8058), makes the change. The signed token in the URL
 is what authenticates the request, so this view needs no CSRF token: a mail
-client's one-click POST cannot carry one.
+client's one-click POST cannot carry one. The link belongs to the address it was
+mailed to: after the client's or contact's address changed, it shows no address and
+changes nothing (410 Gone).
 """
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -26,7 +28,16 @@ def is_one_click() -> bool:
 @public
 @csrf.exempt
 def unsubscribe(token: str):
-    recipient = recaps.recipient_for(token, g.tenant) or abort(404)
+    link = recaps.link_for(token, g.tenant) or abort(404)
+    recipient = link.recipient
+    if recipient is None:
+        if is_one_click():
+            return (
+                _("This link no longer manages an address: nothing was changed."),
+                410,
+                {"Content-Type": "text/plain; charset=utf-8"},
+            )
+        return render_template("mailing/unsubscribe.html", recipient=None), 410
     if request.method == "POST":
         wanted = request.form.get("subscribe") == "1"
         record = recipient.record

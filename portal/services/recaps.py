@@ -3,9 +3,13 @@ unsubscribe (RFC 8058): a ``List-Unsubscribe`` header for mail clients, and a li
 to a page that asks for a confirming click, so that link scanners unsubscribe no one.
 
 Recipients are the served client's billing address and its contacts who opted in;
-each gets its own mail, whose unsubscribe link names that address only.
+each gets its own mail, whose unsubscribe link names that address only: the link
+carries a keyed digest of the address it was mailed to, so once the client's or
+contact's address changes, the old link neither shows nor switches the new address.
 """
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from flask import current_app
@@ -52,20 +56,48 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
 
 
+def _address_digest(address: str) -> str:
+    """Keyed, so that a link in a URL does not let anyone confirm a guessed address."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def unsubscribe_token(recipient: Recipient) -> str:
     return _serializer().dumps(
-        {"t": recipient.record.tenant_id, "k": recipient.kind, "i": recipient.record.id}
+        {
+            "t": recipient.record.tenant_id,
+            "k": recipient.kind,
+            "i": recipient.record.id,
+            "a": _address_digest(recipient.address),
+        }
     )
 
 
-def recipient_for(token: str, tenant: Tenant) -> Recipient | None:
-    """The address a genuine unsubscribe link names, in this tenant; else None."""
+@dataclass(frozen=True)
+class UnsubscribeLink:
+    """A genuine unsubscribe link. Its recipient is None when the address it was mailed
+    to is no longer the record's: the link then manages nothing and shows no address."""
+
+    recipient: Recipient | None
+
+
+def link_for(token: str, tenant: Tenant) -> UnsubscribeLink | None:
+    """What a genuine unsubscribe link of this tenant names; None for any other token."""
     data = read_token(_serializer(), token) or {}
-    record_id, kind = token_id(data.get("i")), data.get("k")
+    record_id, kind, mailed_to = token_id(data.get("i")), data.get("k"), data.get("a")
     if record_id is None or data.get("t") != tenant.id or kind not in ("client", "contact"):
         return None
     record = db.session.get(Client if kind == "client" else Contact, record_id)
-    return Recipient(record) if record is not None and record.email else None
+    if record is None:
+        return None
+    # A link signed before links named their address (no digest) cannot tell which
+    # address it was mailed to, so it is treated like one whose address changed.
+    still_mailed_here = (
+        isinstance(mailed_to, str)
+        and bool(record.email)
+        and hmac.compare_digest(_address_digest(record.email), mailed_to)
+    )
+    return UnsubscribeLink(Recipient(record) if still_mailed_here else None)
 
 
 def mail_locale(client: Client, tenant: Tenant) -> str:
