@@ -247,18 +247,24 @@ def test_the_sweep_ids_are_real_every_id_page_opens_for_its_own_tenant(app, worl
 
 
 class PageStructure(HTMLParser):
-    """Collects the h1 count, form fields and labels of a page."""
+    """Collects the h1 count, form fields and labels, element ids and attributes that
+    say ``None`` (a template passing Python's None where it meant no attribute)."""
 
     def __init__(self):
         super().__init__()
         self.h1 = 0
+        self.ids: list[str] = []
+        self.none_attributes: list[str] = []
         self.fields: list[str | None] = []
         self.labelled: set[str] = set()
         self.inline_scripts = 0
         self.inline_styles = 0
 
     def handle_starttag(self, tag, attrs):
+        self.none_attributes += [f"{tag} {name}" for name, value in attrs if value == "None"]
         attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.append(attrs["id"])
         if tag == "h1":
             self.h1 += 1
         elif tag == "label" and attrs.get("for"):
@@ -291,6 +297,7 @@ def pages_to_check(app, world):
 
 
 def test_every_page_has_one_h1_labelled_fields_and_no_inline_code(app, world):
+    """…and unique element ids, and no attribute rendered from a None."""
     seen = 0
     for url, response in pages_to_check(app, world):
         assert response.status_code != 500, url
@@ -302,6 +309,9 @@ def test_every_page_has_one_h1_labelled_fields_and_no_inline_code(app, world):
         unlabelled = [field for field in page.fields if field not in page.labelled]
         assert unlabelled == [], (url, unlabelled)
         assert page.inline_scripts == 0 and page.inline_styles == 0, url
+        assert page.none_attributes == [], (url, page.none_attributes)
+        duplicate_ids = sorted({id_ for id_ in page.ids if page.ids.count(id_) > 1})
+        assert duplicate_ids == [], (url, duplicate_ids)
         seen += 1
     assert seen > 5
 

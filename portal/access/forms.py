@@ -1,6 +1,5 @@
 """The seed's "Add a user" form for a client's contact."""
 
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -8,6 +7,7 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from portal.clients.forms import NO_CHOICE, strip, text
 from portal.extensions import db
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, User
 from portal.services.access import normalise_network
@@ -21,7 +21,7 @@ def branch_choices() -> list[SelectChoice]:
     return [NO_CHOICE] + [SelectChoice(str(branch.id), branch.name) for branch in branches]
 
 
-class GrantAccessForm(FlaskForm):
+class GrantAccessForm(PortalForm):
     code = StringField(
         _l("User code"),
         filters=[strip],
@@ -64,7 +64,7 @@ class GrantAccessForm(FlaskForm):
         apply(field, normalise_network)
 
 
-class LimitsForm(FlaskForm):
+class LimitsForm(PortalForm):
     allowed_network = text(
         _l("Limit access to this IP address (optional)"),
         64,
@@ -80,7 +80,7 @@ class LimitsForm(FlaskForm):
     validate_allowed_network = GrantAccessForm.validate_allowed_network
 
 
-class AccessActionForm(FlaskForm):
+class AccessActionForm(PortalForm):
     """The envelope, disable and enable buttons (CSRF-protected POSTs)."""
 
     submit = SubmitField(_l("Confirm"))

@@ -3,12 +3,12 @@
 from functools import partial
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from portal.clients.forms import NO_CHOICE, strip, text
 from portal.contacts.forms import ContactForm
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.services.proposals import PROPOSED_FIELDS
 from portal.validation import apply, language_choices, normalise_phone
@@ -17,7 +17,7 @@ from portal.validation import apply, language_choices, normalise_phone
 OWN_CARD_FIELDS = ("title", "department", "phone", "mobile", "fax", "location")
 
 
-class OwnCardForm(FlaskForm):
+class OwnCardForm(PortalForm):
     title = text(_l("Title"), 120)
     department = text(_l("Department"), 120)
     phone = text(_l("Phone"), 40, render_kw={"type": "tel"})

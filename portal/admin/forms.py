@@ -5,7 +5,6 @@ from functools import partial
 
 from flask import current_app, g
 from flask_babel import get_locale
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     IntegerField,
@@ -29,6 +28,7 @@ from wtforms.validators import (
 from portal.access.forms import GrantAccessForm, branch_choices
 from portal.clients.forms import strip, text
 from portal.extensions import db
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
@@ -47,13 +47,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class UserActionForm(FlaskForm):
+class UserActionForm(PortalForm):
     """The disable and enable buttons of a row (CSRF-protected POSTs)."""
 
     submit = SubmitField(_l("Confirm"))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(PortalForm):
     """What a business decides about its portal and its support desk."""
 
     #: The form's fields that are the tenant's columns of the same name.
@@ -145,7 +145,7 @@ class SettingsForm(FlaskForm):
         }
 
 
-class BranchForm(FlaskForm):
+class BranchForm(PortalForm):
     """A branch's name, unique in the tenant."""
 
     name = StringField(
@@ -165,7 +165,7 @@ class BranchForm(FlaskForm):
             raise ValidationError(_l("Another branch already has this name."))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortalForm):
     """A role's name and the staff permissions it grants, ticked from the catalogue."""
 
     name = StringField(
@@ -210,7 +210,7 @@ class RoleForm(FlaskForm):
         return (set(self.permissions.data or ()) & held) | (current - held)
 
 
-class StaffForm(FlaskForm):
+class StaffForm(PortalForm):
     """A staff user: who they are, their role, and the limits of what they see."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[strip])

@@ -1,12 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.services.users import MIN_PASSWORD_LENGTH
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     login = StringField(
         _l("User code or email"),
         validators=[InputRequired(), Length(max=254)],
@@ -20,11 +20,11 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(PortalForm):
     submit = SubmitField(_l("Sign out"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[InputRequired(), Length(max=1024)],
@@ -53,7 +53,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(PortalForm):
     password = PasswordField(
         _l("Choose a password"),
         validators=[InputRequired(), Length(max=1024)],
@@ -73,11 +73,11 @@ class SetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Save my password"))
 
 
-class RenewLinkForm(FlaskForm):
+class RenewLinkForm(PortalForm):
     submit = SubmitField(_l("Send me a new link"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     login = StringField(
         _l("User code or email"),
         validators=[InputRequired(), Length(max=254)],
@@ -86,7 +86,7 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField(_l("Send me a link"))
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(PortalForm):
     email = StringField(
         _l("New email address"),
         validators=[InputRequired(), Length(max=254)],

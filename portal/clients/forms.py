@@ -2,13 +2,13 @@
 
 from functools import partial
 
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.extensions import db
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.models import (
     ADDRESS_FIELDS,
@@ -47,7 +47,7 @@ def text(label, max_length: int, **kwargs) -> StringField:
     )
 
 
-class CoordinatesForm(FlaskForm):
+class CoordinatesForm(PortalForm):
     """A company's coordinates: what staff, and the client's own contacts, may edit."""
 
     billing_address = text(_l("Address"), 200)
@@ -189,12 +189,12 @@ class ClientForm(CoordinatesForm):
         return fields
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A button that must be pressed on purpose (archive, remove); CSRF-protected."""
 
     submit = SubmitField(_l("Confirm"))
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     user_id = SelectField(_l("Staff member"), validators=[DataRequired()])
     submit = SubmitField(_l("Assign"))

@@ -2,11 +2,11 @@
 
 from functools import partial
 
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.clients.forms import strip, text
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.validation import apply, normalise_email, normalise_phone
 
@@ -24,7 +24,7 @@ CONTACT_FIELDS = (
 )
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     title = text(_l("Title"), 120)
     department = text(_l("Department"), 120)

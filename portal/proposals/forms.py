@@ -1,18 +1,18 @@
 """The staff's decision on a proposal made by a client's contact."""
 
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from portal.clients.forms import strip
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(PortalForm):
     submit = SubmitField(_l("Accept and apply"))
 
 
-class RejectForm(FlaskForm):
+class RejectForm(PortalForm):
     reason = TextAreaField(
         _l("Reason"),
         validators=[Length(max=500)],

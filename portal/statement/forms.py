@@ -2,10 +2,10 @@
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 
 #: Dates outside this range are typos, and would overflow time-zone arithmetic.
@@ -24,7 +24,7 @@ def plausible(form, field) -> None:
         )
 
 
-class DateRangeForm(FlaskForm):
+class DateRangeForm(PortalForm):
     """A GET form: nothing changes, so no CSRF token."""
 
     class Meta:

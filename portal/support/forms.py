@@ -1,7 +1,6 @@
 """The technicians' forms: the intervention of seed 002, and the sales
 administration's purchase, adjustment, NPI flag and linked companies."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,11 +21,12 @@ from wtforms.validators import (
 )
 
 from portal.clients.forms import strip, text
+from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.services.credit import MAX_CREDIT_MINUTES, MAX_MINUTES
 
 
-class InterventionForm(FlaskForm):
+class InterventionForm(PortalForm):
     """Seed 002's form: summary, advice, duration (or the stopwatch), review, Normal or Free."""
 
     summary = TextAreaField(
@@ -68,7 +68,7 @@ class InterventionForm(FlaskForm):
             self.client_id.data = clients[0].id
 
 
-class PurchaseForm(FlaskForm):
+class PurchaseForm(PortalForm):
     minutes = IntegerField(
         _l("Minutes bought"),
         validators=[InputRequired(), NumberRange(1, MAX_CREDIT_MINUTES)],
@@ -82,7 +82,7 @@ class PurchaseForm(FlaskForm):
     submit = SubmitField(_l("Record the purchase"))
 
 
-class AdjustmentForm(FlaskForm):
+class AdjustmentForm(PortalForm):
     delta = IntegerField(
         _l("Correction (min)"),
         validators=[
@@ -101,14 +101,14 @@ class AdjustmentForm(FlaskForm):
             raise ValidationError(_l("A correction of 0 minutes changes nothing."))
 
 
-class NpiForm(FlaskForm):
+class NpiForm(PortalForm):
     reason = StringField(
         _l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip]
     )
     submit = SubmitField(_l("Save"))
 
 
-class OpenAccountForm(FlaskForm):
+class OpenAccountForm(PortalForm):
     customer_id = StringField(
         _l("Customer ID"),
         validators=[DataRequired(), Length(max=20)],
@@ -118,7 +118,7 @@ class OpenAccountForm(FlaskForm):
     submit = SubmitField(_l("Open the account"))
 
 
-class LinkForm(FlaskForm):
+class LinkForm(PortalForm):
     code = StringField(
         _l("Client code"), validators=[DataRequired(), Length(max=20)], filters=[strip]
     )

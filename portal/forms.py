@@ -1,0 +1,78 @@
+"""The base of every form of the portal, and the one rule it applies to every text field.
+
+Single-line text (a name, a code, an address, a reason typed in an input) never holds a
+line break or another control character. Stored, a line break in a name becomes a new
+header line in a mail that quotes it, a new record in a log or a file, and text that
+looks different from what was checked. A browser strips line breaks from what is typed
+in an input, so only a forged request or a script sends one: it is refused with a
+field message, and nothing is stored.
+
+Multi-line text (a textarea) keeps its line breaks and tabs, which is what it is for,
+and refuses every other control character (escape, NUL, DEL, the C1 controls): nobody
+types them, they only garble the pages and mails that show the text, and refusing them
+rather than stripping them keeps what is stored exactly what the user saw.
+
+A password is exempt: it is only hashed, never stored, shown or mailed, and refusing a
+character now would lock out whoever chose one before.
+"""
+
+import unicodedata
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, TextAreaField
+from wtforms.validators import StopValidation
+
+from portal.i18n import lazy_gettext as _l
+
+#: Control characters (C0, DEL, C1), and the line and paragraph separators of Unicode,
+#: which text tools treat as line breaks.
+CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+#: What multi-line text may hold of them.
+LINE_BREAKS_AND_TABS = frozenset("\t\r\n")
+
+SINGLE_LINE_MESSAGE = _l("This field must be on one line, without control characters.")
+MULTI_LINE_MESSAGE = _l("This field may hold line breaks and tabs, but no other control characters.")
+
+
+def has_control_characters(value: str, *, multi_line: bool = False) -> bool:
+    """Whether ``value`` holds a character that text of its kind must not hold."""
+    allowed = LINE_BREAKS_AND_TABS if multi_line else frozenset()
+    return any(
+        unicodedata.category(character) in CONTROL_CATEGORIES and character not in allowed
+        for character in value
+    )
+
+
+def single_line(form, field) -> None:
+    if isinstance(field.data, str) and has_control_characters(field.data):
+        raise StopValidation(SINGLE_LINE_MESSAGE)
+
+
+def multi_line(form, field) -> None:
+    if isinstance(field.data, str) and has_control_characters(field.data, multi_line=True):
+        raise StopValidation(MULTI_LINE_MESSAGE)
+
+
+def character_rule(field):
+    """The validator of the characters ``field`` may hold, or None for a field that holds
+    no text (a number, a date, a choice) or a password."""
+    if isinstance(field, TextAreaField):
+        return multi_line
+    if isinstance(field, StringField) and not isinstance(field, PasswordField):
+        return single_line
+    return None
+
+
+class PortalForm(FlaskForm):
+    """Every form of the portal derives from this one (a test checks it), so that a new
+    field gets the character rule without anyone remembering it."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            rule = character_rule(field)
+            if rule is not None:
+                # First, so that no other check (a database lookup, a parser) sees the
+                # value; a new list, as the declared one is shared by every instance.
+                field.validators = [rule, *field.validators]
+            return field
