@@ -76,3 +76,11 @@ class PortalForm(FlaskForm):
                 # value; a new list, as the declared one is shared by every instance.
                 field.validators = [rule, *field.validators]
             return field
+
+        def render_field(self, field, render_kw):
+            # Hidden inputs and submit buttons render without an id: nothing refers to
+            # them by id, and a page showing several forms (a contact card with its
+            # access panel) would otherwise repeat ``csrf_token`` and ``submit``.
+            if getattr(field.widget, "input_type", None) in {"hidden", "submit"}:
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)
