@@ -55,7 +55,8 @@ def from_environment() -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "portal@localhost"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # None when unset: finalize() allows the per-process memory:// outside production only.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or None,
         # While Redis is unreachable each worker counts in memory: sign-in stays up, and
         # limited, instead of failing with the storage.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
@@ -79,11 +80,21 @@ def finalize(config) -> None:
     config["SESSION_COOKIE_SECURE"] = secure
     config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
     config["HSTS"] = secure
+    local = config.get("PORTAL_ENV") in {"development", "testing"} or config.get("TESTING")
     if not config.get("SECRET_KEY"):
-        if config.get("PORTAL_ENV") in {"development", "testing"} or config.get("TESTING"):
+        if local:
             config["SECRET_KEY"] = "insecure-development-key"  # noqa: S105 - never used outside dev
         else:
             raise ConfigError(
                 "SECRET_KEY is not set: export SECRET_KEY to a long random value "
+                "(or PORTAL_ENV=development for a local demo)."
+            )
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        if local:
+            config["RATELIMIT_STORAGE_URI"] = "memory://"  # one process: its memory is enough
+        else:
+            raise ConfigError(
+                "RATELIMIT_STORAGE_URI is not set: export it to a Redis URL such as "
+                "redis://127.0.0.1:6379, so that every worker counts the same sign-in attempts "
                 "(or PORTAL_ENV=development for a local demo)."
             )

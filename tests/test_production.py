@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
+from portal.config import ConfigError
 from portal.testing import throwaway_database
 from tests.conftest import make_config
 from tests.test_outbox import free_port
@@ -94,6 +95,7 @@ def test_requests_recover_after_postgresql_restarts_under_gunicorn(tmp_path):
             "DATABASE_URL": database_url,
             "PORTAL_ENV": "production",
             "SECRET_KEY": "restart-test-secret-key-0123456789",
+            "RATELIMIT_STORAGE_URI": "memory://",  # only health checks here, never limited
             "PORTAL_BIND": f"127.0.0.1:{port}",
             "WEB_CONCURRENCY": "2",
             "PORTAL_BASE_URL": "https://portal.example",
@@ -146,6 +148,7 @@ def test_a_web_worker_loads_no_migration_tooling():
         **os.environ,
         "PORTAL_ENV": "production",
         "SECRET_KEY": "a-test-secret-key-0123456789abcdef",
+        "RATELIMIT_STORAGE_URI": "memory://",
         "DATABASE_URL": "sqlite://",
     }
     loaded = subprocess.run(  # noqa: S603 - our own module
@@ -164,3 +167,24 @@ def test_a_web_worker_loads_no_migration_tooling():
     assert "sqlalchemy" in loaded[0] and "migrate" not in loaded[0]
     assert loaded[1] == "False"
     assert "migrate" in create_app(make_config("sqlite://")).extensions
+
+
+def test_production_without_a_shared_rate_limit_store_refuses_to_start(monkeypatch):
+    """Each worker's memory would count sign-in attempts apart: say so in one line."""
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-test-secret-key-0123456789abcdef")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    with pytest.raises(ConfigError) as refused:
+        create_app()
+    (line,) = str(refused.value).splitlines()
+    assert line.startswith("RATELIMIT_STORAGE_URI is not set: ")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    assert create_app().config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379"
+
+
+def test_development_counts_sign_in_attempts_in_memory_by_default(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    assert create_app().config["RATELIMIT_STORAGE_URI"] == "memory://"
