@@ -102,6 +102,19 @@ def cross_tenant(session: Session) -> Iterator[Session]:
 
 
 @contextmanager
+def unrestricted_clients(session: Session) -> Iterator[Session]:
+    """Lift the client restriction, never the tenant's, for a figure about a record the
+    user has already been allowed to load through it: an account's totals count every
+    company the account serves, as its balance does. Say why at each use."""
+    previous = session.info.get(VISIBILITY_KEY)
+    session.info[VISIBILITY_KEY] = None
+    try:
+        yield session
+    finally:
+        session.info[VISIBILITY_KEY] = previous
+
+
+@contextmanager
 def bound_to(
     session: Session, tenant_id: int, visibility: ClientVisibility | None = None
 ) -> Iterator[Session]:

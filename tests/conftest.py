@@ -17,12 +17,15 @@ from portal.extensions import db, limiter
 from portal.models import (
     Branch,
     Client,
+    ClientAssignment,
     Contact,
     ContactProposal,
     CreditAccount,
     CreditAccountClient,
     EntryKind,
     LedgerEntry,
+    Role,
+    RolePermission,
     SystemRole,
     User,
     UserKind,
@@ -67,7 +70,10 @@ def redis_url() -> str:
     """A real Redis for the tests of production storage; CI always provides one."""
     url = os.environ.get("PORTAL_TEST_REDIS_URL")
     if not url:
-        pytest.skip("PORTAL_TEST_REDIS_URL is not set (CI and dev.py test --postgres set it)")
+        pytest.skip(
+            "PORTAL_TEST_REDIS_URL is not set (dev.py test sets it when Redis answers on "
+            "127.0.0.1:6379)"
+        )
     return url
 
 
@@ -299,6 +305,79 @@ class World:
 @pytest.fixture
 def world(app) -> World:
     built = World(a=_build_tenant("alpha", "Alpha"), b=_build_tenant("beta", "Beta"))
+    db.session.commit()
+    return built
+
+
+@dataclass
+class SharedAccountWorld:
+    """Tenant ``a`` of the world with its clients in two branches and one account
+    shared across them, seen by staff who see only part of it."""
+
+    world: World
+    #: An account billed to the other client (the other branch) that also serves the client.
+    account_id: int
+    #: A technician limited to the client's branch.
+    branch_tech_email: str
+    #: A technician without ``clients.view_all``, assigned to the client only.
+    assigned_tech_email: str
+    #: Names these two must never see: the other client's and its contact's.
+    hidden_names: tuple[str, ...]
+
+
+@pytest.fixture
+def shared_world(world) -> SharedAccountWorld:
+    tenant = world.a
+    with bound_to(db.session, tenant.tenant_id):
+        client = db.session.get(Client, tenant.client_id)
+        other_client = db.session.get(Client, tenant.other_client_id)
+        client.branch = Branch(name="Client's branch")
+        other_client.branch = Branch(name="Other branch")
+        account = CreditAccount(
+            customer_id="SHARED",
+            billing_client_id=other_client.id,
+            balance_minutes=0,
+            entry_count=0,
+        )
+        account.links += [
+            CreditAccountClient(client_id=other_client.id),
+            CreditAccountClient(client_id=client.id),
+        ]
+        db.session.add(account)
+        branch_tech = create_staff_user(
+            email="branch-tech@alpha.test",
+            name="Branch Tech",
+            password=None,
+            role=role_named("Technician"),
+            initials="BT",
+        )
+        branch_tech.branch = client.branch
+        assigned_role = Role(name="Assigned technician")
+        assigned_role.grants = [
+            RolePermission(permission=grant.permission)
+            for grant in role_named("Technician").grants
+            if grant.permission != "clients.view_all"
+        ]
+        assigned_tech = create_staff_user(
+            email="assigned-tech@alpha.test",
+            name="Assigned Tech",
+            password=None,
+            role=assigned_role,
+            initials="AT",
+        )
+        for user in (branch_tech, assigned_tech):
+            user.password_hash = PASSWORD_HASH
+            user.status = UserStatus.ACTIVE
+        db.session.flush()
+        db.session.add(ClientAssignment(client_id=client.id, user_id=assigned_tech.id))
+        db.session.flush()
+        built = SharedAccountWorld(
+            world=world,
+            account_id=account.id,
+            branch_tech_email=branch_tech.email,
+            assigned_tech_email=assigned_tech.email,
+            hidden_names=(tenant.other_client_name, tenant.other_contact_name),
+        )
     db.session.commit()
     return built
 

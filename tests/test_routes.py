@@ -327,3 +327,61 @@ def test_no_template_uses_inline_script_or_style(app):
         if re.search(r"\son[a-z]+=", text):
             offenders.append(path.name)
     assert offenders == []
+
+
+LIMITED_STAFF = ["branch-limited", "assignment-limited"]
+
+
+def limited_visitor(app, shared_world, who: str) -> Visitor:
+    email = (
+        shared_world.branch_tech_email
+        if who == "branch-limited"
+        else shared_world.assigned_tech_email
+    )
+    return visitor(app, shared_world.world.a.slug, email)
+
+
+@pytest.mark.parametrize("who", LIMITED_STAFF)
+def test_staff_who_see_part_of_a_shared_account_walk_every_route_without_error(
+    app, shared_world, who
+):
+    """Every route, filled with what these staff may see (an account billed to a company of
+    another branch, or not assigned to them), answers without a server error and never
+    names the company they cannot see; GETs first, then POSTs with only a CSRF token."""
+    world = shared_world.world.a
+    browser = limited_visitor(app, shared_world, who)
+    ids = own_ids(world) | {"account_id": shared_world.account_id}
+    checked = 0
+    for wanted in ("GET", "POST"):
+        for rule in tenant_routes(app):
+            if wanted not in methods(rule) or rule.endpoint == "auth.logout":
+                continue
+            url = fill(rule, world.slug, ids)
+            response = browser.call(wanted, url)
+            assert response.status_code < 500, (wanted, url, response.status_code)
+            body = response.get_data(as_text=True)
+            assert not any(name in body for name in shared_world.hidden_names), (wanted, url)
+            checked += 1
+    assert checked > 40
+    shared = browser.client.get(f"/{world.slug}/admin/accounts/{shared_world.account_id}")
+    assert shared.status_code == 200, "the walk must have kept the session signed in"
+
+
+@pytest.mark.parametrize("who", LIMITED_STAFF)
+def test_staff_limited_to_part_of_a_tenant_get_404_or_403_for_what_they_cannot_see(
+    app, shared_world, who
+):
+    world = shared_world.world.a
+    browser = limited_visitor(app, shared_world, who)
+    checked = 0
+    for rule in tenant_routes(app):
+        if not id_arguments(rule):
+            continue
+        url = fill(rule, world.slug, other_client_ids(world))
+        for method in methods(rule):
+            response = browser.call(method, url)
+            assert response.status_code in (403, 404), (method, url, response.status_code)
+            body = response.get_data(as_text=True)
+            assert not any(name in body for name in shared_world.hidden_names), (method, url)
+            checked += 1
+    assert checked

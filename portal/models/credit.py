@@ -118,12 +118,21 @@ class CreditAccount(ClientOwned, db.Model):
 
     @property
     def clients(self) -> list[Client]:
-        """The companies the account serves, the billing client first."""
+        """The companies the account serves that the reader may see, the billing client
+        first. Staff limited to a branch or to their assigned clients may reach an account
+        through one company while the company it bills sits out of their sight: that one
+        is then neither loaded nor listed, and the account shows under the first company
+        they do see."""
         others = sorted(
             (link.client for link in self.links if link.client_id != self.billing_client_id),
             key=lambda client: client.name,
         )
-        return [self.billing_client, *others]
+        return [self.billing_client, *others] if self.billing_client else others
+
+    @property
+    def billing_client_hidden(self) -> bool:
+        """The company that pays is out of the reader's sight (see ``clients``)."""
+        return self.billing_client is None
 
     @property
     def expired(self) -> bool:
@@ -243,7 +252,14 @@ class LedgerEntry(ClientOwned, db.Model):
 
     @classmethod
     def client_scope(cls, visibility: ClientVisibility) -> ColumnElement[bool]:
-        return cls.account_id.in_(linked_accounts(visibility))
+        if visibility.client_id is not None:
+            # A customer follows the whole account its company uses (seed 000), whichever
+            # of the account's companies each entry served.
+            return cls.account_id.in_(linked_accounts(visibility))
+        # Staff limited to a branch or to their assigned clients read the entries of the
+        # companies they see: an account shared with a company out of their sight must not
+        # show that company's work.
+        return visible_clients(cls.client_id, visibility)
 
     @property
     def duration(self) -> int | None:

@@ -30,6 +30,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import audit
+from portal.tenancy import unrestricted_clients
 
 #: The longest intervention one entry may record (a day's work); longer is a typo.
 MAX_MINUTES = 24 * 60
@@ -421,7 +422,8 @@ def totals(account: CreditAccount, now: datetime | None = None) -> Totals:
         .scalar_subquery()
     )
     normal, free = account.cumulative_normal, account.cumulative_free
-    before_year = db.session.scalar(select(served_before_year))
+    with unrestricted_clients(db.session):  # loaded in scope; its totals are whole
+        before_year = db.session.scalar(select(served_before_year))
     return Totals(
         first=account.first_intervention_at,
         last=account.last_intervention_at,

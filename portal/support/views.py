@@ -48,6 +48,13 @@ RECORDING = (
     .joinedload(Client.contacts),
 )
 
+#: What a search result shows of an account: the companies it serves, under whichever
+#: the user sees first.
+LISTED = (
+    joinedload(CreditAccount.billing_client),
+    selectinload(CreditAccount.links).joinedload(CreditAccountClient.client),
+)
+
 
 def get_account(account_id: int) -> CreditAccount:
     """The account if one of its companies is visible to this user (automatic), else 404."""
@@ -80,7 +87,7 @@ def find(query: str) -> tuple[list[CreditAccount], list[Client]]:
     accounts = db.session.scalars(
         select(CreditAccount)
         .where(CreditAccount.id.in_(account_ids))
-        .options(joinedload(CreditAccount.billing_client))
+        .options(*LISTED)
         .order_by(CreditAccount.customer_id)
         .limit(MAX_RESULTS)
     ).all()
@@ -99,8 +106,9 @@ def index():
 
 
 def render_account(account: CreditAccount, form: InterventionForm | None = None, status=200):
+    customer = account.clients[0]  # the billing client, unless it is out of this user's sight
     contact = next(
-        (person for person in account.billing_client.contacts if person.archived_at is None),
+        (person for person in customer.contacts if person.archived_at is None),
         None,
     )
     history = paginate(
@@ -112,6 +120,7 @@ def render_account(account: CreditAccount, form: InterventionForm | None = None,
     return render_template(
         "support/account.html",
         account=account,
+        customer=customer,
         contact=contact,
         policy=credit.evaluate(account, g.tenant.credit_threshold_minutes),
         totals=credit.totals(account),
