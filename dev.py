@@ -15,7 +15,9 @@ import argparse
 import hashlib
 import os
 import shlex
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +29,7 @@ STAMP = VENV / "portal-install.stamp"
 HOST, PORT = "127.0.0.1", "5000"
 TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package, which the browser stories drive
 
 if sys.version_info < (3, 11):  # noqa: UP036 - say so plainly to an older Python
     sys.exit(f"Portal needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
@@ -66,11 +69,39 @@ def demo(password: str | None) -> None:
     run(flask("run", "--host", HOST, "--port", PORT), env)
 
 
+def answers(host: str, port: int) -> bool:
+    """Whether a server listens at host:port (the local PostgreSQL or Redis)."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def ensure_chromium() -> None:
+    """Install Debian's Chromium for the browser stories when it is missing and this is
+    root on a Debian-like machine; otherwise the stories say they are skipped, and how."""
+    if os.environ.get("PORTAL_TEST_CHROMIUM") or Path(CHROMIUM).exists():
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    print("Installing Debian's chromium for the browser stories (apt-get) ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        run(["apt-get", "update", "-qq"], env)
+        run(["apt-get", "install", "-y", "-qq", "chromium"], env)
+    except subprocess.CalledProcessError:
+        print("Could not install chromium: the browser stories will be skipped.", flush=True)
+
+
 def test(postgres: bool, pytest_args: list[str]) -> None:
-    """Run pytest; --postgres uses the local PostgreSQL server for a throwaway database."""
+    """Run pytest; --postgres uses the local PostgreSQL server for a throwaway database.
+    The production-storage test uses the local Redis whenever it answers."""
+    ensure_chromium()
     env = dict(os.environ)
     if postgres:
         env.setdefault("PORTAL_TEST_DATABASE_URL", TEST_POSTGRES_URL)
+    if postgres or answers("127.0.0.1", 6379):
         env.setdefault("PORTAL_TEST_REDIS_URL", TEST_REDIS_URL)
     if env.get("PORTAL_TEST_DATABASE_URL"):
         print(f"Test database server: {env['PORTAL_TEST_DATABASE_URL']}", flush=True)
