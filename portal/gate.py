@@ -49,9 +49,8 @@ def refuse_nul_characters():
 
 
 def check_access():
-    if request.endpoint is None or request.endpoint == "static":
+    if request.endpoint == "static":
         return None
-    view = current_app.view_functions[request.endpoint]
     if "tenant" in g and SESSION_TENANT in session and session[SESSION_TENANT] != g.tenant.id:
         g.pop("tenant")  # the 404 page must not even name the other tenant
         bind(db.session, None)
@@ -63,6 +62,9 @@ def check_access():
             return refusal
         restrict_clients(db.session, visibility_of(current_user))
 
+    if request.endpoint is None:
+        return None  # no page at this address: its 404 or 405 follows
+    view = current_app.view_functions[request.endpoint]
     if is_public(view):
         return None
     needed = required_permission(current_app, request.endpoint)

@@ -1,6 +1,6 @@
 """URL processors that bind each request to the tenant named by its prefix."""
 
-from flask import abort, g
+from flask import abort, g, request
 from werkzeug.routing import IntegerConverter
 
 from portal.extensions import db
@@ -19,17 +19,31 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=MAX_ID, **kwargs)
 
 
+def tenant_named(slug: str) -> Tenant | None:
+    if not SLUG_PATTERN.match(slug):
+        return None
+    return db.session.scalar(db.select(Tenant).where(Tenant.slug == slug))
+
+
 def bind_tenant_from_url(endpoint, values) -> None:
+    if endpoint is None and request.routing_exception is not None:
+        # No page at this address (a 404 or 405 follows). If it still starts with a
+        # tenant's prefix, bind that tenant all the same: the gate then checks the
+        # session as for any page, and the error page keeps the signed-in user's
+        # navigation and the tenant's layout.
+        tenant = tenant_named(request.path.strip("/").split("/", 1)[0])
+        if tenant is not None:
+            bind_request(tenant)
+        return
     if not values or "tenant" not in values:
         return
-    slug = values.pop("tenant")
-    tenant = (
-        db.session.scalar(db.select(Tenant).where(Tenant.slug == slug))
-        if SLUG_PATTERN.match(slug)
-        else None
-    )
+    tenant = tenant_named(values.pop("tenant"))
     if tenant is None:
         abort(404)
+    bind_request(tenant)
+
+
+def bind_request(tenant: Tenant) -> None:
     g.tenant = tenant
     #: As text: a URL built after the request commits must not read the tenant again.
     g.tenant_slug = tenant.slug

@@ -1,5 +1,6 @@
 """Sign-in, sign-out and server-side sessions."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -91,6 +92,29 @@ def test_cookie_captured_before_logout_is_refused_after_it(client, world, app):
     response = attacker.get(f"/{world.a.slug}/clients/")
     assert response.status_code == 302
     assert response.location.startswith(f"/{world.a.slug}/login")
+
+
+def test_the_sign_out_button_of_every_page_signs_out_in_one_request(client, world):
+    login(client, world.a.slug, world.a.admin_email)
+    page = client.get(f"/{world.a.slug}/clients/").get_data(as_text=True)
+    nav_form = re.search(
+        r'<form class="sign-out" method="post" action="([^"]+)">(.*?)</form>', page, re.S
+    )
+    assert nav_form, "a sign-out form in the page's header, which needs no JavaScript"
+    action, inside = nav_form.groups()
+    fields = dict(re.findall(r'<input name="([^"]+)" type="hidden" value="([^"]*)">', inside))
+    assert set(fields) == {"csrf_token"} and "<button" in inside
+    response = client.post(action, data=fields)
+    assert response.status_code == 302 and response.location == f"/{world.a.slug}/login"
+    assert not is_signed_in(client, world.a.slug)
+    assert audit_actions(world.a.tenant_id)[-1] == "auth.logout"
+
+    login(client, world.a.slug, world.a.admin_email)
+    assert client.post(action, data={}).status_code == 400, "no CSRF token, no sign-out"
+    assert is_signed_in(client, world.a.slug)
+    confirmation = client.get(f"/{world.a.slug}/logout")
+    assert confirmation.status_code == 200 and "Sign out of" in confirmation.get_data(as_text=True)
+    assert is_signed_in(client, world.a.slug), "the confirmation page alone signs no one out"
 
 
 def change_password(browser, slug: str, current: str, new: str = "a brand new secret"):

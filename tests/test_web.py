@@ -178,6 +178,31 @@ def test_navigation_shows_only_what_the_role_allows(client, world):
     assert f'href="/{world.a.slug}/clients/"' not in body
 
 
+def test_error_pages_keep_a_signed_in_users_navigation_and_name_no_other_tenant(app, world):
+    """A mistyped address is not a reason to lose one's way back: the 404 of a page that
+    does not exist keeps the tenant's navigation, like the 404 of a record that does not."""
+    browser = app.test_client()
+    assert login(browser, world.a.slug, world.a.admin_email).status_code == 302
+    for path in ("no-such-page", "clients/no/such/page", "contacts/999999"):
+        response = browser.get(f"/{world.a.slug}/{path}")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 404 and "Page not found" in body, path
+        assert f'href="/{world.a.slug}/clients/"' in body, (path, "the navigation")
+        assert f'action="/{world.a.slug}/logout"' in body, (path, "the sign-out button")
+        assert world.a.name in body, path
+
+    for path in (f"/{world.b.slug}/no-such-page", "/no-such-tenant/no-such-page"):
+        response = browser.get(path)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 404 and "Page not found" in body
+        assert world.b.name not in body and world.a.name not in body, path
+        assert "/logout" not in body and "/clients/" not in body, path
+
+    anonymous = app.test_client().get(f"/{world.a.slug}/no-such-page")
+    assert anonymous.status_code == 404
+    assert "/logout" not in anonymous.get_data(as_text=True)
+
+
 def test_missing_secret_key_outside_development_stops_the_start(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("PORTAL_ENV", "production")
