@@ -160,6 +160,38 @@ def test_the_banner_tells_the_technician_what_to_do(app, world):
         assert (" disabled" in button) is disabled
 
 
+def declarations(stylesheet: str, selector: str) -> dict[str, str]:
+    """The declarations a rule naming ``selector`` (among others) sets, later ones winning."""
+    found: dict[str, str] = {}
+    for selectors, body in re.findall(
+        r"([^{}]+)\{([^{}]*)\}", re.sub(r"/\*.*?\*/", "", stylesheet, flags=re.S)
+    ):
+        if selector in (name.strip() for name in selectors.split(",")):
+            for declaration in body.split(";"):
+                if ":" in declaration:
+                    name, value = declaration.split(":", 1)
+                    found[name.strip()] = value.strip()
+    return found
+
+
+def test_refused_buttons_look_disabled_and_are_announced_with_the_reason(app, world):
+    set_balance(world, -75)
+    browser = signed_in(app, world, world.a.tech_email)
+    body = browser.get(f"/{world.a.slug}/admin/accounts/{world.a.account_id}").get_data(
+        as_text=True
+    )
+    for name in ("normal", "free"):
+        (button,) = re.findall(rf'<input[^>]*name="{name}"[^>]*>', body)
+        assert " disabled" in button and 'aria-describedby="policy"' in button, button
+    stylesheet = browser.get("/static/portal.css").get_data(as_text=True)
+    disabled = declarations(stylesheet, ".button:disabled")
+    assert disabled.get("cursor") == "not-allowed"
+    for enabled in (".button", ".button.primary"):
+        look = declarations(stylesheet, enabled)
+        assert disabled["background"] != look["background"], enabled
+        assert disabled["color"] != look["color"], enabled
+
+
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
