@@ -14,7 +14,7 @@ def sign_in(page: Page, base: str, login: str, password: str = PASSWORD) -> None
     page.get_by_label("User code or email").fill(login)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Sign out")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def grant_a_new_contact(
@@ -72,7 +72,7 @@ def test_seed_004_staff_grants_access_and_the_contact_keeps_the_company_current(
         email="emilie@boulangerie-lavoie.example",
         network="127.0.0.0/8",
     )
-    expect(contact.get_by_role("link", name="Sign out")).to_be_visible()  # signed in
+    expect(contact.get_by_role("button", name="Sign out")).to_be_visible()  # signed in
     contact.goto(f"{live}/demo/account/company")
     contact.get_by_label("Phone", exact=True).fill("+1 514-555-0177")
     contact.get_by_role("button", name="Save").click()
@@ -151,4 +151,4 @@ def test_a_contact_outside_their_network_is_refused_with_the_reason(live, mailbo
         "Access to this account is not allowed from your network address. It is limited "
         "to 127.0.0.0/8 and this request comes from 203.0.113.50."
     )
-    expect(elsewhere.get_by_role("link", name="Sign out")).to_have_count(0)
+    expect(elsewhere.get_by_role("button", name="Sign out")).to_have_count(0)
