@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
+from portal.services.authority import Refused
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood.")),
@@ -45,6 +46,13 @@ def register(app: Flask) -> None:
                 "Reload the page and send it again."
             ),
         )
+
+    @app.errorhandler(Refused)
+    def refused(error: Refused):
+        """A change a service refused, which the view did not answer itself: a 403
+        that says why, and nothing written."""
+        db.session.rollback()
+        return render_error(403, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -325,3 +325,140 @@ def test_with_smtp_down_the_invitation_is_saved_and_later_delivered_once(
         controller.stop()
     (link,) = links_in(inbox.messages)
     assert choose_password(app.test_client(), link).status_code == 302
+
+
+#: Limits that are no limit or make no sense (issue 16, item 5), and what the user is told.
+REFUSED_NETWORKS = {
+    "0.0.0.0/0": "0.0.0.0/0 takes in every address: it is no limit.",
+    "::/0": "::/0 takes in every address: it is no limit.",
+    "0.0.0.0/0.0.0.0": "0.0.0.0/0 takes in every address",
+    "::ffff:0:0/96": "0.0.0.0/0 takes in every address",
+    "fe80::1%eth0": "Remove “%eth0”: an address with a zone",
+    "fe80::%eth0/64": "Remove “%eth0”",
+    "192.0.2.0/255.0.255.0": "255.0.255.0 is not a network mask",
+    "192.0.2.1/24": "Did you mean the network 192.0.2.0/24? Enter it, or enter 192.0.2.1 alone",
+    "2001:db8::1/64": "Did you mean the network 2001:db8::/64? Enter it, or enter 2001:db8::1",
+    "::ffff:192.0.2.1/120": "Did you mean the network 192.0.2.0/24? Enter it, or enter 192.0.2.1",
+    "::ffff:0:0/90": "an IPv4-mapped network needs a prefix of /96 or longer",
+    "::/64": "::/64 mixes IPv6 addresses with IPv4-mapped ones",
+    "0.0.0.0": "Nobody connects from 0.0.0.0/32",  # noqa: S104 - a limit, not a binding
+    "::": "Nobody connects from ::/128",
+    "224.0.0.1": "Nobody connects from 224.0.0.1/32",
+    "123.542.654.785": "Enter one IPv4 or IPv6 address",
+}
+
+#: Limits as typed, and as stored and shown: the stdlib's canonical form, IPv4-mapped
+#: networks as the IPv4 network they stand for.
+ACCEPTED_NETWORKS = {
+    "203.0.113.7": "203.0.113.7/32",
+    "192.0.2.0/24": "192.0.2.0/24",
+    "192.0.2.0/255.255.255.0": "192.0.2.0/24",
+    "::ffff:192.0.2.0/120": "192.0.2.0/24",
+    "::ffff:10.1.2.3": "10.1.2.3/32",
+    "2001:DB8:0:0::1": "2001:db8::1/128",
+    " 2001:db8::/48 ": "2001:db8::/48",
+}
+
+
+@pytest.mark.parametrize(("value", "message"), REFUSED_NETWORKS.items())
+def test_the_network_validator_refuses_limits_that_are_none_or_make_no_sense(app, value, message):
+    from portal.services.access import normalise_network
+
+    with app.test_request_context(), pytest.raises(ValueError) as refused:
+        normalise_network(value)
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(("value", "stored"), ACCEPTED_NETWORKS.items())
+def test_the_network_validator_stores_the_canonical_form(app, value, stored):
+    from portal.services.access import normalise_network
+
+    with app.test_request_context():
+        assert normalise_network(value) == stored
+
+
+def staff_user(world, email: str) -> User | None:
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        return db.session.scalar(select(User).where(User.email == email))
+
+
+def through_the_grant_form(client, world, contact_id, value):
+    response = grant(client, world, contact_id, allowed_network=value)
+    user = mireille_user(world)
+    return response, client.get(response.location) if user else response, user
+
+
+def through_the_limits_form(client, world, contact_id, value):
+    login(client, world.a.slug, world.a.admin_email)
+    card = f"/{world.a.slug}/contacts/{world.a.contact_id}"
+    response = client.post(
+        f"{card}/access/limits",
+        data={
+            "csrf_token": csrf_token(client.get(card)),
+            "allowed_network": value,
+            "branch_id": "",
+        },
+    )
+    user = staff_user(world, world.a.client_user_email)
+    return response, client.get(card), user if user.allowed_network else None
+
+
+def through_the_staff_invitation(client, world, contact_id, value):
+    login(client, world.a.slug, world.a.admin_email)
+    url = f"/{world.a.slug}/admin/users/new"
+    response = post_form(
+        client,
+        url,
+        {
+            "name": "Nora Network",
+            "email": "nora@alpha.example",
+            "role_id": world.a.role_id,
+            "allowed_network": value,
+        },
+    )
+    user = staff_user(world, "nora@alpha.example")
+    return response, client.get(response.location) if user else response, user
+
+
+def through_the_staff_edit(client, world, contact_id, value):
+    login(client, world.a.slug, world.a.admin_email)
+    tech = staff_user(world, world.a.tech_email)
+    url = f"/{world.a.slug}/admin/users/{tech.id}/edit"
+    response = post_form(
+        client, url, {"name": tech.name, "role_id": tech.role_id, "allowed_network": value}
+    )
+    user = staff_user(world, world.a.tech_email)
+    stored = user if user.allowed_network else None
+    return response, client.get(url) if stored else response, stored
+
+
+#: Every form that takes a network limit: (client, world, contact, value) -> (the answer,
+#: the page that shows the outcome, the user when a limit was stored).
+NETWORK_FORMS = {
+    "grant access": through_the_grant_form,
+    "limits": through_the_limits_form,
+    "staff invitation": through_the_staff_invitation,
+    "staff edit": through_the_staff_edit,
+}
+
+
+@pytest.mark.parametrize("form", NETWORK_FORMS)
+@pytest.mark.parametrize(
+    "value", ["::/0", "fe80::1%eth0", "192.0.2.0/255.0.255.0", "192.0.2.1/24", "::ffff:0:0/90"]
+)
+def test_every_form_refuses_the_same_limits_with_the_same_message(
+    client, world, mireille, form, value
+):
+    response, page, user = NETWORK_FORMS[form](client, world, mireille, value)
+    assert response.status_code in (200, 302, 400)
+    assert REFUSED_NETWORKS[value] in page.get_data(as_text=True)
+    assert user is None, "nothing stored"
+
+
+@pytest.mark.parametrize("form", NETWORK_FORMS)
+def test_every_form_stores_and_shows_the_canonical_limit(client, world, mireille, form):
+    response, page, user = NETWORK_FORMS[form](client, world, mireille, "::ffff:192.0.2.0/120")
+    assert response.status_code == 302
+    assert user.allowed_network == "192.0.2.0/24"
+    assert "192.0.2.0/24" in page.get_data(as_text=True)

@@ -145,8 +145,7 @@ def test_nobody_grants_a_permission_they_do_not_hold(app, world):
     )
     add_staff(world, "office@alpha.test", "Olive Office", "Office")
     office = signed_in(app, world, "office@alpha.test")
-    night = role_named(world, "Night desk")
-    form = office.get(roles_url(world, f"/{night.id}")).get_data(as_text=True)
+    form = office.get(roles_url(world, "/new")).get_data(as_text=True)
     assert re.search(r'<input[^>]*disabled[^>]*value="support.override"', form)
 
     forged = post(
@@ -160,13 +159,45 @@ def test_nobody_grants_a_permission_they_do_not_hold(app, world):
     )
     assert role_named(world, "Escalation") is None
 
-    # Renaming keeps the permission the editor cannot see sent (its box is disabled).
-    assert (
-        post(
-            office,
-            roles_url(world, f"/{night.id}"),
-            {"name": "Night shift", "permissions": ["clients.view"]},
-        ).status_code
-        == 302
+
+def test_nobody_changes_or_deletes_a_role_that_grants_more_than_they_hold(app, world):
+    """An Office manager (tenant.admin and clients.view) once renamed the Night desk
+    role, which grants support.override; now the role is read-only to them."""
+    admin = signed_in(app, world, world.a.admin_email)
+    for name, permissions in (
+        ("Office", ["tenant.admin", "clients.view"]),
+        ("Night desk", ["clients.view", "support.override"]),
+    ):
+        post(admin, roles_url(world, "/new"), {"name": name, "permissions": permissions})
+    add_staff(world, "office@alpha.test", "Olive Office", "Office")
+    office = signed_in(app, world, "office@alpha.test")
+    night = role_named(world, "Night desk")
+    staff = role_named(world, "Staff")
+
+    listing = office.get(roles_url(world)).get_data(as_text=True)
+    assert f'class="button" href="{roles_url(world, f"/{night.id}")}"' not in listing
+    assert roles_url(world, f"/{night.id}/delete") not in listing
+    assert f'class="button" href="{roles_url(world, f"/{staff.id}")}"' in listing
+    assert roles_url(world, f"/{staff.id}/delete") in listing, "within their power: buttons"
+
+    shown = office.get(roles_url(world, f"/{night.id}"))
+    assert shown.status_code == 200
+    page = shown.get_data(as_text=True)
+    assert "The role Night desk grants permissions you do not hold (support.override)" in page
+    assert '<form method="post" novalidate' not in page and "support.override" in page
+    confirm = office.get(roles_url(world, f"/{night.id}/delete")).get_data(as_text=True)
+    assert "grants permissions you do not hold (support.override)" in confirm
+
+    token = csrf_token(office.get(roles_url(world, "/new")))
+    renamed = office.post(
+        roles_url(world, f"/{night.id}"),
+        data={"csrf_token": token, "name": "Night shift", "permissions": ["clients.view"]},
     )
-    assert permissions_of(world, "Night shift") == {"clients.view", "support.override"}
+    assert renamed.status_code == 403
+    assert "grants permissions you do not hold" in renamed.get_data(as_text=True)
+    deleted = office.post(
+        roles_url(world, f"/{night.id}/delete"), data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "grants permissions you do not hold (support.override)" in deleted.get_data(as_text=True)
+    assert permissions_of(world, "Night desk") == {"clients.view", "support.override"}
+    assert role_events(world) == ["role.created", "role.created"]

@@ -1,6 +1,8 @@
 """Staff users (issue 8): invited by email with a role and limits through the tracked
 invitation and the outbox, changed by administrators; the last Administrator stays."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -232,3 +234,69 @@ def test_a_contacts_access_is_edited_from_their_card(app, world):
     response = admin.get(f"/{world.a.slug}/admin/users/{world.a.client_user_id}/edit")
     assert response.status_code == 302
     assert response.location.endswith(f"/{world.a.slug}/contacts/{world.a.contact_id}")
+
+
+def test_a_lesser_administrator_can_neither_open_nor_change_a_stronger_user(app, world):
+    """The lock-out of issue 16: an Office manager (tenant.admin and clients.view) set
+    the Administrator's network limit. Now the page and the change answer 403 and why."""
+    admin = signed_in(app, world, world.a.admin_email)
+    post(
+        admin,
+        f"/{world.a.slug}/admin/roles/new",
+        {"name": "Office", "permissions": ["tenant.admin", "clients.view"]},
+    )
+    add_staff(world, "office@alpha.test", "Olive Office", "Office")
+    office = signed_in(app, world, "office@alpha.test")
+    edit = f"/{world.a.slug}/admin/users/{world.a.admin_id}/edit"
+    page = office.get(edit)
+    assert page.status_code == 403
+    assert "Alpha Admin holds permissions you do not (access.grant," in page.get_data(as_text=True)
+    token = csrf_token(office.get(f"/{world.a.slug}/admin/users"))
+    for change in ({"allowed_network": "192.0.2.0/24"}, {"branch_id": str(world.a.branch_id)}):
+        refused = office.post(
+            edit,
+            data={"csrf_token": token, "name": "Alpha Admin", "role_id": world.a.role_id, **change},
+        )
+        assert refused.status_code == 403, change
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        untouched = db.session.get(User, world.a.admin_id)
+        assert (untouched.allowed_network, untouched.branch_id, untouched.role.system) == (
+            None,
+            None,
+            SystemRole.ADMINISTRATOR,
+        )
+        assert "user.updated" not in db.session.scalars(select(AuditEvent.action)).all()
+    admin.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert admin.get(f"/{world.a.slug}/admin/users").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("allowed_network", "192.0.2.0/24"), ("branch_id", "branch")],
+)
+def test_the_last_administrator_is_limited_to_no_network_and_no_branch(app, world, field, value):
+    admin = signed_in(app, world, world.a.admin_email)
+    edit = f"/{world.a.slug}/admin/users/{world.a.admin_id}/edit"
+    with bound_to(db.session, world.a.tenant_id):
+        administrator = db.session.get(User, world.a.admin_id).role_id
+    data = {
+        "name": "Alpha Admin",
+        "role_id": administrator,
+        field: str(world.a.branch_id) if value == "branch" else value,
+    }
+    refused = post(admin, edit, data)
+    assert refused.status_code == 400
+    assert re.search(
+        rf'id="{field}-error">Alpha Admin is the last active administrator without a network '
+        "or branch limit",
+        refused.get_data(as_text=True),
+    )
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        untouched = db.session.get(User, world.a.admin_id)
+        assert (untouched.allowed_network, untouched.branch_id) == (None, None)
+        assert "user.updated" not in db.session.scalars(select(AuditEvent.action)).all()
+
+    add_staff(world, "second@alpha.test", "Second Admin", SystemRole.ADMINISTRATOR)
+    assert post(admin, edit, data).status_code == 302

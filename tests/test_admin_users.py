@@ -5,7 +5,17 @@ import pytest
 from sqlalchemy import event, select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Branch, Role, RolePermission, SystemRole, User, UserStatus
+from portal.models import (
+    AuditEvent,
+    Branch,
+    Invitation,
+    Role,
+    RolePermission,
+    SystemRole,
+    User,
+    UserStatus,
+)
+from portal.permissions import STAFF_PERMISSIONS
 from portal.services.tenants import create_staff_user, role_named, system_role
 from portal.tenancy import bound_to
 from tests.conftest import PASSWORD_HASH, csrf_token, login
@@ -196,27 +206,76 @@ def test_an_administrator_cannot_disable_themselves(client, world):
     assert user_events(world) == []
 
 
-def test_the_last_active_administrator_cannot_be_disabled(app, world):
+def office_manager(app, world, permissions=("tenant.admin",)):
+    """Signed in with a custom role that administers the tenant but holds ``permissions``
+    only; returns the browser and the user's id."""
     with bound_to(db.session, world.a.tenant_id):
-        office = Role(name="Office manager")
-        office.grants.append(RolePermission(permission="tenant.admin"))
-        db.session.add(office)
+        role = Role(name="Office manager")
+        role.grants = [RolePermission(permission=name) for name in permissions]
+        db.session.add(role)
         db.session.commit()
-    manager_id = add_staff(world, "manager@alpha.test", "Alpha Manager", office)
+    manager_id = add_staff(world, "manager@alpha.test", "Alpha Manager", role)
     manager = app.test_client()
     login(manager, world.a.slug, "manager@alpha.test")
+    return manager, manager_id
 
-    response = post_action(manager, world, world.a.admin_id, "disable")
-    page = manager.get(response.location).get_data(as_text=True)
+
+def test_the_last_active_administrator_cannot_be_disabled(app, world):
+    """Not even by a user who holds every permission the Administrator holds."""
+    deputy, _deputy_id = office_manager(app, world, STAFF_PERMISSIONS)
+    response = post_action(deputy, world, world.a.admin_id, "disable")
+    page = deputy.get(response.location).get_data(as_text=True)
     assert "Alpha Admin is the last active administrator" in page
     assert status_of(world, world.a.admin_id) is UserStatus.ACTIVE
     assert user_events(world) == []
 
     # With a second active administrator, the first one can be disabled.
     add_staff(world, "admin2@alpha.test", "Alpha Second Admin", SystemRole.ADMINISTRATOR)
-    post_action(manager, world, world.a.admin_id, "disable")
+    post_action(deputy, world, world.a.admin_id, "disable")
     assert status_of(world, world.a.admin_id) is UserStatus.DISABLED
-    assert manager_id
+
+
+def test_a_lesser_administrator_is_offered_no_button_on_a_stronger_user_and_refused(app, world):
+    """An Office manager (tenant.admin and clients.view) may not disable, enable or
+    re-invite the Administrator nor a Technician: each holds a permission they lack."""
+    manager, _manager_id = office_manager(app, world, ("tenant.admin", "clients.view"))
+    clerk_id = add_staff(world, "clerk@alpha.test", "Alpha Clerk", "Staff")
+    with bound_to(db.session, world.a.tenant_id):
+        tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))
+        tech.status, tech_id = UserStatus.DISABLED, tech.id
+        invited = create_staff_user(
+            email="newtech@alpha.test", name="New Tech", password=None, role=tech.role
+        )
+        db.session.commit()
+        invited_id = invited.id
+
+    page = manager.get(users_url(world)).get_data(as_text=True)
+    for stronger in (world.a.admin_id, tech_id, invited_id):
+        for action in ("disable", "enable", "resend", "edit"):
+            assert f"/admin/users/{stronger}/{action}" not in page, (stronger, action)
+    assert "Holds permissions you do not" in page
+    assert f"/admin/users/{clerk_id}/disable" in page and f"/admin/users/{clerk_id}/edit" in page
+    assert f"/admin/users/{world.a.client_user_id}/disable" in page
+
+    for user_id, action, message in (
+        (world.a.admin_id, "disable", "Alpha Admin holds permissions you do not (access.grant,"),
+        (tech_id, "enable", "Alpha Tech holds permissions you do not (clients.view_all, support"),
+        (invited_id, "resend", "New Tech holds permissions you do not (clients.view_all, support"),
+    ):
+        response = post_action(manager, world, user_id, action)
+        assert response.status_code == 302, action
+        assert message in manager.get(response.location).get_data(as_text=True), action
+    assert status_of(world, world.a.admin_id) is UserStatus.ACTIVE
+    assert status_of(world, tech_id) is UserStatus.DISABLED
+    assert user_events(world) == []
+    with bound_to(db.session, world.a.tenant_id):
+        assert db.session.scalars(select(Invitation)).all() == []
+
+    # Users within the manager's power are theirs to manage.
+    post_action(manager, world, clerk_id, "disable")
+    post_action(manager, world, world.a.client_user_id, "disable")
+    assert status_of(world, clerk_id) is UserStatus.DISABLED
+    assert status_of(world, world.a.client_user_id) is UserStatus.DISABLED
 
 
 def test_the_buttons_are_csrf_protected(client, world):

@@ -10,7 +10,7 @@ from portal.extensions import client_address, db
 from portal.i18n import gettext as _
 from portal.models import Contact, User
 from portal.permissions import guard
-from portal.services import access, audit, users
+from portal.services import access, users
 
 bp = Blueprint("access", __name__, url_prefix="/<tenant>/contacts/<id:contact_id>/access")
 guard(bp, "access.grant")
@@ -62,14 +62,7 @@ def new(contact_id: int):
 def resend(contact_id: int):
     contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
-        access.invite(user, g.tenant, invited_by=current_user)
-        audit.record(
-            "access.resent",
-            actor=current_user,
-            client_id=contact.client_id,
-            ip_address=client_address(),
-            contact=contact.name,
-        )
+        access.resend(user, g.tenant, actor=current_user, ip_address=client_address())
         db.session.commit()
         flash(_("A new access email has been sent; the previous link no longer works."), "success")
     return back_to_card(contact)

@@ -32,6 +32,7 @@ from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
+from portal.services import authority
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
 
 #: The most days an invitation link may stay valid: a link in a mailbox is a key.
@@ -190,24 +191,15 @@ class RoleForm(PortalForm):
             raise ValidationError(_l("Another role already has this name."))
 
     def validate_permissions(self, field):
-        """Nobody hands out a power they do not have."""
-        held = self.granted_by.role.permissions
-        current = self.role.permissions if self.role else frozenset()
-        forged = set(field.data or ()) - current - held
-        if forged:
-            raise ValidationError(
-                _l(
-                    "You can only grant permissions you hold yourself: %(names)s.",
-                    names=", ".join(sorted(forged)),
-                )
-            )
+        """Nobody hands out a power they do not have (nor edits a role that grants
+        one: the view does not offer this form for it)."""
+        try:
+            authority.check_grant(self.granted_by, field.data or ())
+        except authority.Refused as refusal:
+            raise ValidationError(str(refusal)) from None
 
     def granted(self) -> set[str]:
-        """The permissions ticked; those the editor does not hold stay as they were
-        (their boxes are disabled, so the browser does not send them)."""
-        held = self.granted_by.role.permissions
-        current = self.role.permissions if self.role else frozenset()
-        return (set(self.permissions.data or ()) & held) | (current - held)
+        return set(self.permissions.data or ())
 
 
 class StaffForm(PortalForm):
@@ -243,15 +235,14 @@ class StaffForm(PortalForm):
     def __init__(self, *args, user: User | None = None, granted_by: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        held = granted_by.role.permissions
         roles = db.session.scalars(
             select(Role).where(Role.system.is_distinct_from(SystemRole.CLIENT)).order_by(Role.name)
         ).all()
-        # Nobody gives a role with more power than their own; a user keeps the one they have.
+        # Nobody gives a role with more power than their own (nor edits a user who holds one).
         self.role_id.choices = [
             (role.id, role.name)
             for role in roles
-            if role.permissions <= held or (user is not None and role.id == user.role_id)
+            if not authority.lacking(granted_by, role.permissions)
         ]
         self.branch_id.choices = branch_choices()
         self.branch_id.data = str(self.branch_id.data or "")  # the id as its option's value

@@ -5,18 +5,18 @@ tenant's settings; its branches; its roles; the tenant-wide audit log."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.admin.forms import BranchForm, RoleForm, SettingsForm, StaffForm, UserActionForm
 from portal.admin.listing import UserFilters
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
 from portal.labels import ACTIONS
-from portal.models import AuditEvent, Branch, Role, SystemRole, User, UserKind, UserStatus
+from portal.models import AuditEvent, Branch, Role, User, UserKind, UserStatus
 from portal.pagination import paginate
 from portal.permissions import CATALOGUE, STAFF_PERMISSIONS, guard
 from portal.querystring import id_value
-from portal.services import access, audit, roles, settings, staff
+from portal.services import access, authority, roles, settings, staff
 from portal.services import users as user_service
 from portal.services.statement import EntryFilter
 from portal.statement.forms import DateRangeForm
@@ -29,12 +29,18 @@ guard(bp, "tenant.admin")
 def users():
     filters = UserFilters.from_request(request.args)
     page = paginate(filters.statement())
-    roles = db.session.scalars(select(Role).order_by(Role.name)).all()
+    roles = db.session.scalars(
+        select(Role).options(selectinload(Role.grants)).order_by(Role.name)
+    ).all()
     return render_template(
         "admin/users.html",
         page=page,
         filters=filters,
         roles=roles,
+        # Users whose role holds more than the viewer's get no buttons: they would be refused.
+        changeable_roles={
+            role.id for role in roles if not authority.lacking(current_user, role.permissions)
+        },
         kinds=list(UserKind),
         states=list(UserStatus),
     )
@@ -69,21 +75,18 @@ def edit_staff(user_id: int):
     user = db.get_or_404(User, user_id)
     if user.is_client:  # a contact's access is managed from their card
         return redirect(url_for("contacts.show", contact_id=user.contact_id))
+    authority.check_user(current_user, user)  # a 403 that says why, before any form
     form = StaffForm(obj=user, user=user, granted_by=current_user)
     if form.validate_on_submit():
-        demoted = user.role.system is SystemRole.ADMINISTRATOR and form.role_id.data != user.role_id
-        if demoted and user.status is UserStatus.ACTIVE and active_administrators() <= 1:
-            form.role_id.errors.append(
-                _(
-                    "%(name)s is the last active administrator: give another user the "
-                    "Administrator role first.",
-                    name=user.name,
-                )
-            )
-        else:
+        try:
             changes = staff.update_staff(
                 user, form.values(), actor=current_user, ip_address=client_address()
             )
+        except authority.Refused as refusal:
+            if refusal.field not in form:
+                raise  # about no field of the form: a 403 that says why
+            form[refusal.field].errors.append(str(refusal))
+        else:
             db.session.commit()
             flash(_("Saved.") if changes else _("Nothing was changed."), "success")
             return redirect(url_for("admin.users"))
@@ -110,14 +113,11 @@ def resend(user_id: int):
     elif user.status is not UserStatus.INVITED:
         flash(_("%(name)s has already chosen a password.", name=user.name), "info")
     else:
-        access.invite(user, g.tenant, invited_by=current_user)
-        audit.record(
-            "access.resent",
-            actor=current_user,
-            client_id=user.client_id,
-            ip_address=client_address(),
-            contact=user.name,
-        )
+        try:
+            access.resend(user, g.tenant, actor=current_user, ip_address=client_address())
+        except authority.Refused as refusal:
+            flash(str(refusal), "error")
+            return back
         db.session.commit()
         flash(
             _(
@@ -129,38 +129,6 @@ def resend(user_id: int):
     return back
 
 
-def active_administrators() -> int:
-    """How many active Administrators the tenant has; their rows stay locked until the
-    commit (PostgreSQL), so two administrators cannot disable each other at once."""
-    return len(
-        db.session.scalars(
-            select(User.id)
-            .join(User.role)
-            .where(Role.system == SystemRole.ADMINISTRATOR, User.status == UserStatus.ACTIVE)
-            .with_for_update(of=User)
-        ).all()
-    )
-
-
-def refusal(user: User, disabled: bool) -> str | None:
-    """Why this change must not be made, or None."""
-    if not disabled:
-        return None
-    if user.id == current_user.id:
-        return _("You cannot disable your own access.")
-    if (
-        user.role.system is SystemRole.ADMINISTRATOR
-        and user.status is UserStatus.ACTIVE
-        and active_administrators() <= 1
-    ):
-        return _(
-            "%(name)s is the last active administrator: give another user the "
-            "Administrator role first.",
-            name=user.name,
-        )
-    return None
-
-
 def set_disabled(user_id: int, disabled: bool):
     user = db.get_or_404(User, user_id)
     back = redirect(url_for("admin.users", **UserFilters.from_request(request.args).args()))
@@ -170,11 +138,11 @@ def set_disabled(user_id: int, disabled: bool):
     if (user.status is UserStatus.DISABLED) == disabled:
         flash(_("Nothing was changed."), "info")
         return back
-    problem = refusal(user, disabled)
-    if problem:
-        flash(problem, "error")
+    try:
+        user_service.set_disabled(user, disabled, actor=current_user, ip_address=client_address())
+    except authority.Refused as refusal:
+        flash(str(refusal), "error")
         return back
-    user_service.set_disabled(user, disabled, actor=current_user, ip_address=client_address())
     db.session.commit()
     if disabled:
         flash(_("Access of %(name)s disabled.", name=user.name), "success")
@@ -322,12 +290,29 @@ def role_list():
         db.session.execute(select(User.role_id, func.count()).group_by(User.role_id)).all()
     )
     return render_template(
-        "admin/roles.html", roles=rows, holders=holders, catalogue=STAFF_PERMISSIONS
+        "admin/roles.html",
+        roles=rows,
+        holders=holders,
+        catalogue=STAFF_PERMISSIONS,
+        changeable={
+            role.id
+            for role in rows
+            if role.editable and not authority.lacking(current_user, role.permissions)
+        },
     )
 
 
 def get_role(role_id: int) -> Role:
     return db.get_or_404(Role, role_id)
+
+
+def role_refusal(role: Role) -> str | None:
+    """Why the signed-in user may not change, give or delete ``role``, or None."""
+    try:
+        authority.check_role(current_user, role)
+    except authority.Refused as refusal:
+        return str(refusal)
+    return None
 
 
 def role_members(role: Role) -> list[User]:
@@ -353,12 +338,18 @@ def new_role():
 @bp.route("/roles/<id:role_id>", methods=["GET", "POST"])
 def edit_role(role_id: int):
     role = get_role(role_id)
-    if not role.editable:
+    refusal = role_refusal(role)
+    if not role.editable or refusal:
         if request.method == "POST":
-            abort(403)
+            abort(403, refusal)
         members = role_members(role)
         return render_template(
-            "admin/role.html", form=None, role=role, members=members, catalogue=CATALOGUE
+            "admin/role.html",
+            form=None,
+            role=role,
+            members=members,
+            catalogue=CATALOGUE,
+            refusal=refusal,
         )
     form = RoleForm(
         role=role,
@@ -387,6 +378,7 @@ def delete_role(role_id: int):
     if not role.editable:
         abort(403)
     form = UserActionForm()
+    refusal = role_refusal(role)
     if request.method == "GET":
         return render_template(
             "admin/delete.html",
@@ -394,10 +386,13 @@ def delete_role(role_id: int):
             form=form,
             back=url_for("admin.role_list"),
             back_label=_("Roles"),
-            blocked=roles.in_use(role) and _("Users hold this role: give them another role first."),
+            blocked=refusal
+            or (roles.in_use(role) and _("Users hold this role: give them another role first.")),
         )
     if not form.validate_on_submit():
         flash(_("The form has expired; please try again."), "error")
+    elif refusal:
+        flash(refusal, "error")
     elif roles.delete_role(role, actor=current_user, ip_address=client_address()):
         db.session.commit()
         flash(_("Role %(name)s deleted.", name=role.name), "success")

@@ -23,28 +23,106 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import audit, outbox, search, sessions
+from portal.services import audit, authority, outbox, search, sessions
 from portal.services.tenants import system_role
 
 #: One salt per purpose, so that a token of one kind is worthless as another.
 INVITATION_SALT = "portal.invitation"
 
 
-def normalise_network(value: str) -> str:
-    """One IPv4/IPv6 address or CIDR network, normalised (``::ffff:192.0.2.1`` is
-    ``192.0.2.1/32``); ValueError says what is expected."""
+#: The IPv6 addresses that stand for IPv4 ones (RFC 4291); clients from there are
+#: compared as the IPv4 address they stand for.
+IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _is_ipv4_address(text: str) -> bool:
     try:
-        network = ipaddress.ip_network(value.strip(), strict=False)
+        return ipaddress.ip_address(text).version == 4
     except ValueError:
+        return False
+
+
+def _unmapped(network: ipaddress.IPv4Network | ipaddress.IPv6Network):
+    """An IPv4-mapped network as the IPv4 network it stands for; others unchanged."""
+    if network.version == 6 and network.subnet_of(IPV4_MAPPED):
+        first = int(network.network_address) - int(IPV4_MAPPED.network_address)
+        return ipaddress.IPv4Network((first, network.prefixlen - 96))
+    return network
+
+
+def normalise_network(value: str) -> str:
+    """One IPv4/IPv6 address or CIDR network, as the stdlib ``ipaddress`` writes it (an
+    IPv4-mapped one as the IPv4 network it stands for: ``::ffff:192.0.2.1`` is
+    ``192.0.2.1/32``). ValueError says what is wrong with anything else: a limit that
+    lets every address in, or none; a scoped address; a mask that is not a prefix;
+    host bits set (naming the network it would be); a network that straddles the
+    IPv4-mapped range."""
+    text = value.strip()
+    address, _slash, mask = text.partition("/")
+    if "%" in address:
+        raise ValueError(
+            _l(
+                "Remove “%(zone)s”: an address with a zone only means something on one "
+                "computer's network interface, so it cannot limit access.",
+                zone=address[address.index("%") :],
+            )
+        )
+    try:
+        loose = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        if _is_ipv4_address(address) and _is_ipv4_address(mask):
+            raise ValueError(
+                _l(
+                    "%(mask)s is not a network mask: its one bits must all come first, "
+                    "as in 255.255.255.0. Or give the prefix length, as in /24.",
+                    mask=mask,
+                )
+            ) from None
         raise ValueError(
             _l(
                 "Enter one IPv4 or IPv6 address (such as 203.0.113.7) or network "
                 "(such as 203.0.113.0/24)."
             )
         ) from None
-    if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
-        mapped = network.network_address.ipv4_mapped
-        network = ipaddress.ip_network(f"{mapped}/{max(network.prefixlen - 96, 0)}", strict=False)
+    network = _unmapped(loose)
+    if network.prefixlen == 0:
+        raise ValueError(
+            _l(
+                "%(network)s takes in every address: it is no limit. Leave the field empty "
+                "to allow any address.",
+                network=str(network),
+            )
+        )
+    if loose.version == 6 and loose.overlaps(IPV4_MAPPED) and not loose.subnet_of(IPV4_MAPPED):
+        raise ValueError(
+            _l(
+                "%(value)s mixes IPv6 addresses with IPv4-mapped ones (::ffff:0:0/96): an "
+                "IPv4-mapped network needs a prefix of /96 or longer, such as "
+                "::ffff:192.0.2.0/120, or write it in IPv4, such as 192.0.2.0/24.",
+                value=text,
+            )
+        )
+    if network.is_multicast or network.is_unspecified:
+        raise ValueError(
+            _l(
+                "Nobody connects from %(network)s: enter the address or network your user "
+                "connects from.",
+                network=str(network),
+            )
+        )
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        raise ValueError(
+            _l(
+                "%(value)s is not a network: its address has bits set beyond the prefix. "
+                "Did you mean the network %(network)s? Enter it, or enter %(address)s "
+                "alone to allow only that address.",
+                value=text,
+                network=str(network),
+                address=str(_unmapped(ipaddress.ip_network(address)).network_address),
+            )
+        ) from None
     return str(network)
 
 
@@ -185,9 +263,19 @@ def set_limits(
     actor: User,
     ip_address: str | None,
 ) -> None:
-    """Change where and what a user may reach; both apply from its next request."""
+    """Change where and what a user may reach; both apply from its next request.
+    Refused (``authority.Refused``) when the actor holds less than the user, or when
+    it would limit the last active Administrator free of limits."""
     from portal.services.clients import apply_changes
 
+    authority.check_user(actor, user)
+    authority.check_keeps_an_administrator(
+        user,
+        role=user.role,
+        status=user.status,
+        allowed_network=allowed_network,
+        branch_id=branch_id,
+    )
     changes = apply_changes(user, {"allowed_network": allowed_network, "branch_id": branch_id})
     if changes:
         audit.record(
@@ -198,6 +286,21 @@ def set_limits(
             contact=user.name,
             changes=changes,
         )
+
+
+def resend(user: User, tenant: Tenant, *, actor: User, ip_address: str | None) -> Invitation:
+    """Staff send a fresh link (the older one stops working); refused
+    (``authority.Refused``) when the actor holds less than the user."""
+    authority.check_user(actor, user)
+    invitation = invite(user, tenant, invited_by=actor)
+    audit.record(
+        "access.resent",
+        actor=actor,
+        client_id=user.client_id,
+        ip_address=ip_address,
+        contact=user.name,
+    )
+    return invitation
 
 
 def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> User:

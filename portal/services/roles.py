@@ -1,11 +1,12 @@
 """The tenant's own roles: named sets of staff permissions. The two system roles
-(Administrator, Client) take their permissions from code and are never edited."""
+(Administrator, Client) take their permissions from code and are never edited; a
+role that grants a permission the actor lacks is not changed by them either."""
 
 from sqlalchemy import exists, select
 
 from portal.extensions import db
 from portal.models import Role, RolePermission, User
-from portal.services import audit
+from portal.services import audit, authority
 
 
 def _describe(permissions) -> str | None:
@@ -20,6 +21,7 @@ def _grant(role: Role, permissions: set[str]) -> None:
 
 
 def create_role(name: str, permissions: set[str], *, actor: User, ip_address: str | None) -> Role:
+    authority.check_grant(actor, permissions)
     role = Role(name=name, tenant_id=actor.tenant_id)
     _grant(role, permissions)
     db.session.add(role)
@@ -36,6 +38,8 @@ def create_role(name: str, permissions: set[str], *, actor: User, ip_address: st
 def update_role(
     role: Role, name: str, permissions: set[str], *, actor: User, ip_address: str | None
 ) -> bool:
+    authority.check_role(actor, role)
+    authority.check_grant(actor, permissions)
     changes = {}
     if role.name != name:
         changes["name"] = [role.name, name]
@@ -56,6 +60,7 @@ def in_use(role: Role) -> bool:
 
 def delete_role(role: Role, *, actor: User, ip_address: str | None) -> bool:
     """A role someone holds is never deleted: give them another role first."""
+    authority.check_role(actor, role)
     if not role.editable or in_use(role):
         return False
     db.session.delete(role)

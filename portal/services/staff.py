@@ -5,7 +5,7 @@ from typing import Any
 
 from portal.extensions import db
 from portal.models import Role, Tenant, User
-from portal.services import access, audit
+from portal.services import access, audit, authority
 from portal.services.clients import apply_changes
 from portal.services.tenants import create_staff_user
 
@@ -14,12 +14,9 @@ def invite_staff(
     tenant: Tenant, email: str, values: dict[str, Any], *, actor: User, ip_address: str | None
 ) -> User:
     """Create the user, invited, and queue the mail with their link to set a password."""
-    user = create_staff_user(
-        email=email,
-        name=values["name"],
-        password=None,
-        role=db.session.get(Role, values["role_id"]),
-    )
+    role = db.session.get(Role, values["role_id"])
+    authority.check_role(actor, role)
+    user = create_staff_user(email=email, name=values["name"], password=None, role=role)
     changes = {
         "email": [None, user.email],
         "role": [None, user.role.name],
@@ -35,6 +32,20 @@ def invite_staff(
 def update_staff(
     user: User, values: dict[str, Any], *, actor: User, ip_address: str | None
 ) -> dict[str, list[str | None]]:
+    """Change a staff user; refused (``authority.Refused``, nothing changed) when the
+    actor holds less than the user or the role given, or when it would leave the
+    tenant without an active Administrator free of limits."""
+    authority.check_user(actor, user)
+    role = db.session.get(Role, values["role_id"]) if "role_id" in values else user.role
+    if role.id != user.role_id:
+        authority.check_role(actor, role)
+    authority.check_keeps_an_administrator(
+        user,
+        role=role,
+        status=user.status,
+        allowed_network=values.get("allowed_network", user.allowed_network),
+        branch_id=values.get("branch_id", user.branch_id),
+    )
     changes = apply_changes(user, values)
     if changes:
         audit.record(

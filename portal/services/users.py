@@ -5,7 +5,7 @@ from pathlib import Path
 
 from portal.i18n import gettext as _
 from portal.models import User, UserStatus
-from portal.services import audit, sessions
+from portal.services import audit, authority, sessions
 
 MIN_PASSWORD_LENGTH = 10
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
@@ -45,8 +45,20 @@ def change_password(user: User, new_password: str, *, actor: User, ip_address: s
 
 
 def set_disabled(user: User, disabled: bool, *, actor: User, ip_address: str | None) -> None:
-    """Disable (ending every session) or re-enable a user."""
+    """Disable (ending every session) or re-enable a user; refused
+    (``authority.Refused``) when the actor holds less than the user, disables
+    themselves, or would leave no active Administrator free of limits."""
+    authority.check_user(actor, user)
     if disabled:
+        if user.id == actor.id:
+            raise authority.Refused(_("You cannot disable your own access."))
+        authority.check_keeps_an_administrator(
+            user,
+            role=user.role,
+            status=UserStatus.DISABLED,
+            allowed_network=user.allowed_network,
+            branch_id=user.branch_id,
+        )
         user.status = UserStatus.DISABLED
         sessions.end_all(user)
     else:
