@@ -31,7 +31,9 @@ CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 LINE_BREAKS_AND_TABS = frozenset("\t\r\n")
 
 SINGLE_LINE_MESSAGE = _l("This field must be on one line, without control characters.")
-MULTI_LINE_MESSAGE = _l("This field may hold line breaks and tabs, but no other control characters.")
+MULTI_LINE_MESSAGE = _l(
+    "This field may hold line breaks and tabs, but no other control characters."
+)
 
 
 def has_control_characters(value: str, *, multi_line: bool = False) -> bool:

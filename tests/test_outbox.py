@@ -173,3 +173,73 @@ def test_outbox_send_command_reports_what_it_did(app, world):
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0
     assert "sent 2, to retry 0, failed 0" in result.output
+
+
+def queue_as_stored(world, **columns) -> None:
+    """A mail row as an older version may have written it, straight into the table."""
+    with bound_to(db.session, world.a.tenant_id):
+        row = {
+            "kind": "test",
+            "to_address": "stored@example.test",
+            "from_address": "Alpha Services <portal@example.test>",
+            "subject": "Stored",
+            "text_body": "Plain text",
+            "html_body": "<p>HTML</p>",
+        }
+        db.session.add(OutboxMail(tenant_id=world.a.tenant_id, **(row | columns)))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("app_config", [SMTP])
+def test_a_mail_that_cannot_be_built_fails_at_once_with_the_reason_and_the_others_go(
+    app, app_config, world, smtp_server
+):
+    queue_mails(world, prefix="before")
+    queue_as_stored(world, subject="Your credit\r\nBcc: everyone@example.test")
+    queue_as_stored(world, from_address="Alpha\nServices <portal@example.test>")
+    queue_mails(world, prefix="after")
+
+    assert outbox.deliver_due() == outbox.Report(sent=2, failed=2)
+    failed = [mail for mail in mails() if mail.state is MailState.FAILED]
+    assert [mail.attempts for mail in failed] == [1, 1]
+    for mail in failed:
+        assert mail.last_error.startswith("Cannot be built: BadHeaderError: "), mail.last_error
+        assert "newlines" in mail.last_error
+    assert sorted(message["To"] for message in smtp_server.messages) == [
+        "after0@example.test",
+        "before0@example.test",
+    ]
+    assert outbox.deliver_due(now=utcnow() + timedelta(days=3)) == outbox.Report()
+
+
+def test_a_subject_is_queued_on_one_line_cut_to_fit(app, world):
+    with bound_to(db.session, world.a.tenant_id):
+        tenant = db.session.get(Tenant, world.a.tenant_id)
+        queued = outbox.queue(
+            tenant,
+            kind="test",
+            to="a@example.test",
+            subject="Acme\r\n\u2028Ltd: " + "x" * 300,
+            text="t",
+            html="h",
+        )
+    assert queued.subject == "Acme Ltd: " + "x" * 244 + "…"
+    assert len(queued.subject) == OutboxMail.subject.type.length
+
+
+def test_a_sender_address_that_does_not_parse_fails_the_mail_not_the_request(app, world):
+    """An address kept from before it was checked: queueing still works (the request that
+    queues answers), and the mail is failed with the reason when the worker builds it."""
+    with bound_to(db.session, world.a.tenant_id):
+        tenant = db.session.get(Tenant, world.a.tenant_id)
+        tenant.support_sender_email = "help desk@"
+        outbox.queue(tenant, kind="test", to="a@example.test", subject="s", text="t", html="h")
+        outbox.queue(
+            tenant, kind="test", to="b@example.test", subject="s", text="t", html="h", support=True
+        )
+        db.session.commit()
+    assert outbox.deliver_due() == outbox.Report(sent=1, failed=1)
+    sent, failed = mails()
+    assert sent.state is MailState.SENT
+    assert failed.state is MailState.FAILED
+    assert failed.last_error.startswith("Cannot be built: ValueError: "), failed.last_error

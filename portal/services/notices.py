@@ -58,7 +58,7 @@ def client_changed(
                 .where(OutboxMail.id == waiting.id, OutboxMail.attempts == 0)
                 .values(
                     next_attempt_at=due,
-                    subject=parts["subject"],
+                    subject=outbox.subject_line(parts["subject"]),
                     text_body=parts["text"],
                     html_body=parts["html"],
                 )

@@ -4,14 +4,22 @@ Delivery is at least once and, short of a crash between the SMTP server's
 acceptance and our commit, exactly once: a worker first claims a mail (a
 conditional update, with SKIP LOCKED on PostgreSQL so that concurrent workers
 pass each other by), commits the claim, sends, then records the outcome.
+
+Queueing never fails on what a mail says: the headers are composed here, from
+text made fit for a header, and the message is built only when it is sent. A
+mail that cannot be built all the same (a row written before these rules) is
+marked failed with the reason at once, since no retry would mend it.
 """
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
+from flask_mailman.message import sanitize_address
 from sqlalchemy import select, update
 
 from portal.extensions import db, mail
@@ -29,6 +37,37 @@ MAX_BACKOFF = timedelta(hours=6)
 def backoff(attempts: int) -> timedelta:
     """Wait 1, 2, 4 ... minutes after successive failures, at most MAX_BACKOFF."""
     return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+def header_text(value: str, max_length: int | None = None) -> str:
+    """``value`` fit for a mail header: each run of white space, control characters
+    and line separators becomes one space, so a name stored with a line break cannot
+    break the header or add one; at most ``max_length`` characters."""
+    text = " ".join(
+        "".join(
+            " " if unicodedata.category(character) in ("Cc", "Zl", "Zp") else character
+            for character in value
+        ).split()
+    )
+    if max_length is not None and len(text) > max_length:
+        text = text[: max_length - 1].rstrip() + "…"
+    return text
+
+
+def subject_line(subject: str) -> str:
+    """A subject as stored: one line, cut to fit its column (names in it may be long)."""
+    return header_text(subject, OutboxMail.subject.type.length)
+
+
+def sender(name: str, address: str) -> str:
+    """The From header, readable; the mail backend encodes it when it sends. An address
+    that does not parse is kept as it is: the mail then fails when it is sent, with the
+    reason, instead of the request that queues it."""
+    display_name = header_text(name)
+    try:
+        return str(Address(display_name=display_name, addr_spec=address))
+    except (ValueError, HeaderParseError, IndexError):  # what the stdlib's parser raises
+        return f"{display_name} <{address}>"
 
 
 def queue(
@@ -52,12 +91,11 @@ def queue(
         tenant_id=tenant.id,
         kind=kind,
         to_address=to,
-        # Readable here; the mail backend encodes the header when it sends.
-        from_address=str(Address(display_name=name, addr_spec=address)),
-        subject=subject,
+        from_address=sender(name, address),
+        subject=subject_line(subject),
         text_body=text,
         html_body=html,
-        headers=headers,
+        headers={key: header_text(value) for key, value in headers.items()} if headers else None,
     )
     db.session.add(queued)
     return queued
@@ -105,13 +143,18 @@ def deliver_due(limit: int = 100, now: datetime | None = None) -> Report:
             if claimed is None:
                 break
             try:
-                send(claimed, connection)
-            except Exception as error:  # any failure of the backend: try again later
-                outcome = record_failure(claimed, error, now or utcnow())
-                setattr(report, outcome, getattr(report, outcome) + 1)
+                message = build(claimed, connection)
+            except Exception as error:  # the mail itself is wrong: no later attempt can send it
+                outcome = record_unbuildable(claimed, error)
             else:
-                claimed.state, claimed.sent_at, claimed.last_error = MailState.SENT, utcnow(), None
-                report.sent += 1
+                try:
+                    message.send()
+                except Exception as error:  # any failure of the backend: try again later
+                    outcome = record_failure(claimed, error, now or utcnow())
+                else:
+                    claimed.state, claimed.sent_at = MailState.SENT, utcnow()
+                    claimed.last_error, outcome = None, "sent"
+            setattr(report, outcome, getattr(report, outcome) + 1)
             db.session.commit()
     return report
 
@@ -146,7 +189,9 @@ def claim_next(now: datetime) -> OutboxMail | None:
         # Another worker claimed it between our read and our update: look again.
 
 
-def send(queued: OutboxMail, connection) -> None:
+def build(queued: OutboxMail, connection) -> EmailMultiAlternatives:
+    """The message, checked as the backend will check it before sending: a header
+    with a line break or an address that does not parse raises here (ValueError)."""
     message = EmailMultiAlternatives(
         subject=queued.subject,
         body=queued.text_body,
@@ -156,7 +201,18 @@ def send(queued: OutboxMail, connection) -> None:
         connection=connection,
     )
     message.attach_alternative(queued.html_body, "text/html")
-    message.send()
+    message.message()
+    encoding = message.encoding or current_app.extensions["mailman"].default_charset
+    for address in (message.from_email, *message.recipients()):
+        sanitize_address(address, encoding)
+    return message
+
+
+def record_unbuildable(queued: OutboxMail, error: Exception) -> str:
+    queued.state = MailState.FAILED
+    queued.last_error = f"Cannot be built: {type(error).__name__}: {error}"[:500]
+    current_app.logger.error("mail %s failed for good: %s", queued.id, queued.last_error)
+    return "failed"
 
 
 def record_failure(queued: OutboxMail, error: Exception, now: datetime) -> str:
