@@ -175,6 +175,41 @@ def test_an_expired_link_offers_a_fresh_one_sent_to_the_address_on_file(
     assert choose_password(app.test_client(), fresh).status_code == 302
 
 
+def renew_with(app, world, link: str):
+    """Open a dead link and ask for a fresh one (as its page offers, or by hand)."""
+    browser = app.test_client()
+    assert choose_password(browser, link).status_code == 410
+    token = csrf_token(browser.get(f"/{world.a.slug}/login"))
+    browser.post(f"/{world.a.slug}/password/set/renew", data={"csrf_token": token})
+    outbox.deliver_due()
+
+
+def test_whoever_holds_a_replaced_link_cannot_revoke_the_current_one(app, client, world, mireille):
+    grant(client, world, mireille)
+    card_url = f"/{world.a.slug}/contacts/{mireille}"
+    client.post(f"{card_url}/access/resend", data={"csrf_token": csrf_token(client.get(card_url))})
+    outbox.deliver_due()
+    replaced, current = links_in_locmem(app)
+    renew_with(app, world, replaced)
+    fresh = links_in_locmem(app)[-1]
+    assert fresh not in (replaced, current), "the address on file gets a fresh link"
+    assert choose_password(app.test_client(), current).status_code == 302
+    assert choose_password(app.test_client(), fresh).status_code == 410, "one was used"
+
+
+def test_a_dead_link_of_a_user_with_a_password_sends_nothing(app, client, world, mireille):
+    grant(client, world, mireille)
+    card_url = f"/{world.a.slug}/contacts/{mireille}"
+    client.post(f"{card_url}/access/resend", data={"csrf_token": csrf_token(client.get(card_url))})
+    outbox.deliver_due()
+    replaced, current = links_in_locmem(app)
+    assert choose_password(app.test_client(), current).status_code == 302
+    page = choose_password(app.test_client(), replaced)
+    assert "Your password has been chosen with another link" in page.get_data(as_text=True)
+    renew_with(app, world, replaced)
+    assert len(links_in_locmem(app)) == 2, "no invitation for a user who has a password"
+
+
 @pytest.mark.parametrize("token", ["garbage", "eyJpIjoxLCJuIjoieCJ9.forged", "x" * 5000, "%00"])
 def test_a_forged_or_malformed_link_is_refused_plainly(client, world, token):
     page = client.get(f"/{world.a.slug}/password/set/{token}")
@@ -269,6 +304,56 @@ def test_pending_invitation_state_counts_expiry():
     invitation.expires_at = utcnow() + timedelta(minutes=1)
     assert invitation.current_state() is InvitationState.PENDING
     assert PASSWORD  # the fixtures' password is not reused by the flows above
+
+
+NETWORK_REFUSAL = "Access to this account is not allowed from your network address."
+
+
+def browser_at(app, address: str):
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+@pytest.mark.parametrize("way_in", ["sign-in", "invitation link", "reset link"])
+def test_no_session_from_outside_the_allowed_network_whichever_way_in(
+    app, client, world, mireille, way_in
+):
+    """Where a link sets a password too: refused with the sign-in's message and audit,
+    nothing used up, and the same link works from inside the network."""
+    grant(client, world, mireille, allowed_network="10.0.0.0/8")
+    outbox.deliver_due()
+    (link,) = links_in_locmem(app)
+    if way_in == "sign-in":
+        assert choose_password(browser_at(app, "10.1.2.3"), link).status_code == 302
+    elif way_in == "reset link":
+        anyone, forgot = app.test_client(), f"/{world.a.slug}/password/forgot"
+        token = csrf_token(anyone.get(forgot))
+        anyone.post(forgot, data={"csrf_token": token, "login": "ALP12"})
+        outbox.deliver_due()
+        link = links_in_locmem(app)[-1]
+        assert "/password/reset/" in link
+    status_before = mireille_user(world).status
+
+    def attempt(browser):
+        if way_in == "sign-in":
+            return login(browser, world.a.slug, "ALP12", NEW_PASSWORD)
+        return choose_password(browser, link)
+
+    outside = browser_at(app, "192.0.2.7")
+    refused = attempt(outside)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 200
+    assert NETWORK_REFUSAL in body and "10.0.0.0/8" in body and "192.0.2.7" in body
+    assert outside.get(f"/{world.a.slug}/account").status_code == 302, "no session"
+    assert mireille_user(world).status is status_before, "no password was set"
+    refusal = log_of(world.a.tenant_id, world.a.client_id)[-1]
+    assert refusal.action == "auth.network_refused"
+    assert refusal.ip_address == "192.0.2.7"
+
+    inside = browser_at(app, "10.1.2.3")
+    assert attempt(inside).status_code == 302
+    assert inside.get(f"/{world.a.slug}/account").status_code == 200
 
 
 def test_staff_change_the_limits_and_they_apply_at_the_next_request(app, client, world):

@@ -95,14 +95,27 @@ def test_a_reset_link_does_not_work_as_an_invitation(app, client, world):
     )
 
 
-def test_an_invited_user_who_forgot_gets_a_fresh_invitation(app, client, world, mireille):  # noqa: F811
+@pytest.mark.parametrize("used_first", ["invitation", "fresh link"])
+def test_asking_for_an_invited_users_link_does_not_revoke_their_invitation(
+    app,
+    client,
+    world,
+    mireille,  # noqa: F811
+    used_first,
+):
+    """Anyone may ask for Mireille's link, but only the mailbox gets it: her invitation
+    keeps working until she uses either link, and then the other stops."""
     grant(client, world, mireille)
     ask_reset(app.test_client(), world.a.slug, "mireille.couture@hervedavid.example")
     outbox.deliver_due()
-    first, fresh = links_in_locmem(app)
-    assert "/password/set/" in fresh
-    assert choose_password(app.test_client(), first, NEW).status_code == 410
-    assert choose_password(app.test_client(), fresh, NEW).status_code == 302
+    invitation, fresh = links_in_locmem(app)
+    first, other = (invitation, fresh) if used_first == "invitation" else (fresh, invitation)
+    assert choose_password(app.test_client(), first, NEW).status_code == 302
+    refused = choose_password(app.test_client(), other, "yet another password")
+    assert refused.status_code == 410
+    assert login(app.test_client(), world.a.slug, "ALP12", NEW).status_code == 302
+    if other == invitation:
+        assert "Your password has been chosen with another link" in refused.get_data(as_text=True)
 
 
 def test_a_disabled_user_gets_no_mail(app, client, world):

@@ -60,7 +60,19 @@ def safe_next(target: str | None) -> str | None:
 
 
 def submitted_login() -> str:
-    return request.form.get("login", "").strip().lower()[:254] or "-"
+    """The login as typed (in any case), in this tenant: one key of the attempt limits."""
+    typed = request.form.get("login", "").strip().lower()[:254] or "-"
+    return f"login:{g.tenant.id}:{typed}"
+
+
+def attempted_account() -> str:
+    """The account the login names, however it is typed (email in any case, or user
+    code), so that the attempts on one account add up; a login that names no account
+    is counted as typed, with the same work."""
+    typed = request.form.get("login", "")
+    # The limits are checked before the gate answers 400 to a NUL, which no database takes.
+    user = find_user(typed) if "\x00" not in typed else None
+    return f"account:{user.id}" if user is not None else f"no-account:{submitted_login()}"
 
 
 def find_user(login: str) -> User | None:
@@ -69,6 +81,32 @@ def find_user(login: str) -> User | None:
     if "@" in login:
         return db.session.scalar(select(User).where(User.email == login.lower()))
     return db.session.scalar(select(User).where(User.code == login))
+
+
+def network_refusal(user: User) -> str | None:
+    """Why ``user`` may not have a session from this address (the refusal audited and
+    committed), or None. Every way into a session asks, before it uses anything up: a
+    refused password, invitation or reset link still works from inside the network."""
+    address = client_address()
+    if address_allowed(user.allowed_network, address):
+        return None
+    audit.record(
+        "auth.network_refused",
+        actor=user,
+        client_id=user.client_id,
+        ip_address=address,
+        allowed_network=user.allowed_network,
+    )
+    db.session.commit()
+    return _(
+        "Access to this account is not allowed from your network address. "
+        "It is limited to %(network)s and this request comes from %(address)s. "
+        "Sign in from your usual network, or ask your contact at %(tenant)s "
+        "to change the limit.",
+        network=user.allowed_network,
+        address=address,
+        tenant=g.tenant.name,
+    )
 
 
 def failed_attempt(response) -> bool:
@@ -80,6 +118,9 @@ def failed_attempt(response) -> bool:
 @public
 @limiter.limit("10/minute", methods=["POST"], deduct_when=failed_attempt)
 @limiter.limit("10/minute", methods=["POST"], key_func=submitted_login, deduct_when=failed_attempt)
+@limiter.limit(
+    "10/minute", methods=["POST"], key_func=attempted_account, deduct_when=failed_attempt
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -103,25 +144,7 @@ def login():
             )
             db.session.commit()
             error = _("Unknown user code or email, or wrong password.")
-        elif not address_allowed(user.allowed_network, client_address()):
-            audit.record(
-                "auth.network_refused",
-                actor=user,
-                client_id=user.client_id,
-                ip_address=client_address(),
-                allowed_network=user.allowed_network,
-            )
-            db.session.commit()
-            error = _(
-                "Access to this account is not allowed from your network address. "
-                "It is limited to %(network)s and this request comes from %(address)s. "
-                "Sign in from your usual network, or ask your contact at %(tenant)s "
-                "to change the limit.",
-                network=user.allowed_network,
-                address=client_address(),
-                tenant=g.tenant.name,
-            )
-        else:
+        elif (error := network_refusal(user)) is None:
             sign_in(user, request.user_agent.string)
             audit.record(
                 "auth.login", actor=user, client_id=user.client_id, ip_address=client_address()
@@ -203,12 +226,20 @@ def choose_password():
     if state is not InvitationState.PENDING:
         return private(
             make_response(
-                render_template("auth/link_invalid.html", state=state, form=RenewLinkForm()),
+                render_template(
+                    "auth/link_invalid.html",
+                    state=state,
+                    # With another of their links, or one asked for with "Forgot your password?"
+                    password_chosen=invitation is not None
+                    and invitation.user.status is UserStatus.ACTIVE,
+                    form=RenewLinkForm(),
+                ),
                 404 if invitation is None else 410,
             )
         )
     form = SetPasswordForm()
-    if form.validate_on_submit():
+    error = None
+    if form.validate_on_submit() and (error := network_refusal(invitation.user)) is None:
         problem = users.password_problem(form.password.data, invitation.user)
         if problem:
             form.password.errors.append(problem)
@@ -220,7 +251,9 @@ def choose_password():
             flash(_("Your password is saved. Welcome!"), "success")
             return redirect(url_for("main.home"))
     return private(
-        make_response(render_template("auth/set_password.html", form=form, user=invitation.user))
+        make_response(
+            render_template("auth/set_password.html", form=form, user=invitation.user, error=error)
+        )
     )
 
 
@@ -232,11 +265,13 @@ def renew_link():
     invitation = access.invitation_for(session.get(PENDING_TOKEN, ""))
     if RenewLinkForm().validate_on_submit() and invitation is not None:
         user = invitation.user
-        if user.status is not UserStatus.DISABLED and invitation.current_state() in (
+        # Only while no password is chosen; the newer links stay pending (whoever holds
+        # an old link must not be able to revoke the user's current one).
+        if user.status is UserStatus.INVITED and invitation.current_state() in (
             InvitationState.EXPIRED,
             InvitationState.REVOKED,
         ):
-            access.invite(user, g.tenant, invited_by=None)
+            access.send_invitation(user, g.tenant, invited_by=None)
             audit.record(
                 "access.link_renewed",
                 client_id=user.client_id,
@@ -260,23 +295,17 @@ PENDING_RESET = "reset_password_token"  # noqa: S105 - a session key, not a secr
 @public
 @limiter.limit("5/hour", methods=["POST"])
 @limiter.limit("5/hour", methods=["POST"], key_func=submitted_login)
+@limiter.limit("5/hour", methods=["POST"], key_func=attempted_account)
 def forgot_password():
     """The same answer whether or not the account exists; a link, never a password."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        user = find_user(form.login.data)
-        if user is not None and user.status is UserStatus.ACTIVE:
-            access.send_reset(user, g.tenant)
-        elif user is not None and user.status is UserStatus.INVITED:
-            access.invite(user, g.tenant, invited_by=None)
-        if user is not None:
-            audit.record(
-                "auth.reset_requested",
-                client_id=user.client_id,
-                ip_address=client_address(),
-                user_id=user.id,
-                status=user.status.value,
-            )
+        access.send_password_link(
+            g.tenant,
+            find_user(form.login.data),
+            login=form.login.data.strip(),
+            ip_address=client_address(),
+        )
         db.session.commit()
         flash(
             _(
@@ -303,18 +332,21 @@ def choose_new_password():
     if user is None:
         return private(make_response(render_template("auth/reset_invalid.html"), 410))
     form = SetPasswordForm()
-    if form.validate_on_submit():
+    error = None
+    if form.validate_on_submit() and (error := network_refusal(user)) is None:
         problem = users.password_problem(form.password.data, user)
         if problem:
             form.password.errors.append(problem)
         else:
-            users.change_password(user, form.password.data, actor=user, ip_address=client_address())
+            access.use_reset_link(user, form.password.data, ip_address=client_address())
             session.pop(PENDING_RESET, None)
             sign_in(user, request.user_agent.string)
             db.session.commit()
             flash(_("Your new password is saved."), "success")
             return redirect(url_for("main.home"))
-    return private(make_response(render_template("auth/set_password.html", form=form, user=user)))
+    return private(
+        make_response(render_template("auth/set_password.html", form=form, user=user, error=error))
+    )
 
 
 @bp.route("/sessions")

@@ -16,6 +16,7 @@ from portal.models import (
     Contact,
     Invitation,
     InvitationState,
+    OutboxMail,
     SystemRole,
     Tenant,
     User,
@@ -23,7 +24,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import audit, authority, outbox, search, sessions
+from portal.services import audit, authority, outbox, search, sessions, users
 from portal.services.tenants import system_role
 
 #: One salt per purpose, so that a token of one kind is worthless as another.
@@ -152,15 +153,31 @@ def _digest(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def invite(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation:
-    """Revoke the user's open links, make a new one and queue its mail."""
-    now = utcnow()
-    db.session.execute(
-        update(Invitation)
-        .where(Invitation.user_id == user.id, Invitation.state == InvitationState.PENDING)
-        .values(state=InvitationState.REVOKED, closed_at=now)
-        .execution_options(synchronize_session="fetch")
+def _revoke_pending(user: User, *, but: Invitation | None = None) -> None:
+    """Close the user's open links (all of them, or all but ``but``)."""
+    statement = update(Invitation).where(
+        Invitation.user_id == user.id, Invitation.state == InvitationState.PENDING
     )
+    if but is not None:
+        statement = statement.where(Invitation.id != but.id)
+    db.session.execute(
+        statement.values(state=InvitationState.REVOKED, closed_at=utcnow()).execution_options(
+            synchronize_session="fetch"
+        )
+    )
+
+
+def invite(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation:
+    """Revoke the user's open links, make a new one and queue its mail (staff granting
+    or resending access)."""
+    _revoke_pending(user)
+    return send_invitation(user, tenant, invited_by=invited_by)
+
+
+def send_invitation(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation:
+    """Make one more link and queue its mail. The user's other open links keep working
+    until one of them is used: asking for a link anonymously must not revoke anyone's."""
+    now = utcnow()
     nonce = secrets.token_urlsafe(24)
     invitation = Invitation(
         user_id=user.id,
@@ -310,6 +327,7 @@ def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> 
     user.status = UserStatus.ACTIVE
     sessions.end_all(user)
     invitation.state, invitation.closed_at = InvitationState.ACCEPTED, utcnow()
+    _revoke_pending(user, but=invitation)  # a link asked for since, or this one's elders
     audit.record(
         "access.accepted",
         actor=user,
@@ -333,10 +351,10 @@ def _password_fingerprint(user: User) -> str:
     return _digest(user.password_hash or "")[:16]
 
 
-def send_reset(user: User, tenant: Tenant) -> None:
+def send_reset(user: User, tenant: Tenant) -> OutboxMail:
     """Queue a mail with a link to choose a new password (never the password itself)."""
     token = _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
-    outbox.queue_from_templates(
+    return outbox.queue_from_templates(
         tenant,
         kind="password_reset",
         to=user.email,
@@ -348,6 +366,34 @@ def send_reset(user: User, tenant: Tenant) -> None:
     )
 
 
+def send_password_link(
+    tenant: Tenant, user: User | None, *, login: str, ip_address: str | None
+) -> None:
+    """Forgot-password for whatever ``login`` named (``user``, or None): a reset link for
+    an active or invited user (whose invitation links keep working: a stranger must not
+    revoke them), no mail otherwise. Every case builds the same mail and records one
+    audit event, so that the time the answer takes does not tell which logins exist."""
+    if user is not None and user.status in (UserStatus.ACTIVE, UserStatus.INVITED):
+        send_reset(user, tenant)
+    else:
+        _build_reset_for_nobody(tenant, login)
+    audit.record(
+        "auth.reset_requested",
+        client_id=user.client_id if user else None,
+        ip_address=ip_address,
+        login=login[:254],
+        user_id=user.id if user else None,
+        status=user.status.value if user else None,
+    )
+
+
+def _build_reset_for_nobody(tenant: Tenant, login: str) -> None:
+    """``send_reset`` for a stand-in user, its mail dropped before it is written: an
+    unknown or disabled login costs what a real one does."""
+    stand_in = User(id=0, name=login, email=login, code=login)  # never added to the session
+    db.session.expunge(send_reset(stand_in, tenant))
+
+
 def user_for_reset(token: str) -> User | None:
     """The user a reset link names, while it is fresh and the password unchanged."""
     data = read_token(_reset_serializer(), token, max_age=RESET_MAX_AGE) or {}
@@ -355,11 +401,19 @@ def user_for_reset(token: str) -> User | None:
     if user_id is None or not isinstance(fingerprint, str):
         return None
     user = db.session.get(User, user_id)
-    if user is None or user.status is not UserStatus.ACTIVE:
+    if user is None or user.status not in (UserStatus.ACTIVE, UserStatus.INVITED):
         return None
     if not hmac.compare_digest(_password_fingerprint(user), fingerprint):
         return None
     return user
+
+
+def use_reset_link(user: User, password: str, *, ip_address: str | None) -> None:
+    """Set the password a reset link was mailed for. For an invited user it is their
+    first: their invitation links stop working, as a used invitation's siblings do."""
+    if user.status is UserStatus.INVITED:
+        _revoke_pending(user)
+    users.change_password(user, password, actor=user, ip_address=ip_address)
 
 
 #: Email-change links: their own salt, one day, dead once the address has changed.
