@@ -140,6 +140,23 @@ def test_forgot_password_is_rate_limited(app, world):
     assert blocked.status_code == 429
 
 
+def test_asking_for_one_account_is_limited_however_its_login_is_typed(app, world):
+    """Its email (in any case) and its user code share the five an hour, from any address."""
+    spellings = [world.a.admin_email, "admin", world.a.admin_email.upper()]
+    for attempt in range(5):
+        browser = app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = f"198.51.100.{attempt + 1}"
+        ask_reset(browser, world.a.slug, spellings[attempt % 3])
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = "198.51.100.200"
+    page = browser.get(f"/{world.a.slug}/password/forgot")
+    blocked = browser.post(
+        f"/{world.a.slug}/password/forgot", data={"csrf_token": csrf_token(page), "login": "admin"}
+    )
+    assert blocked.status_code == 429
+    assert len(reset_links(app)) == 5
+
+
 @pytest.mark.parametrize("token", ["x", "a.b.c", "%00" * 3])
 def test_malformed_reset_links_answer_plainly(client, world, token):
     page = client.get(f"/{world.a.slug}/password/reset/{token}")
