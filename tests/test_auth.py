@@ -65,12 +65,18 @@ def test_a_user_of_another_tenant_cannot_sign_in_here(client, world):
     assert GENERIC_FAILURE in response.get_data(as_text=True)
 
 
-def test_disabled_user_cannot_sign_in(client, world):
+def disable_the_technician(world) -> None:
+    """The administrator disables the technician (nobody may disable themselves)."""
     with bound_to(db.session, world.a.tenant_id):
         admin = db.session.get(User, world.a.admin_id)
-        users.set_disabled(admin, True, actor=admin, ip_address=None)
+        tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))
+        users.set_disabled(tech, True, actor=admin, ip_address=None)
         db.session.commit()
-    response = login(client, world.a.slug, world.a.admin_email)
+
+
+def test_disabled_user_cannot_sign_in(client, world):
+    disable_the_technician(world)
+    response = login(client, world.a.slug, world.a.tech_email)
     assert GENERIC_FAILURE in response.get_data(as_text=True)
 
 
@@ -158,12 +164,9 @@ def test_password_change_needs_the_current_password(client, world):
 
 
 def test_disabling_a_user_ends_their_sessions(client, world):
-    login(client, world.a.slug, world.a.admin_email)
+    login(client, world.a.slug, world.a.tech_email)
     assert is_signed_in(client, world.a.slug)
-    with bound_to(db.session, world.a.tenant_id):
-        admin = db.session.get(User, world.a.admin_id)
-        users.set_disabled(admin, True, actor=admin, ip_address=None)
-        db.session.commit()
+    disable_the_technician(world)
     assert not is_signed_in(client, world.a.slug)
 
 
