@@ -88,10 +88,11 @@ def visibility_of(user) -> ClientVisibility:
     )
 
 
-def refuse_outside_network(user):
+def refused_address(user) -> str | None:
+    """The address this request comes from when ``user``'s network limit refuses it (the
+    refusal audited), else None. Every way into a session, and every request of one, asks."""
     address = client_address()
-    allowed_network = user.allowed_network
-    if address_allowed(allowed_network, address):
+    if address_allowed(user.allowed_network, address):
         return None
     audit.record(
         "auth.network_refused",
@@ -100,6 +101,14 @@ def refuse_outside_network(user):
         ip_address=address,
         allowed_network=user.allowed_network,
     )
+    return address
+
+
+def refuse_outside_network(user):
+    allowed_network = user.allowed_network
+    address = refused_address(user)
+    if address is None:
+        return None
     sign_out()
     db.session.commit()
     return (

@@ -112,9 +112,8 @@ class Forms(HTMLParser):
             self.current = None
 
 
-def forms_of(app, world) -> list[tuple[str, str, frozenset[str]]]:
-    """(who, action, fields) of every POST form with fields on every page of the site."""
-    found = set()
+def pages_of(app, world, parser_class):
+    """(who, parser fed the page) for every HTML page staff and a client user open."""
     for who, email in (("staff", world.a.admin_email), ("client", world.a.client_user_email)):
         browser = visitor(app, world.a.slug, email).client
         for rule in tenant_routes(app):
@@ -124,13 +123,20 @@ def forms_of(app, world) -> list[tuple[str, str, frozenset[str]]]:
             response = browser.get(url)
             if response.status_code != 200 or response.mimetype != "text/html":
                 continue
-            parser = Forms(url)
+            parser = parser_class(url)
             parser.feed(response.get_data(as_text=True))
-            found |= {
-                (who, action.replace("&amp;", "&"), frozenset(fields))
-                for action, fields in parser.forms
-                if fields
-            }
+            yield who, parser
+
+
+def forms_of(app, world) -> list[tuple[str, str, frozenset[str]]]:
+    """(who, action, fields) of every POST form with fields on every page of the site."""
+    found = set()
+    for who, parser in pages_of(app, world, Forms):
+        found |= {
+            (who, action.replace("&amp;", "&"), frozenset(fields))
+            for action, fields in parser.forms
+            if fields
+        }
     return sorted(found)
 
 
@@ -267,20 +273,10 @@ FILLED = {
 def typed_forms(app, world) -> list[tuple[str, str, list[list]]]:
     """(who, action, fields) of every POST form with a field a user types into."""
     found = {}
-    for who, email in (("staff", world.a.admin_email), ("client", world.a.client_user_email)):
-        browser = visitor(app, world.a.slug, email).client
-        for rule in tenant_routes(app):
-            if "GET" not in rule.methods:
-                continue
-            url = fill(rule, world.a.slug, own_ids(world.a))
-            response = browser.get(url)
-            if response.status_code != 200 or response.mimetype != "text/html":
-                continue
-            parser = FilledForms(url)
-            parser.feed(response.get_data(as_text=True))
-            for action, fields in parser.forms:
-                if any(kind for _, kind, _, _ in fields):
-                    found.setdefault((who, action.replace("&amp;", "&")), fields)
+    for who, parser in pages_of(app, world, FilledForms):
+        for action, fields in parser.forms:
+            if any(kind for _, kind, _, _ in fields):
+                found.setdefault((who, action.replace("&amp;", "&")), fields)
     return [(who, action, fields) for (who, action), fields in sorted(found.items())]
 
 

@@ -59,6 +59,22 @@ def record_directly(shared_world, client_id: int, summary: str, minutes: int, at
         db.session.commit()
 
 
+def record_as(app, shared_world, who: str, summary: str, client_id: int):
+    """A 20-minute normal intervention, recorded through the form by ``who``."""
+    browser = limited_browser(app, shared_world, who)
+    page = browser.get(account_url(shared_world))
+    return browser.post(
+        f"{account_url(shared_world)}/interventions",
+        data={
+            "csrf_token": csrf_token(page),
+            "summary": summary,
+            "minutes": "20",
+            "client_id": str(client_id),
+            "normal": "Normal",
+        },
+    )
+
+
 def last_year_figure(body: str) -> str:
     return re.search(r"Last 12 months</dt><dd>([^<]*)</dd>", body).group(1)
 
@@ -98,18 +114,7 @@ def test_they_record_for_the_company_they_serve_and_it_is_mailed_to_it(app, shar
     with bound_to(db.session, world.tenant_id):
         db.session.get(Contact, world.contact_id).recap_mails = True
         db.session.commit()
-    browser = limited_browser(app, shared_world, who)
-    page = browser.get(account_url(shared_world))
-    response = browser.post(
-        f"{account_url(shared_world)}/interventions",
-        data={
-            "csrf_token": csrf_token(page),
-            "summary": "Replaced the router",
-            "minutes": "20",
-            "client_id": str(world.client_id),
-            "normal": "Normal",
-        },
-    )
+    response = record_as(app, shared_world, who, "Replaced the router", world.client_id)
     assert response.status_code == 302, response.get_data(as_text=True)
     db.session.expire_all()
     with bound_to(db.session, world.tenant_id):
@@ -124,18 +129,7 @@ def test_they_record_for_the_company_they_serve_and_it_is_mailed_to_it(app, shar
 @pytest.mark.parametrize("who", LIMITED_STAFF)
 def test_they_cannot_record_for_the_company_they_cannot_see(app, shared_world, who):
     world = shared_world.world.a
-    browser = limited_browser(app, shared_world, who)
-    page = browser.get(account_url(shared_world))
-    response = browser.post(
-        f"{account_url(shared_world)}/interventions",
-        data={
-            "csrf_token": csrf_token(page),
-            "summary": "Forged",
-            "minutes": "20",
-            "client_id": str(world.other_client_id),
-            "normal": "Normal",
-        },
-    )
+    response = record_as(app, shared_world, who, "Forged", world.other_client_id)
     assert response.status_code == 400
     assert not any(name in response.get_data(as_text=True) for name in shared_world.hidden_names)
     with bound_to(db.session, world.tenant_id):

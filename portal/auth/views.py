@@ -32,7 +32,7 @@ from portal.auth.forms import (
 )
 from portal.auth.sessions import SESSION_TOKEN, current_session_id, sign_in, sign_out
 from portal.extensions import client_address, db, limiter
-from portal.gate import address_allowed
+from portal.gate import refused_address
 from portal.i18n import gettext as _
 from portal.models import InvitationState, User, UserSession, UserStatus
 from portal.models.user import hash_session_token
@@ -87,16 +87,9 @@ def network_refusal(user: User) -> str | None:
     """Why ``user`` may not have a session from this address (the refusal audited and
     committed), or None. Every way into a session asks, before it uses anything up: a
     refused password, invitation or reset link still works from inside the network."""
-    address = client_address()
-    if address_allowed(user.allowed_network, address):
+    address = refused_address(user)
+    if address is None:
         return None
-    audit.record(
-        "auth.network_refused",
-        actor=user,
-        client_id=user.client_id,
-        ip_address=address,
-        allowed_network=user.allowed_network,
-    )
     db.session.commit()
     return _(
         "Access to this account is not allowed from your network address. "
