@@ -20,7 +20,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import SystemRole, User, UserKind, UserStatus
 from portal.services.tenants import system_role
-from portal.testing import throwaway_database
+from tests.throwaway import throwaway_database
 
 T = TypeVar("T")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -56,7 +56,7 @@ from sqlalchemy.engine import make_url
 from portal.config import database_url
 from portal.extensions import db
 from portal.models import CreditAccount, MailState, OutboxMail
-from portal.testing import wait_until_up
+from tests.throwaway import wait_until_up
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -45,7 +45,7 @@ def register_proxy_fix(app: Flask) -> None:
 
 
 def register_request_ids(app: Flask) -> None:
-    from portal import requests_log
+    from portal.web import requests_log
 
     requests_log.register(app)
 
@@ -55,9 +55,9 @@ def register_extensions(app: Flask) -> None:
         i18n,
         models,  # noqa: F401 - every table must be known to Alembic
     )
-    from portal.auth.sessions import load_user
     from portal.extensions import babel, csrf, db, limiter, login_manager, mail
-    from portal.gate import unauthorized
+    from portal.web.gate import unauthorized
+    from portal.web.sessions import load_user
 
     db.init_app(app)
     csrf.init_app(app)
@@ -72,7 +72,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_tenancy(app: Flask) -> None:
-    from portal import routing
+    from portal.web import routing
 
     app.url_map.converters["id"] = routing.IdConverter
     app.url_value_preprocessor(routing.bind_tenant_from_url)
@@ -86,8 +86,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.clients.views import bp as clients_bp
     from portal.contacts.views import bp as contacts_bp
-    from portal.mailbox.views import bp as mailbox_bp
-    from portal.mailing.views import bp as mailing_bp
+    from portal.mail.mailbox import bp as mailbox_bp
+    from portal.mail.unsubscribe import bp as mailing_bp
     from portal.main.views import bp as main_bp
     from portal.proposals.views import bp as proposals_bp
     from portal.statement.views import bp as statement_bp
@@ -112,7 +112,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from portal import gate
+    from portal.web import gate
 
     app.before_request(gate.refuse_nul_characters)
     app.before_request(gate.check_access)
@@ -120,13 +120,13 @@ def register_security(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from portal import errors
+    from portal.web import errors
 
     errors.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from portal import templating
+    from portal.web import templating
 
     templating.register(app)
 
@@ -134,7 +134,7 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from flask_migrate import Migrate
 
-    from portal import cli
+    from portal import commands
     from portal.extensions import db
     from portal.models.base import render_migration_item
 
@@ -146,4 +146,4 @@ def register_commands(app: Flask) -> None:
         compare_type=True,
         render_item=render_migration_item,
     )
-    cli.register(app)
+    commands.register(app)

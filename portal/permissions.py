@@ -3,7 +3,7 @@
 Permissions are names in code; a role is a named set of them per tenant.
 A blueprint declares the permission its views need (``guard``); a view that
 needs another says so with ``@permission``; the few public pages say
-``@public``. The gate in ``portal.gate`` refuses any endpoint left undeclared.
+``@public``. The gate in ``portal.web.gate`` refuses any endpoint left undeclared.
 """
 
 from collections.abc import Callable

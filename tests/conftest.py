@@ -35,7 +35,7 @@ from portal.models import (
 from portal.services import search, sessions
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
-from portal.testing import throwaway_database
+from tests.throwaway import throwaway_database
 
 PASSWORD = "correct horse battery"
 #: Hashed once: scrypt is deliberately slow and the fixtures create many users.

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import Branch, Contact, Invitation, InvitationState, User, UserStatus
-from portal.services import outbox
 from portal.tenancy import bound_to
 from tests.conftest import PASSWORD, csrf_token, login
 from tests.test_clients import log_of, post_form
@@ -449,7 +449,7 @@ ACCEPTED_NETWORKS = {
 
 @pytest.mark.parametrize(("value", "message"), REFUSED_NETWORKS.items())
 def test_the_network_validator_refuses_limits_that_are_none_or_make_no_sense(app, value, message):
-    from portal.services.access import normalise_network
+    from portal.network import normalise_network
 
     with app.test_request_context(), pytest.raises(ValueError) as refused:
         normalise_network(value)
@@ -458,7 +458,7 @@ def test_the_network_validator_refuses_limits_that_are_none_or_make_no_sense(app
 
 @pytest.mark.parametrize(("value", "stored"), ACCEPTED_NETWORKS.items())
 def test_the_network_validator_stores_the_canonical_form(app, value, stored):
-    from portal.services.access import normalise_network
+    from portal.network import normalise_network
 
     with app.test_request_context():
         assert normalise_network(value) == stored

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import AuditEvent, Branch, Client, CreditAccount, Role, SystemRole, User
-from portal.services import outbox
 from portal.tenancy import bound_to
 from tests.conftest import csrf_token, login
 from tests.test_access import choose_password, links_in

@@ -20,7 +20,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.permissions import STAFF_PERMISSIONS
-from portal.services import access, authority, roles, staff, users
+from portal.services import authority, invitations, roles, staff, users
 from portal.services.tenants import role_named
 from portal.tenancy import bound_to
 from tests.test_admin_users import add_staff
@@ -92,7 +92,7 @@ USER_ACTIONS = {
     "edit": lambda world, actor, target: staff.update_staff(
         target, {"name": "Renamed"}, actor=actor, ip_address=None
     ),
-    "limit to a network": lambda world, actor, target: access.set_limits(
+    "limit to a network": lambda world, actor, target: invitations.set_limits(
         target, allowed_network="192.0.2.0/24", branch_id=None, actor=actor, ip_address=None
     ),
     "limit to a branch": lambda world, actor, target: staff.update_staff(
@@ -104,7 +104,7 @@ USER_ACTIONS = {
     "enable": lambda world, actor, target: users.set_disabled(
         target, False, actor=actor, ip_address=None
     ),
-    "resend the invitation": lambda world, actor, target: access.resend(
+    "resend the invitation": lambda world, actor, target: invitations.resend(
         target, tenant(world), actor=actor, ip_address=None
     ),
 }
@@ -206,7 +206,7 @@ def test_roles_within_ones_own_power_are_changed_given_and_deleted(world, people
 LAST_ADMINISTRATOR_CHANGES = {
     "limited to a network by themselves": (
         "administrator",
-        lambda world, actor, admin: access.set_limits(
+        lambda world, actor, admin: invitations.set_limits(
             admin, allowed_network="192.0.2.0/24", branch_id=None, actor=actor, ip_address=None
         ),
         "allowed_network",

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import Client, ClientAssignment, OutboxMail, User, UserStatus
 from portal.models.base import utcnow
-from portal.services import outbox
 from portal.tenancy import bound_to, cross_tenant
 from tests.conftest import csrf_token, login
 from tests.test_cli import DEMO_PASSWORD, run, tenant_named

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import (
     AuditEvent,
     Billing,
@@ -20,7 +21,7 @@ from portal.models import (
     Tenant,
     User,
 )
-from portal.services import credit, outbox
+from portal.services import credit
 from portal.services.credit import Verdict
 from portal.tenancy import bound_to, cross_tenant
 from tests.conftest import csrf_token, login

@@ -6,8 +6,8 @@ import re
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import AuditEvent, Contact, User
-from portal.services import outbox
 from portal.tenancy import bound_to
 from tests.conftest import PASSWORD, login
 from tests.test_clients import post_form

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 import portal
 from portal.extensions import db
-from portal.forms import MULTI_LINE_MESSAGE, SINGLE_LINE_MESSAGE, PortalForm
+from portal.mail import outbox
 from portal.models import Branch, Client, Contact, LedgerEntry, Tenant
-from portal.services import outbox
 from portal.tenancy import bound_to
+from portal.web.forms import MULTI_LINE_MESSAGE, SINGLE_LINE_MESSAGE, PortalForm
 from tests.conftest import PASSWORD, login
 from tests.test_admin_settings import SETTINGS, branches_url, post, settings_url
 from tests.test_credit import record, signed_in

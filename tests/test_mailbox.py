@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import OutboxMail, Tenant
-from portal.services import outbox
 from portal.tenancy import bound_to
 from tests.conftest import login, make_config
 from tests.test_access import choose_password, grant, mireille, mireille_user  # noqa: F401

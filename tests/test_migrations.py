@@ -11,9 +11,9 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import CreditAccount
 from portal.tenancy import cross_tenant
-from portal.testing import throwaway_database
 from tests.conftest import make_config
 from tests.test_cli import DEMO_PASSWORD, run
+from tests.throwaway import throwaway_database
 
 
 def test_models_and_migrations_agree(app):

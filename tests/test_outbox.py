@@ -11,9 +11,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import MailState, OutboxMail, Tenant
 from portal.models.base import utcnow
-from portal.services import outbox
 from portal.tenancy import bound_to, cross_tenant
 
 

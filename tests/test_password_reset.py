@@ -6,8 +6,9 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import User
-from portal.services import access, outbox
+from portal.services import password_reset
 from portal.tenancy import bound_to
 from tests.conftest import PASSWORD, csrf_token, login
 from tests.test_access import choose_password, grant, links_in_locmem, mireille  # noqa: F401
@@ -169,8 +170,8 @@ def test_reset_tokens_name_the_user_of_the_bound_tenant_only(app, client, world)
     with bound_to(db.session, world.b.tenant_id):
         user = db.session.scalar(select(User).where(User.email == world.b.admin_email))
         with app.test_request_context():
-            token = access._reset_serializer().dumps(
-                {"u": user.id, "f": access._password_fingerprint(user)}
+            token = password_reset._reset_serializer().dumps(
+                {"u": user.id, "f": password_reset._password_fingerprint(user)}
             )
     assert (
         choose_password(

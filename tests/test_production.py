@@ -15,9 +15,9 @@ import pytest
 
 from portal import create_app
 from portal.config import ConfigError
-from portal.testing import throwaway_database
 from tests.conftest import make_config
 from tests.test_outbox import free_port
+from tests.throwaway import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_POSTGRES = os.environ.get(

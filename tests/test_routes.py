@@ -19,8 +19,8 @@ from werkzeug.routing import Rule
 from portal.extensions import db
 from portal.models import AuditEvent
 from portal.permissions import CATALOGUE, SIGNED_IN, is_public, required_permission
-from portal.routing import IdConverter
 from portal.tenancy import bound_to
+from portal.web.routing import IdConverter
 from tests.conftest import PASSWORD, TenantWorld, csrf_token, login
 
 #: The only pages open to anonymous visitors. Adding one is a decision: add it here.

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from sqlalchemy import JSON, String, func, select
 
 from portal.extensions import db
-from portal.forms import has_control_characters
+from portal.mail import outbox
 from portal.models import AuditEvent, ContactProposal, LedgerEntry, OutboxMail
 from portal.models.base import utcnow
-from portal.services import outbox
 from portal.tenancy import cross_tenant
+from portal.web.forms import has_control_characters
 from tests.conftest import csrf_token, login
 from tests.test_routes import fill, own_ids, tenant_routes, visitor
 

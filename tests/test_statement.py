@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event, select
 
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import Billing, Branch, Client, CreditAccount, Tenant, User
-from portal.services import credit, outbox
+from portal.services import credit
 from portal.services.statement import MAX_MARKED, MAX_POINTS
 from portal.tenancy import bound_to
 from tests.conftest import csrf_token, login

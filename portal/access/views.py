@@ -5,12 +5,12 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.access.forms import AccessActionForm, GrantAccessForm, LimitsForm
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
 from portal.models import Contact, User
 from portal.permissions import guard
-from portal.services import access, users
+from portal.services import invitations, users
+from portal.web.forms.access import AccessActionForm, GrantAccessForm, LimitsForm
 
 bp = Blueprint("access", __name__, url_prefix="/<tenant>/contacts/<id:contact_id>/access")
 guard(bp, "access.grant")
@@ -38,10 +38,10 @@ def new(contact_id: int):
         return back_to_card(contact)
     form = GrantAccessForm()
     if not form.is_submitted():
-        form.code.data = access.propose_user_code(contact)
+        form.code.data = invitations.propose_user_code(contact)
         form.email.data = contact.email
     if form.validate_on_submit():
-        access.grant(
+        invitations.grant(
             contact,
             g.tenant,
             code=form.code.data,
@@ -62,7 +62,7 @@ def new(contact_id: int):
 def resend(contact_id: int):
     contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
-        access.resend(user, g.tenant, actor=current_user, ip_address=client_address())
+        invitations.resend(user, g.tenant, actor=current_user, ip_address=client_address())
         db.session.commit()
         flash(_("A new access email has been sent; the previous link no longer works."), "success")
     return back_to_card(contact)
@@ -73,7 +73,7 @@ def limits(contact_id: int):
     contact, user = get_access(contact_id)
     form = LimitsForm()
     if form.validate_on_submit():
-        access.set_limits(
+        invitations.set_limits(
             user,
             allowed_network=form.allowed_network.data,
             branch_id=int(form.branch_id.data) if form.branch_id.data else None,

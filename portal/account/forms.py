@@ -6,12 +6,11 @@ from flask import current_app
 from wtforms import BooleanField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
-from portal.clients.forms import NO_CHOICE, strip, text
-from portal.contacts.forms import ContactForm
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.services.proposals import PROPOSED_FIELDS
 from portal.validation import apply, language_choices, normalise_phone
+from portal.web.forms import NO_CHOICE, PortalForm, strip, text
+from portal.web.forms.contact import ContactForm
 
 #: Fields of the contact card the contact keeps current itself.
 OWN_CARD_FIELDS = ("title", "department", "phone", "mobile", "fax", "location")

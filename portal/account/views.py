@@ -9,16 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.account.forms import ColleagueForm, CorrectionForm, OwnCardForm
-from portal.auth.sessions import current_session_id
-from portal.clients.forms import CoordinatesForm
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
+from portal.mail import notices
 from portal.models import AuditEvent, Contact, ContactProposal
 from portal.models.base import utcnow
-from portal.pagination import paginate
 from portal.permissions import guard
-from portal.services import audit, notices, proposals
+from portal.services import audit, proposals
 from portal.services import clients as client_service
+from portal.web.forms.coordinates import CoordinatesForm
+from portal.web.pagination import paginate
+from portal.web.sessions import current_session_id
 
 #: What a client sees of its company's log: changes to its data, not staff matters
 #: (assignments, access limits) nor refused attempts.

@@ -25,15 +25,14 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.access.forms import GrantAccessForm, branch_choices
-from portal.clients.forms import strip, text
 from portal.extensions import db
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
 from portal.services import authority
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
+from portal.web.forms import PortalForm, strip, text
+from portal.web.forms.access import GrantAccessForm, branch_choices
 
 #: The most days an invitation link may stay valid: a link in a mailbox is a key.
 MAX_INVITATION_DAYS = 30

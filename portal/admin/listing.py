@@ -6,7 +6,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.models import User, UserKind, UserStatus
-from portal.querystring import enum_member, id_value
+from portal.web.querystring import enum_member, id_value
 
 MAX_QUERY = 100
 

@@ -11,15 +11,15 @@ from portal.admin.forms import BranchForm, RoleForm, SettingsForm, StaffForm, Us
 from portal.admin.listing import UserFilters
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
-from portal.labels import ACTIONS
 from portal.models import AuditEvent, Branch, Role, User, UserKind, UserStatus
-from portal.pagination import paginate
 from portal.permissions import CATALOGUE, STAFF_PERMISSIONS, guard
-from portal.querystring import id_value
-from portal.services import access, authority, roles, settings, staff
+from portal.services import authority, invitations, roles, settings, staff
 from portal.services import users as user_service
+from portal.services.audit.labels import ACTIONS
 from portal.services.statement import EntryFilter
-from portal.statement.forms import DateRangeForm
+from portal.web.forms.dates import DateRangeForm
+from portal.web.pagination import paginate
+from portal.web.querystring import id_value
 
 bp = Blueprint("admin", __name__, url_prefix="/<tenant>/admin")
 guard(bp, "tenant.admin")
@@ -114,7 +114,7 @@ def resend(user_id: int):
         flash(_("%(name)s has already chosen a password.", name=user.name), "info")
     else:
         try:
-            access.resend(user, g.tenant, actor=current_user, ip_address=client_address())
+            invitations.resend(user, g.tenant, actor=current_user, ip_address=client_address())
         except authority.Refused as refusal:
             flash(str(refusal), "error")
             return back

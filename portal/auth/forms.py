@@ -1,9 +1,9 @@
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.services.users import MIN_PASSWORD_LENGTH
+from portal.web.forms import PortalForm
 
 
 class LoginForm(PortalForm):

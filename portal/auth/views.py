@@ -30,15 +30,16 @@ from portal.auth.forms import (
     RenewLinkForm,
     SetPasswordForm,
 )
-from portal.auth.sessions import SESSION_TOKEN, current_session_id, sign_in, sign_out
 from portal.extensions import client_address, db, limiter
-from portal.gate import refused_address
 from portal.i18n import gettext as _
+from portal.mail import notices
 from portal.models import InvitationState, User, UserSession, UserStatus
 from portal.models.user import hash_session_token
 from portal.permissions import SIGNED_IN, permission, public
-from portal.services import access, audit, notices, sessions, users
+from portal.services import audit, email_change, invitations, password_reset, sessions, users
 from portal.validation import normalise_email
+from portal.web.gate import refused_address
+from portal.web.sessions import SESSION_TOKEN, current_session_id, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
 
@@ -214,7 +215,7 @@ def set_password(token: str):
 @bp.route("/password/set", methods=["GET", "POST"])
 @public
 def choose_password():
-    invitation = access.invitation_for(session.get(PENDING_TOKEN, ""))
+    invitation = invitations.invitation_for(session.get(PENDING_TOKEN, ""))
     state = invitation.current_state() if invitation else None
     if state is not InvitationState.PENDING:
         return private(
@@ -237,7 +238,7 @@ def choose_password():
         if problem:
             form.password.errors.append(problem)
         else:
-            user = access.accept(invitation, form.password.data, ip_address=client_address())
+            user = invitations.accept(invitation, form.password.data, ip_address=client_address())
             session.pop(PENDING_TOKEN, None)
             sign_in(user, request.user_agent.string)
             db.session.commit()
@@ -255,7 +256,7 @@ def choose_password():
 @limiter.limit("5/hour", key_func=lambda: session.get(PENDING_TOKEN, "-")[:100])
 def renew_link():
     """Send a fresh link to the address on file (never to one typed here)."""
-    invitation = access.invitation_for(session.get(PENDING_TOKEN, ""))
+    invitation = invitations.invitation_for(session.get(PENDING_TOKEN, ""))
     if RenewLinkForm().validate_on_submit() and invitation is not None:
         user = invitation.user
         # Only while no password is chosen; the newer links stay pending (whoever holds
@@ -264,7 +265,7 @@ def renew_link():
             InvitationState.EXPIRED,
             InvitationState.REVOKED,
         ):
-            access.send_invitation(user, g.tenant, invited_by=None)
+            invitations.send_invitation(user, g.tenant, invited_by=None)
             audit.record(
                 "access.link_renewed",
                 client_id=user.client_id,
@@ -293,7 +294,7 @@ def forgot_password():
     """The same answer whether or not the account exists; a link, never a password."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        access.send_password_link(
+        password_reset.send_password_link(
             g.tenant,
             find_user(form.login.data),
             login=form.login.data.strip(),
@@ -321,7 +322,7 @@ def reset_password(token: str):
 @bp.route("/password/reset", methods=["GET", "POST"])
 @public
 def choose_new_password():
-    user = access.user_for_reset(session.get(PENDING_RESET, ""))
+    user = password_reset.user_for_reset(session.get(PENDING_RESET, ""))
     if user is None:
         return private(make_response(render_template("auth/reset_invalid.html"), 410))
     form = SetPasswordForm()
@@ -331,7 +332,7 @@ def choose_new_password():
         if problem:
             form.password.errors.append(problem)
         else:
-            access.use_reset_link(user, form.password.data, ip_address=client_address())
+            password_reset.use_reset_link(user, form.password.data, ip_address=client_address())
             session.pop(PENDING_RESET, None)
             sign_in(user, request.user_agent.string)
             db.session.commit()
@@ -415,7 +416,7 @@ def change_email():
             elif db.session.scalar(select(User.id).where(User.email == new_email)):
                 form.email.errors.append(_("Another user already signs in with this email."))
             else:
-                access.request_email_change(user, g.tenant, new_email)
+                email_change.request_email_change(user, g.tenant, new_email)
                 audit.record(
                     "user.email_change_requested",
                     actor=user,
@@ -438,13 +439,13 @@ def change_email():
 @bp.route("/email/confirm/<token>")
 @public
 def confirm_email(token: str):
-    change = access.email_change_for(token)
+    change = email_change.email_change_for(token)
     if change is None:
         return private(make_response(render_template("auth/email_invalid.html"), 410))
     user, new_email = change
     if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
         return private(make_response(render_template("auth/email_invalid.html"), 410))
-    access.change_email(user, g.tenant, new_email, ip_address=client_address())
+    email_change.change_email(user, g.tenant, new_email, ip_address=client_address())
     db.session.commit()
     flash(_("Your address is now %(email)s.", email=new_email), "success")
     return private(redirect(url_for("main.home")))

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from portal.models import Client, ClientStatus, ClientType
-from portal.querystring import enum_member, id_value
 from portal.services import search
+from portal.web.querystring import enum_member, id_value
 
 SORTS = {
     "name": (Client.name,),

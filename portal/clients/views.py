@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from portal.clients.forms import AssignForm, ClientForm, ConfirmForm
+from portal.clients.forms import AssignForm, ClientForm
 from portal.clients.listing import ClientFilters
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
@@ -25,17 +25,14 @@ from portal.models import (
     UserKind,
     UserStatus,
 )
-from portal.pagination import paginate
 from portal.permissions import guard, permission
 from portal.services import clients as client_service
+from portal.web.forms import ConfirmForm
+from portal.web.loaders import get_client
+from portal.web.pagination import paginate
 
 bp = Blueprint("clients", __name__, url_prefix="/<tenant>/clients")
 guard(bp, "clients.view")
-
-
-def get_client(client_id: int) -> Client:
-    """The client if this user may see it (scoping is automatic), else 404."""
-    return db.get_or_404(Client, client_id)
 
 
 def client_form(client: Client | None) -> ClientForm:

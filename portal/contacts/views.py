@@ -5,15 +5,15 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select, tuple_
 
-from portal.access.forms import AccessActionForm, LimitsForm
-from portal.clients.forms import ConfirmForm
-from portal.clients.views import get_client
-from portal.contacts.forms import ContactForm
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
 from portal.models import Client, Contact, Invitation, User
 from portal.permissions import guard, permission
 from portal.services import clients as client_service
+from portal.web.forms import ConfirmForm
+from portal.web.forms.access import AccessActionForm, LimitsForm
+from portal.web.forms.contact import ContactForm
+from portal.web.loaders import get_client
 
 bp = Blueprint("contacts", __name__, url_prefix="/<tenant>")
 guard(bp, "clients.view")

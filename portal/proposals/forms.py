@@ -3,9 +3,8 @@
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length
 
-from portal.clients.forms import strip
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
+from portal.web.forms import PortalForm, strip
 
 
 class AcceptForm(PortalForm):

@@ -5,7 +5,7 @@ from typing import Any
 
 from portal.extensions import db
 from portal.models import Role, Tenant, User
-from portal.services import access, audit, authority
+from portal.services import audit, authority, invitations
 from portal.services.clients import apply_changes
 from portal.services.tenants import create_staff_user
 
@@ -22,7 +22,7 @@ def invite_staff(
         "role": [None, user.role.name],
         **apply_changes(user, values),
     }
-    access.invite(user, tenant, invited_by=actor)
+    invitations.invite(user, tenant, invited_by=actor)
     audit.record(
         "user.invited", actor=actor, ip_address=ip_address, user_id=user.id, changes=changes
     )

@@ -14,12 +14,12 @@ from portal.i18n import gettext as _
 from portal.models import CreditAccount
 from portal.models.base import utcnow
 from portal.permissions import guard
-from portal.querystring import id_value
 from portal.services import credit
 from portal.services import statement as ledger
 from portal.statement.chart import balance_chart
-from portal.statement.forms import DateRangeForm
 from portal.tenancy import binding, bound_to
+from portal.web.forms.dates import DateRangeForm
+from portal.web.querystring import id_value
 
 bp = Blueprint("statement", __name__, url_prefix="/<tenant>")
 guard(bp, "portal.statement")

@@ -20,10 +20,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.clients.forms import strip, text
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.services.credit import MAX_CREDIT_MINUTES, MAX_MINUTES
+from portal.web.forms import PortalForm, strip, text
 
 
 class InterventionForm(PortalForm):

@@ -9,14 +9,13 @@ from sqlalchemy import exists, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.clients.views import get_client
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
+from portal.mail import recaps
 from portal.models import Billing, Client, CreditAccount, CreditAccountClient, LedgerEntry
-from portal.pagination import paginate
 from portal.permissions import guard, permission
-from portal.services import credit, recaps, search
+from portal.services import credit, search
 from portal.support.forms import (
     AdjustmentForm,
     InterventionForm,
@@ -25,6 +24,8 @@ from portal.support.forms import (
     OpenAccountForm,
     PurchaseForm,
 )
+from portal.web.loaders import get_client
+from portal.web.pagination import paginate
 
 bp = Blueprint("support", __name__, url_prefix="/<tenant>/admin")
 guard(bp, "clients.view")

@@ -18,8 +18,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 
-from portal.testing import throwaway_database, wait_until_up
 from tests.test_outbox import Inbox, free_port
+from tests.throwaway import throwaway_database, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"

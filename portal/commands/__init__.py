@@ -9,9 +9,11 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from portal.commands import demo
 from portal.extensions import db
+from portal.mail import outbox
 from portal.models import CreditAccount, SystemRole, Tenant
-from portal.services import credit, demo, outbox
+from portal.services import credit
 from portal.services.tenants import TenantError, create_staff_user, create_tenant, system_role
 from portal.services.users import MIN_PASSWORD_LENGTH
 from portal.tenancy import bound_to, cross_tenant

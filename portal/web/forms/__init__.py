@@ -1,4 +1,5 @@
-"""The base of every form of the portal, and the one rule it applies to every text field.
+"""The base of every form of the portal, the one rule it applies to every text field, and
+the small fields and forms that several blueprints share.
 
 Single-line text (a name, a code, an address, a reason typed in an input) never holds a
 line break or another control character. Stored, a line break in a name becomes a new
@@ -19,8 +20,9 @@ character now would lock out whoever chose one before.
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
-from wtforms.validators import StopValidation
+from wtforms import PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional, StopValidation
 
 from portal.i18n import lazy_gettext as _l
 
@@ -86,3 +88,27 @@ class PortalForm(FlaskForm):
             if getattr(field.widget, "input_type", None) in {"hidden", "submit"}:
                 render_kw = {"id": False, **render_kw}
             return super().render_field(field, render_kw)
+
+
+NO_CHOICE = SelectChoice("", "—")
+
+
+def enum_choices(enum_class) -> list[SelectChoice]:
+    return [SelectChoice(member.value, member.label) for member in enum_class]
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def text(label, max_length: int, **kwargs) -> StringField:
+    """An optional text field, trimmed, at most ``max_length`` characters."""
+    return StringField(
+        label, validators=[Optional(), Length(max=max_length)], filters=[strip], **kwargs
+    )
+
+
+class ConfirmForm(PortalForm):
+    """A button that must be pressed on purpose (archive, remove); CSRF-protected."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -5,8 +5,8 @@ from datetime import date
 from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
+from portal.web.forms import PortalForm
 
 #: Dates outside this range are typos, and would overflow time-zone arithmetic.
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)

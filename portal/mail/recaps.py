@@ -18,9 +18,9 @@ from itsdangerous import URLSafeSerializer
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
+from portal.mail import outbox
 from portal.models import Client, Contact, CreditAccount, LedgerEntry, Tenant
-from portal.services import outbox
-from portal.services.access import portal_url, read_token, token_id
+from portal.services.links import portal_url, read_token, token_id
 
 UNSUBSCRIBE_SALT = "portal.unsubscribe"
 

@@ -5,13 +5,12 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from portal.clients.forms import NO_CHOICE, strip, text
 from portal.extensions import db
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, User
-from portal.services.access import normalise_network
+from portal.network import normalise_network
 from portal.validation import apply, normalise_email
+from portal.web.forms import NO_CHOICE, PortalForm, strip, text
 
 
 def branch_choices() -> list[SelectChoice]:

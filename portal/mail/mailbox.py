@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import OutboxMail
-from portal.pagination import paginate
 from portal.permissions import public
+from portal.web.pagination import paginate
 
 bp = Blueprint("mailbox", __name__, url_prefix="/<tenant>/dev/mailbox")
 

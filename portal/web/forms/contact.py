@@ -5,10 +5,9 @@ from functools import partial
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from portal.clients.forms import strip, text
-from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
 from portal.validation import apply, normalise_email, normalise_phone
+from portal.web.forms import PortalForm, strip, text
 
 #: The editable fields of a contact, in the seed's order.
 CONTACT_FIELDS = (

@@ -5,8 +5,6 @@ Every endpoint's permission comes from its blueprint (``guard``) or its own
 refused (fail closed).
 """
 
-import ipaddress
-
 from flask import (
     abort,
     current_app,
@@ -20,25 +18,13 @@ from flask import (
 )
 from flask_login import current_user
 
-from portal.auth.sessions import SESSION_TENANT, sign_out
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
+from portal.network import address_allowed
 from portal.permissions import is_public, required_permission
 from portal.services import audit
 from portal.tenancy import ClientVisibility, bind, restrict_clients
-
-
-def address_allowed(allowed_network: str | None, address: str) -> bool:
-    """Whether ``address`` lies in the user's allowed network (IPv4-mapped IPv6 unwrapped)."""
-    if not allowed_network:
-        return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip in ipaddress.ip_network(allowed_network, strict=False)
+from portal.web.sessions import SESSION_TENANT, sign_out
 
 
 def refuse_nul_characters():

@@ -4,9 +4,9 @@ from flask import Flask, g, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from portal import labels
 from portal.i18n import format_date, format_datetime
 from portal.i18n import lazy_gettext as _l
+from portal.services.audit import labels
 
 #: Navigation entries: label, endpoint, the permission that shows them.
 NAVIGATION = [

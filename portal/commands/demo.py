@@ -24,7 +24,7 @@ from portal.models import (
     UserKind,
 )
 from portal.models.user import UserStatus
-from portal.services import access, credit, search
+from portal.services import credit, invitations, search
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
@@ -316,10 +316,10 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
                 inviter = db.session.scalar(
                     select(User).where(User.email == contact_spec.invited_by)
                 )
-                access.grant(
+                invitations.grant(
                     contact,
                     tenant,
-                    code=access.propose_user_code(contact),
+                    code=invitations.propose_user_code(contact),
                     email=contact.email,
                     allowed_network=None,
                     branch_id=None,

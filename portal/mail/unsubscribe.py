@@ -13,8 +13,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from portal.extensions import client_address, csrf, db
 from portal.i18n import gettext as _
+from portal.mail import recaps
 from portal.permissions import public
-from portal.services import audit, recaps
+from portal.services import audit
 
 bp = Blueprint("mailing", __name__, url_prefix="/<tenant>")
 

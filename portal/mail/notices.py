@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
+from portal.mail import outbox
 from portal.models import AuditEvent, Client, MailState, OutboxMail, Tenant, User, UserStatus
 from portal.models.base import utcnow
-from portal.services import outbox
-from portal.services.access import portal_url
+from portal.services.links import portal_url
 
 #: The client-side actions a notice reports.
 REPORTED_ACTIONS = ("client.updated", "contact.updated", "proposal.created")
