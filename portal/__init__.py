@@ -33,6 +33,7 @@ def create_app(config: dict | None = None, *, commands: bool = True) -> Flask:
     register_security(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_transaction(app)
     if commands:
         register_commands(app)
     return app
@@ -129,6 +130,12 @@ def register_template_helpers(app: Flask) -> None:
     from portal.web import templating
 
     templating.register(app)
+
+
+def register_transaction(app: Flask) -> None:
+    from portal.web import transaction
+
+    transaction.register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -27,12 +27,14 @@ from portal.models import (
     Role,
     RolePermission,
     SystemRole,
+    Tenant,
     User,
     UserKind,
     UserSession,
     UserStatus,
 )
 from portal.services import search, sessions
+from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
 from tests.throwaway import throwaway_database
@@ -380,6 +382,11 @@ def shared_world(world) -> SharedAccountWorld:
         )
     db.session.commit()
     return built
+
+
+def acting(user: User, address: str = "192.0.2.10") -> Actor:
+    """Who acts when a test calls a service directly: ``user``, in their tenant."""
+    return Actor(tenant=db.session.get(Tenant, user.tenant_id), user=user, address=address)
 
 
 def csrf_token(response) -> str:

@@ -51,7 +51,6 @@ def new(contact_id: int):
             actor=current_user,
             ip_address=client_address(),
         )
-        db.session.commit()
         flash(_("Saved"), "success")
         flash(_("An email has been sent with the sign-in details"), "success")
         return back_to_card(contact)
@@ -63,7 +62,6 @@ def resend(contact_id: int):
     contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
         invitations.resend(user, g.tenant, actor=current_user, ip_address=client_address())
-        db.session.commit()
         flash(_("A new access email has been sent; the previous link no longer works."), "success")
     return back_to_card(contact)
 
@@ -80,7 +78,6 @@ def limits(contact_id: int):
             actor=current_user,
             ip_address=client_address(),
         )
-        db.session.commit()
         flash(_("Saved"), "success")
     else:
         for errors in form.errors.values():
@@ -103,6 +100,5 @@ def set_disabled(contact_id: int, disabled: bool):
     contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
         users.set_disabled(user, disabled, actor=current_user, ip_address=client_address())
-        db.session.commit()
         flash(_("Access disabled.") if disabled else _("Access enabled."), "success")
     return back_to_card(contact)

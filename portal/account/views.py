@@ -83,10 +83,8 @@ def company():
         )
         if changes:
             notify_staff(started)
-        db.session.commit()
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("account.index"))
-    db.session.commit()  # keeps the record of forged fields even when the form is wrong
     return render_template("account/company.html", client=client, form=form)
 
 
@@ -109,10 +107,8 @@ def card():
         current_user.locale = form.locale.data or None
         if changes:
             notify_staff(started)
-        db.session.commit()
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("account.index"))
-    db.session.commit()
     return render_template("account/card.html", contact=contact, form=form)
 
 
@@ -163,7 +159,6 @@ def send_proposal(form, contact: Contact | None):
         form.form_errors.append(str(refusal))
         return None
     notify_staff(started)
-    db.session.commit()
     flash(_("Thank you: your proposal was sent to %(tenant)s.", tenant=g.tenant.name), "success")
     return redirect(url_for("account.colleagues"))
 

@@ -57,7 +57,6 @@ def invite_staff():
             actor=current_user,
             ip_address=client_address(),
         )
-        db.session.commit()
         flash(
             _(
                 "%(name)s is invited: the email with their link is on its way to %(email)s.",
@@ -87,7 +86,6 @@ def edit_staff(user_id: int):
                 raise  # about no field of the form: a 403 that says why
             form[refusal.field].errors.append(str(refusal))
         else:
-            db.session.commit()
             flash(_("Saved.") if changes else _("Nothing was changed."), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/staff.html", form=form, user=user), (400 if form.errors else 200)
@@ -118,7 +116,6 @@ def resend(user_id: int):
         except authority.Refused as refusal:
             flash(str(refusal), "error")
             return back
-        db.session.commit()
         flash(
             _(
                 "A new access email has been sent to %(email)s; the previous link no longer works.",
@@ -143,7 +140,6 @@ def set_disabled(user_id: int, disabled: bool):
     except authority.Refused as refusal:
         flash(str(refusal), "error")
         return back
-    db.session.commit()
     if disabled:
         flash(_("Access of %(name)s disabled.", name=user.name), "success")
     else:
@@ -158,7 +154,6 @@ def edit_settings():
         changes = settings.update_settings(
             g.tenant, form.values(), actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("admin.edit_settings"))
     return render_template("admin/settings.html", form=form), 400 if form.errors else 200
@@ -175,7 +170,6 @@ def branches():
         branch = settings.create_branch(
             form.name.data, actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Branch %(name)s created.", name=branch.name), "success")
         return redirect(url_for("admin.branches"))
     rows = db.session.scalars(select(Branch).order_by(Branch.active.desc(), Branch.name)).all()
@@ -195,7 +189,6 @@ def rename_branch(branch_id: int):
         renamed = settings.rename_branch(
             branch, form.name.data, actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Saved.") if renamed else _("Nothing was changed."), "success")
         return redirect(url_for("admin.branches"))
     return render_template("admin/branch.html", form=form, branch=branch), (
@@ -210,7 +203,6 @@ def branch_action(branch_id: int, act) -> tuple[Branch, bool | None]:
         flash(_("The form has expired; please try again."), "error")
         return branch, None
     done = act(branch)
-    db.session.commit()
     return branch, done
 
 
@@ -329,7 +321,6 @@ def new_role():
         role = roles.create_role(
             form.name.data, form.granted(), actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Role %(name)s created.", name=role.name), "success")
         return redirect(url_for("admin.role_list"))
     return render_template("admin/role.html", form=form, role=None), (400 if form.errors else 200)
@@ -362,7 +353,6 @@ def edit_role(role_id: int):
         changed = roles.update_role(
             role, form.name.data, form.granted(), actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Saved.") if changed else _("Nothing was changed."), "success")
         return redirect(url_for("admin.role_list"))
     members = role_members(role)
@@ -394,7 +384,6 @@ def delete_role(role_id: int):
     elif refusal:
         flash(refusal, "error")
     elif roles.delete_role(role, actor=current_user, ip_address=client_address()):
-        db.session.commit()
         flash(_("Role %(name)s deleted.", name=role.name), "success")
     else:
         flash(

@@ -91,7 +91,6 @@ def network_refusal(user: User) -> str | None:
     address = refused_address(user)
     if address is None:
         return None
-    db.session.commit()
     return _(
         "Access to this account is not allowed from your network address. "
         "It is limited to %(network)s and this request comes from %(address)s. "
@@ -136,14 +135,12 @@ def login():
                 user_id=user.id if user else None,
                 reason="password" if not valid else user.status.value,
             )
-            db.session.commit()
             error = _("Unknown user code or email, or wrong password.")
         elif (error := network_refusal(user)) is None:
             sign_in(user, request.user_agent.string)
             audit.record(
                 "auth.login", actor=user, client_id=user.client_id, ip_address=client_address()
             )
-            db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form, error=error)
 
@@ -161,7 +158,6 @@ def logout():
         )
         notices.send_now(current_session_id())
         sign_out()
-        db.session.commit()
         flash(_("You are signed out."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/logout.html", form=form)
@@ -183,7 +179,6 @@ def change_password():
                 user, form.new_password.data, actor=user, ip_address=client_address()
             )
             sign_in(user, request.user_agent.string)
-            db.session.commit()
             flash(
                 _("Your password was changed. Every other session of yours has been ended."),
                 "success",
@@ -241,7 +236,6 @@ def choose_password():
             user = invitations.accept(invitation, form.password.data, ip_address=client_address())
             session.pop(PENDING_TOKEN, None)
             sign_in(user, request.user_agent.string)
-            db.session.commit()
             flash(_("Your password is saved. Welcome!"), "success")
             return redirect(url_for("main.home"))
     return private(
@@ -272,7 +266,6 @@ def renew_link():
                 ip_address=client_address(),
                 contact=user.name,
             )
-            db.session.commit()
     session.pop(PENDING_TOKEN, None)
     flash(
         _("If this link was yours, a new one is on its way to the address we have on file."),
@@ -300,7 +293,6 @@ def forgot_password():
             login=form.login.data.strip(),
             ip_address=client_address(),
         )
-        db.session.commit()
         flash(
             _(
                 "If an account matches, a link to choose a new password is on its way to its "
@@ -335,7 +327,6 @@ def choose_new_password():
             password_reset.use_reset_link(user, form.password.data, ip_address=client_address())
             session.pop(PENDING_RESET, None)
             sign_in(user, request.user_agent.string)
-            db.session.commit()
             flash(_("Your new password is saved."), "success")
             return redirect(url_for("main.home"))
     return private(
@@ -374,7 +365,6 @@ def end_session(session_id: int):
             ip_address=client_address(),
             session_id=session_id,
         )
-        db.session.commit()
         flash(_("That session has been ended."), "success")
     return redirect(url_for("auth.sessions_list"))
 
@@ -392,7 +382,6 @@ def end_other_sessions():
             ip_address=client_address(),
             count=count,
         )
-        db.session.commit()
         flash(_("Every other session has been ended."), "success")
     return redirect(url_for("auth.sessions_list"))
 
@@ -424,7 +413,6 @@ def change_email():
                     ip_address=client_address(),
                     new_email=new_email,
                 )
-                db.session.commit()
                 flash(
                     _(
                         "A link has been sent to %(email)s. Your address changes when you open it.",
@@ -446,6 +434,5 @@ def confirm_email(token: str):
     if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
         return private(make_response(render_template("auth/email_invalid.html"), 410))
     email_change.change_email(user, g.tenant, new_email, ip_address=client_address())
-    db.session.commit()
     flash(_("Your address is now %(email)s.", email=new_email), "success")
     return private(redirect(url_for("main.home")))

@@ -78,7 +78,6 @@ def new():
             client = client_service.create_client(
                 g.tenant, form.values(), actor=current_user, ip_address=client_address()
             )
-            db.session.commit()
         except IntegrityError:  # a code taken between the check and the insert
             db.session.rollback()
             form.code.errors.append(_("Another client already has this code."))
@@ -113,7 +112,6 @@ def edit(client_id: int):
             changes = client_service.update_client(
                 client, form.values(), actor=current_user, ip_address=client_address()
             )
-            db.session.commit()
         except IntegrityError:
             db.session.rollback()
             form.code.errors.append(_("Another client already has this code."))
@@ -130,7 +128,6 @@ def archive(client_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         client_service.archive_client(client, actor=current_user, ip_address=client_address())
-        db.session.commit()
         flash(_("Client %(name)s archived.", name=client.name), "success")
         return redirect(url_for("clients.show", client_id=client.id))
     return render_template("clients/archive.html", client=client, form=form)
@@ -190,7 +187,6 @@ def assign(client_id: int):
     if form.validate_on_submit():
         user = db.get_or_404(User, int(form.user_id.data))
         client_service.assign(client, user, actor=current_user, ip_address=client_address())
-        db.session.commit()
         flash(_("%(name)s is now assigned to this client.", name=user.name), "success")
         return redirect(url_for("clients.staff", client_id=client.id))
     return render_template(
@@ -205,7 +201,6 @@ def unassign(client_id: int, user_id: int):
     user = db.get_or_404(User, user_id)
     if ConfirmForm().validate_on_submit():
         client_service.unassign(client, user, actor=current_user, ip_address=client_address())
-        db.session.commit()
         flash(_("%(name)s is no longer assigned to this client.", name=user.name), "success")
     return redirect(url_for("clients.staff", client_id=client.id))
 

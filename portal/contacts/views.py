@@ -48,7 +48,6 @@ def new(client_id: int):
         contact = client_service.create_contact(
             client, form.values(), actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_template("contacts/new.html", client=client, form=form)
@@ -102,7 +101,6 @@ def save(contact_id: int):
         changes = client_service.update_contact(
             contact, form.values(), actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_card(contact, form)
@@ -117,7 +115,6 @@ def archive(contact_id: int):
         client_service.set_contact_archived(
             contact, contact.archived_at is None, actor=current_user, ip_address=client_address()
         )
-        db.session.commit()
         flash(_("Contact archived.") if contact.archived_at else _("Contact restored."), "success")
         return redirect(url_for("clients.contacts", client_id=contact.client_id))
     return render_template("contacts/archive.html", contact=contact, form=form)

@@ -11,7 +11,7 @@ changes nothing (410 Gone).
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from portal.extensions import client_address, csrf, db
+from portal.extensions import client_address, csrf
 from portal.i18n import gettext as _
 from portal.mail import recaps
 from portal.permissions import public
@@ -51,7 +51,6 @@ def unsubscribe(token: str):
                 address=recipient.address,
                 one_click=is_one_click(),
             )
-            db.session.commit()
         if is_one_click():
             return _("You are unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
         flash(

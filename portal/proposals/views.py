@@ -43,7 +43,6 @@ def decide(proposal: ContactProposal, action) -> bool:
         db.session.rollback()
         flash(str(refusal), "error")
         return False
-    db.session.commit()
     return True
 
 

@@ -166,7 +166,6 @@ def record(account_id: int):
         return render_account(get_account(account_id), form, 409)
     sent = recaps.queue_recap(g.tenant, locked, entry, client)
     balance = entry.credit_after
-    db.session.commit()
     flash(
         _("Recorded: the balance is now %(balance)s.", balance=credit.format_minutes(balance)),
         "success",
@@ -191,7 +190,6 @@ def locked_form_action(account_id: int, form, heading: str, act):
     if form.validate_on_submit():
         locked = credit.lock(account.id) or abort(404)
         act(locked)
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("support.account", account_id=account.id))
     return render_template("support/form.html", account=account, form=form, heading=heading)
@@ -269,7 +267,6 @@ def link(account_id: int):
     if client is None:
         flash(_("No client has this code."), "error")
     elif credit.link(account, client, actor=current_user, ip_address=client_address()):
-        db.session.commit()
         flash(_("%(name)s now uses this account.", name=client.name), "success")
     return redirect(url_for("support.account", account_id=account.id))
 
@@ -282,7 +279,6 @@ def unlink(account_id: int, client_id: int):
     if credit.unlink(  # the CSRF token was checked for every POST before the view
         account, client, actor=current_user, ip_address=client_address()
     ):
-        db.session.commit()
         flash(_("%(name)s no longer uses this account.", name=client.name), "success")
     return redirect(url_for("support.account", account_id=account.id))
 
@@ -300,7 +296,6 @@ def open_account(client_id: int):
                 actor=current_user,
                 ip_address=client_address(),
             )
-            db.session.commit()
         except IntegrityError:
             db.session.rollback()
             form.customer_id.errors.append(_("Another account already has this customer ID."))

@@ -1,12 +1,14 @@
 """Error pages in the site's layout; never a stack trace."""
 
+from functools import wraps
+
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.services.authority import Refused
+from portal.web import transaction
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood.")),
@@ -36,9 +38,23 @@ def render_error(code: int, message=None):
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
+    def handles(exception):
+        """Register the handler of ``exception``; the request's changes are undone first
+        (the refusals it recorded kept): a view that raised saves nothing."""
+
+        def decorate(handler):
+            @wraps(handler)
+            def rolled_back(error):
+                transaction.roll_back()
+                return handler(error)
+
+            app.register_error_handler(exception, rolled_back)
+            return handler
+
+        return decorate
+
+    @handles(CSRFError)
     def csrf_error(error):
-        db.session.rollback()
         return render_error(
             400,
             _l(
@@ -47,24 +63,21 @@ def register(app: Flask) -> None:
             ),
         )
 
-    @app.errorhandler(Refused)
+    @handles(Refused)
     def refused(error: Refused):
         """A change a service refused, which the view did not answer itself: a 403
         that says why, and nothing written."""
-        db.session.rollback()
         return render_error(403, str(error))
 
-    @app.errorhandler(HTTPException)
+    @handles(HTTPException)
     def http_error(error: HTTPException):
-        db.session.rollback()
         if error.code is None or error.code < 400:
             return error
         explained = error.description if error.description != type(error).description else None
         return render_error(error.code, explained)
 
-    @app.errorhandler(InternalServerError)
+    @handles(InternalServerError)
     def server_error(error):
-        db.session.rollback()
         try:
             return render_error(500)
         except Exception:  # the layout itself failed: still no stack trace for the user

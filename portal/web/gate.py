@@ -23,8 +23,9 @@ from portal.i18n import gettext as _
 from portal.network import address_allowed
 from portal.permissions import is_public, required_permission
 from portal.services import audit
+from portal.services.actor import Actor
 from portal.tenancy import ClientVisibility, bind, restrict_clients
-from portal.web.sessions import SESSION_TENANT, sign_out
+from portal.web.sessions import SESSION_TENANT, current_session_id, sign_out
 
 
 def refuse_nul_characters():
@@ -47,6 +48,12 @@ def check_access():
         if refusal is not None:
             return refusal
         restrict_clients(db.session, visibility_of(current_user))
+    g.actor = Actor(
+        tenant=g.get("tenant"),
+        user=current_user._get_current_object() if current_user.is_authenticated else None,
+        address=client_address(),
+        session_id=current_session_id(),
+    )
 
     if request.endpoint is None:
         return None  # no page at this address: its 404 or 405 follows
@@ -62,6 +69,11 @@ def check_access():
     if not current_user.can(needed):
         abort(403)
     return None
+
+
+def current_actor() -> Actor:
+    """Who acts in this request, as the gate found them: what views pass to services."""
+    return g.actor
 
 
 def visibility_of(user) -> ClientVisibility:
@@ -96,7 +108,6 @@ def refuse_outside_network(user):
     if address is None:
         return None
     sign_out()
-    db.session.commit()
     return (
         render_template("errors/network.html", address=address, allowed_network=allowed_network),
         403,

@@ -3,7 +3,7 @@
 from flask import current_app, g, session
 from flask_login import login_user, logout_user
 
-from portal.extensions import client_address, db
+from portal.extensions import client_address
 from portal.models import User
 from portal.services import sessions
 
@@ -21,8 +21,6 @@ def load_user(user_id: str) -> User | None:
         current_app.config["SESSION_IDLE_TIMEOUT"],
         current_app.config["SESSION_ABSOLUTE_TIMEOUT"],
     )
-    if db.session.dirty:
-        db.session.commit()  # a touched or timed-out session; nothing else is pending yet
     if live is None or str(live.user_id) != user_id or not live.user.is_active:
         return None
     g.user_session_id = live.id
