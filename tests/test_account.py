@@ -7,7 +7,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Client, Contact, User
 from portal.services import clients as client_service
 from portal.tenancy import bound_to
-from tests.conftest import login
+from tests.conftest import acting, login
 from tests.test_clients import log_of, post_form
 
 COMPANY = {
@@ -147,8 +147,7 @@ def test_the_client_sees_its_companys_history_and_nothing_else(app, world):
             client_service.update_client(
                 db.session.get(Client, client_id),
                 {"billing_city": city},
-                actor=admin,
-                ip_address=None,
+                actor=acting(admin),
             )
         db.session.commit()
 

@@ -4,6 +4,7 @@ sorting, pagination, archiving, and who sees which client."""
 import pytest
 from sqlalchemy import func, select
 
+from portal.clients.forms import ClientForm
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -18,7 +19,7 @@ from portal.models import (
 from portal.services import clients as client_service
 from portal.services.tenants import create_staff_user
 from portal.tenancy import bound_to
-from tests.conftest import PASSWORD_HASH, csrf_token, login
+from tests.conftest import PASSWORD_HASH, acting, csrf_token, login
 
 VALID = {
     "name": "Hervé David",
@@ -158,6 +159,26 @@ def test_a_code_already_taken_is_refused_at_the_field(client, world):
     assert "Another client already has this code." in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("page", ["new", "edit"])
+def test_a_code_taken_after_the_forms_check_is_refused_at_the_field_and_nothing_saved(
+    client, world, monkeypatch, page
+):
+    """The race the form's check cannot see: another client took the code meanwhile."""
+    monkeypatch.setattr(ClientForm, "validate_code", lambda form, field: None)
+    login(client, world.a.slug, world.a.admin_email)
+    url = f"/{world.a.slug}/clients/" + ("new" if page == "new" else f"{world.a.client_id}/edit")
+    response = post_form(client, url, {**VALID, "code": "ALP2", "name": "Racing"})
+    assert response.status_code == 200
+    assert "Another client already has this code." in response.get_data(as_text=True)
+    db.session.expire_all()
+    with bound_to(db.session, world.a.tenant_id):
+        assert db.session.scalar(select(Client.id).where(Client.name == "Racing")) is None
+        assert db.session.get(Client, world.a.client_id).code == "ALP1"
+        assert not db.session.scalars(
+            select(AuditEvent.id).where(AuditEvent.action.like("client.%"))
+        ).all()
+
+
 def test_edit_logs_each_changed_field_with_old_and_new_values(client, world):
     login(client, world.a.slug, world.a.admin_email)
     url = f"/{world.a.slug}/clients/{world.a.client_id}/edit"
@@ -222,8 +243,7 @@ def test_search_ignores_case_and_accents_and_finds_by_name_code_email_phone(clie
                 "email": "info@hervedavid.example",
                 "phone": "+1 514-555-0123",
             },
-            actor=admin,
-            ip_address=None,
+            actor=acting(admin),
         )
         db.session.commit()
     login(client, world.a.slug, world.a.admin_email)
@@ -289,8 +309,7 @@ def test_staff_without_view_all_see_only_assigned_clients(app, world):
         client_service.assign(
             db.session.get(Client, world.a.client_id),
             db.session.get(User, user_id),
-            actor=admin,
-            ip_address=None,
+            actor=acting(admin),
         )
         db.session.commit()
     listing = browser.get(f"/{world.a.slug}/clients/").get_data(as_text=True)

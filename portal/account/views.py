@@ -9,17 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.account.forms import ColleagueForm, CorrectionForm, OwnCardForm
-from portal.extensions import client_address, db
+from portal.extensions import db
 from portal.i18n import gettext as _
-from portal.mail import notices
 from portal.models import AuditEvent, Contact, ContactProposal
-from portal.models.base import utcnow
 from portal.permissions import guard
-from portal.services import audit, proposals
 from portal.services import clients as client_service
+from portal.services import proposals
 from portal.web.forms.coordinates import CoordinatesForm
+from portal.web.gate import current_actor
 from portal.web.pagination import paginate
-from portal.web.sessions import current_session_id
 
 #: What a client sees of its company's log: changes to its data, not staff matters
 #: (assignments, access limits) nor refused attempts.
@@ -44,23 +42,7 @@ def report_forged_fields(form) -> None:
     saved; someone who sends one anyway is recorded in the log."""
     forged = sorted(set(request.form) - set(form._fields))
     if forged:
-        audit.record(
-            "account.forged_fields",
-            actor=current_user,
-            client_id=current_user.client_id,
-            ip_address=client_address(),
-            fields=forged[:20],
-        )
-
-
-def notify_staff(since) -> None:
-    notices.client_changed(
-        g.tenant,
-        current_user.client,
-        actor=current_user,
-        session_id=current_session_id(),
-        since=since,
-    )
+        client_service.refuse_forged_fields(forged, actor=current_actor())
 
 
 @bp.route("")
@@ -72,17 +54,12 @@ def index():
 
 @bp.route("/company", methods=["GET", "POST"])
 def company():
-    started = utcnow()
     client = current_user.client
     form = CoordinatesForm(obj=client, client=client, default_country=g.tenant.default_country)
     if form.is_submitted():
         report_forged_fields(form)
     if form.validate_on_submit():
-        changes = client_service.update_client(
-            client, form.values(), actor=current_user, ip_address=client_address()
-        )
-        if changes:
-            notify_staff(started)
+        changes = client_service.update_own_company(client, form.values(), actor=current_actor())
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("account.index"))
     return render_template("account/company.html", client=client, form=form)
@@ -90,7 +67,6 @@ def company():
 
 @bp.route("/card", methods=["GET", "POST"])
 def card():
-    started = utcnow()
     contact = current_user.contact or abort(404)
     client = current_user.client
     form = OwnCardForm(
@@ -101,12 +77,9 @@ def card():
     if form.is_submitted():
         report_forged_fields(form)
     if form.validate_on_submit():
-        changes = client_service.update_contact(
-            contact, form.card_values(), actor=current_user, ip_address=client_address()
+        changes = client_service.update_own_card(
+            contact, form.card_values(), locale=form.locale.data or None, actor=current_actor()
         )
-        current_user.locale = form.locale.data or None
-        if changes:
-            notify_staff(started)
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("account.index"))
     return render_template("account/card.html", contact=contact, form=form)
@@ -142,8 +115,7 @@ def colleagues():
 
 
 def send_proposal(form, contact: Contact | None):
-    """Record the proposal, tell the staff; on a refusal, say why at the form."""
-    started = utcnow()
+    """Record the proposal (the staff hear of it); on a refusal, say why at the form."""
     try:
         proposals.propose(
             current_user.client,
@@ -151,14 +123,11 @@ def send_proposal(form, contact: Contact | None):
             form.values(),
             departed=form.has_left(),
             note=form.note.data or None,
-            actor=current_user,
-            ip_address=client_address(),
+            actor=current_actor(),
         )
     except proposals.ProposalRefused as refusal:
-        db.session.rollback()
         form.form_errors.append(str(refusal))
         return None
-    notify_staff(started)
     flash(_("Thank you: your proposal was sent to %(tenant)s.", tenant=g.tenant.name), "success")
     return redirect(url_for("account.colleagues"))
 

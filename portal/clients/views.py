@@ -4,13 +4,12 @@ Staff, Log), and the forms that create, edit and archive clients."""
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from portal.clients.forms import AssignForm, ClientForm
 from portal.clients.listing import ClientFilters
-from portal.extensions import client_address, db
+from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import (
     AuditEvent,
@@ -27,7 +26,9 @@ from portal.models import (
 )
 from portal.permissions import guard, permission
 from portal.services import clients as client_service
+from portal.services import unique
 from portal.web.forms import ConfirmForm
+from portal.web.gate import current_actor
 from portal.web.loaders import get_client
 from portal.web.pagination import paginate
 
@@ -75,11 +76,8 @@ def new():
     form = client_form(None)
     if form.validate_on_submit():
         try:
-            client = client_service.create_client(
-                g.tenant, form.values(), actor=current_user, ip_address=client_address()
-            )
-        except IntegrityError:  # a code taken between the check and the insert
-            db.session.rollback()
+            client = client_service.create_client(g.tenant, form.values(), actor=current_actor())
+        except unique.Taken:  # a code taken between the check and the insert
             form.code.errors.append(_("Another client already has this code."))
         else:
             flash(_("Client %(name)s created.", name=client.name), "success")
@@ -109,11 +107,8 @@ def edit(client_id: int):
     form = client_form(client)
     if form.validate_on_submit():
         try:
-            changes = client_service.update_client(
-                client, form.values(), actor=current_user, ip_address=client_address()
-            )
-        except IntegrityError:
-            db.session.rollback()
+            changes = client_service.update_client(client, form.values(), actor=current_actor())
+        except unique.Taken:
             form.code.errors.append(_("Another client already has this code."))
         else:
             flash(_("Saved.") if changes else _("Nothing was changed."), "success")
@@ -127,7 +122,7 @@ def archive(client_id: int):
     client = get_client(client_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        client_service.archive_client(client, actor=current_user, ip_address=client_address())
+        client_service.archive_client(client, actor=current_actor())
         flash(_("Client %(name)s archived.", name=client.name), "success")
         return redirect(url_for("clients.show", client_id=client.id))
     return render_template("clients/archive.html", client=client, form=form)
@@ -186,7 +181,7 @@ def assign(client_id: int):
     form = assign_form(client)
     if form.validate_on_submit():
         user = db.get_or_404(User, int(form.user_id.data))
-        client_service.assign(client, user, actor=current_user, ip_address=client_address())
+        client_service.assign(client, user, actor=current_actor())
         flash(_("%(name)s is now assigned to this client.", name=user.name), "success")
         return redirect(url_for("clients.staff", client_id=client.id))
     return render_template(
@@ -200,7 +195,7 @@ def unassign(client_id: int, user_id: int):
     client = get_client(client_id)
     user = db.get_or_404(User, user_id)
     if ConfirmForm().validate_on_submit():
-        client_service.unassign(client, user, actor=current_user, ip_address=client_address())
+        client_service.unassign(client, user, actor=current_actor())
         flash(_("%(name)s is no longer assigned to this client.", name=user.name), "success")
     return redirect(url_for("clients.staff", client_id=client.id))
 

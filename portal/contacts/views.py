@@ -2,10 +2,9 @@
 (Close, Save, previous and next among the client's contacts)."""
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
-from flask_login import current_user
 from sqlalchemy import select, tuple_
 
-from portal.extensions import client_address, db
+from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Client, Contact, Invitation, User
 from portal.permissions import guard, permission
@@ -13,6 +12,7 @@ from portal.services import clients as client_service
 from portal.web.forms import ConfirmForm
 from portal.web.forms.access import AccessActionForm, LimitsForm
 from portal.web.forms.contact import ContactForm
+from portal.web.gate import current_actor
 from portal.web.loaders import get_client
 
 bp = Blueprint("contacts", __name__, url_prefix="/<tenant>")
@@ -45,9 +45,7 @@ def new(client_id: int):
     client = get_client(client_id)
     form = ContactForm(phone_region=phone_region(client))
     if form.validate_on_submit():
-        contact = client_service.create_contact(
-            client, form.values(), actor=current_user, ip_address=client_address()
-        )
+        contact = client_service.create_contact(client, form.values(), actor=current_actor())
         flash(_("Saved."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_template("contacts/new.html", client=client, form=form)
@@ -98,9 +96,7 @@ def save(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
     form = ContactForm(obj=contact, phone_region=phone_region(contact.client))
     if form.validate_on_submit():
-        changes = client_service.update_contact(
-            contact, form.values(), actor=current_user, ip_address=client_address()
-        )
+        changes = client_service.update_contact(contact, form.values(), actor=current_actor())
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_card(contact, form)
@@ -113,7 +109,7 @@ def archive(contact_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         client_service.set_contact_archived(
-            contact, contact.archived_at is None, actor=current_user, ip_address=client_address()
+            contact, contact.archived_at is None, actor=current_actor()
         )
         flash(_("Contact archived.") if contact.archived_at else _("Contact restored."), "success")
         return redirect(url_for("clients.contacts", client_id=contact.client_id))

@@ -17,6 +17,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import AuditEvent, Client, MailState, OutboxMail, Tenant, User, UserStatus
 from portal.models.base import utcnow
+from portal.services.actor import Actor
 from portal.services.links import portal_url
 
 #: The client-side actions a notice reports.
@@ -35,13 +36,13 @@ def recipients(client: Client) -> list[User]:
     ]
 
 
-def client_changed(
-    tenant: Tenant, client: Client, *, actor: User, session_id: int, since: datetime
-) -> None:
-    """Queue, or bring up to date, the notice of ``actor``'s changes since ``since``."""
+def client_changed(client: Client, *, actor: Actor, since: datetime) -> None:
+    """Queue, or bring up to date, the notice of what ``actor``'s user changed since
+    ``since``, merged with the rest of their browser session's changes."""
+    tenant, user = actor.tenant, actor.user
     due = utcnow() + current_app.config["CHANGE_NOTICE_QUIET"]
     for recipient in recipients(client):
-        key = merge_key(session_id, client, recipient)
+        key = merge_key(actor.session_id, client, recipient)
         waiting = db.session.scalar(
             select(OutboxMail).where(
                 OutboxMail.merge_key == key,
@@ -50,7 +51,7 @@ def client_changed(
             )
         )
         start = waiting.created_at if waiting else since
-        parts = _render(tenant, client, actor, recipient, start)
+        parts = _render(tenant, client, user, recipient, start)
         if waiting is not None:
             # Conditional: a worker that claimed the mail meanwhile has bumped attempts.
             rewritten = db.session.execute(
@@ -66,7 +67,7 @@ def client_changed(
             ).rowcount
             if rewritten:
                 continue
-            parts = _render(tenant, client, actor, recipient, since)
+            parts = _render(tenant, client, user, recipient, since)
         mail = outbox.queue(tenant, kind="client_changes", to=recipient.email, **parts)
         mail.merge_key, mail.created_at, mail.next_attempt_at = key, since, due
 
@@ -86,13 +87,13 @@ def send_now(session_id: int) -> None:
 
 
 def _render(
-    tenant: Tenant, client: Client, actor: User, recipient: User, since: datetime
+    tenant: Tenant, client: Client, author: User, recipient: User, since: datetime
 ) -> dict[str, str]:
     events = db.session.scalars(
         select(AuditEvent)
         .where(
             AuditEvent.client_id == client.id,
-            AuditEvent.actor_id == actor.id,
+            AuditEvent.actor_id == author.id,
             AuditEvent.action.in_(REPORTED_ACTIONS),
             AuditEvent.created_at >= since,
         )
@@ -102,7 +103,7 @@ def _render(
         context = {
             "tenant": tenant,
             "client": client,
-            "actor": actor,
+            "actor": author,
             "recipient": recipient,
             "events": events,
             "log_link": portal_url("clients.log", tenant=tenant.slug, client_id=client.id),
@@ -112,7 +113,7 @@ def _render(
                 _l(
                     "%(client)s: %(name)s updated their details on the portal",
                     client=client.name,
-                    name=actor.name,
+                    name=author.name,
                 )
             ),
             "text": render_template("mail/client_changes.txt", **context),

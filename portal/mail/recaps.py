@@ -20,6 +20,8 @@ from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import Client, Contact, CreditAccount, LedgerEntry, Tenant
+from portal.services import audit
+from portal.services.actor import Actor
 from portal.services.links import portal_url, read_token, token_id
 
 UNSUBSCRIBE_SALT = "portal.unsubscribe"
@@ -134,3 +136,21 @@ def queue_recap(tenant: Tenant, account: CreditAccount, entry: LedgerEntry, clie
             )
         queued += 1
     return queued
+
+
+def set_recap_mails(recipient: Recipient, wanted: bool, *, actor: Actor, one_click: bool) -> bool:
+    """Subscribe ``recipient`` again or unsubscribe it, as its link asked; return whether
+    anything changed. The link, not whoever is signed in on that browser, speaks for
+    the address: the log names no user."""
+    record = recipient.record
+    if record.recap_mails == wanted:
+        return False
+    record.recap_mails = wanted
+    audit.record(
+        "mailing.resubscribed" if wanted else "mailing.unsubscribed",
+        actor=Actor(actor.tenant, address=actor.address),
+        client_id=record.client_id if recipient.kind == "contact" else record.id,
+        address=recipient.address,
+        one_click=one_click,
+    )
+    return True

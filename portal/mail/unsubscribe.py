@@ -11,11 +11,11 @@ changes nothing (410 Gone).
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from portal.extensions import client_address, csrf
+from portal.extensions import csrf
 from portal.i18n import gettext as _
 from portal.mail import recaps
 from portal.permissions import public
-from portal.services import audit
+from portal.web.gate import current_actor
 
 bp = Blueprint("mailing", __name__, url_prefix="/<tenant>")
 
@@ -41,16 +41,7 @@ def unsubscribe(token: str):
         return render_template("mailing/unsubscribe.html", recipient=None), 410
     if request.method == "POST":
         wanted = request.form.get("subscribe") == "1"
-        record = recipient.record
-        if record.recap_mails != wanted:
-            record.recap_mails = wanted
-            audit.record(
-                "mailing.resubscribed" if wanted else "mailing.unsubscribed",
-                client_id=record.client_id if recipient.kind == "contact" else record.id,
-                ip_address=client_address(),
-                address=recipient.address,
-                one_click=is_one_click(),
-            )
+        recaps.set_recap_mails(recipient, wanted, actor=current_actor(), one_click=is_one_click())
         if is_one_click():
             return _("You are unsubscribed."), 200, {"Content-Type": "text/plain; charset=utf-8"}
         flash(

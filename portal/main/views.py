@@ -1,7 +1,5 @@
 """Pages outside any feature: the tenant's home and the health check."""
 
-from contextlib import suppress
-
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
@@ -23,8 +21,6 @@ def health():
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         current_app.logger.exception("health check: the database is unreachable")
-        with suppress(SQLAlchemyError):
-            db.session.rollback()
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}
 

@@ -2,14 +2,14 @@
 the change is applied as the staff member's own edit; rejected, the client sees why."""
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user
 
-from portal.extensions import client_address, db
+from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import ContactProposal
 from portal.permissions import guard
 from portal.proposals.forms import AcceptForm, RejectForm
 from portal.services import proposals
+from portal.web.gate import current_actor
 
 bp = Blueprint("proposals", __name__, url_prefix="/<tenant>/proposals")
 guard(bp, "contacts.edit")
@@ -35,27 +35,17 @@ def show(proposal_id: int):
     return render_review(get_proposal(proposal_id))
 
 
-def decide(proposal: ContactProposal, action) -> bool:
-    """Run ``action``; on a refusal (someone decided first), undo and say so."""
-    try:
-        action()
-    except proposals.ProposalRefused as refusal:
-        db.session.rollback()
-        flash(str(refusal), "error")
-        return False
-    return True
-
-
 @bp.route("/<id:proposal_id>/accept", methods=["POST"])
 def accept(proposal_id: int):
     proposal = get_proposal(proposal_id)
     form = AcceptForm()
     if not form.validate_on_submit():
         return render_review(proposal, accept_form=form), 400
-    if decide(
-        proposal,
-        lambda: proposals.accept(proposal, actor=current_user, ip_address=client_address()),
-    ):
+    try:
+        proposals.accept(proposal, actor=current_actor())
+    except proposals.ProposalRefused as refusal:  # someone decided first
+        flash(str(refusal), "error")
+    else:
         flash(_("Accepted: the contact is up to date."), "success")
     return redirect(url_for("clients.show", client_id=proposal.client_id))
 
@@ -66,14 +56,10 @@ def reject(proposal_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
         return render_review(proposal, reject_form=form), 400
-    if decide(
-        proposal,
-        lambda: proposals.reject(
-            proposal,
-            reason=form.reason.data or None,
-            actor=current_user,
-            ip_address=client_address(),
-        ),
-    ):
+    try:
+        proposals.reject(proposal, reason=form.reason.data or None, actor=current_actor())
+    except proposals.ProposalRefused as refusal:  # someone decided first
+        flash(str(refusal), "error")
+    else:
         flash(_("Rejected."), "success")
     return redirect(url_for("clients.show", client_id=proposal.client_id))

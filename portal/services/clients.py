@@ -1,5 +1,6 @@
 """Creating, changing and archiving clients and contacts; every change is logged
-with its old and new values in the same transaction."""
+with its old and new values in the same transaction. What a client's own people
+change on their account pages is also told to the staff assigned to the client."""
 
 import enum
 from datetime import datetime
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import notices
 from portal.models import (
     Branch,
     Client,
@@ -19,7 +21,8 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, search
+from portal.services import audit, search, unique
+from portal.services.actor import Actor
 
 #: Fields whose change must refresh the search index.
 SEARCHED_FIELDS = {"name", "code", "email", "phone", "mobile", "fax"}
@@ -86,51 +89,44 @@ def next_client_code(tenant: Tenant) -> str:
     return str(number)
 
 
-def create_client(
-    tenant: Tenant, values: dict[str, Any], *, actor: User, ip_address: str | None
-) -> Client:
+def create_client(tenant: Tenant, values: dict[str, Any], *, actor: Actor) -> Client:
+    """Raise ``unique.Taken``, having written nothing, when another client took the code."""
     client = Client(tenant_id=tenant.id)
     values = dict(values)
-    if not values.get("code"):
-        values["code"] = next_client_code(tenant)
-    changes = apply_changes(client, values)
-    db.session.add(client)
-    db.session.flush()
+    with unique.claimed():  # the numbering too: a clash must not use up a number
+        if not values.get("code"):
+            values["code"] = next_client_code(tenant)
+        changes = apply_changes(client, values)
+        db.session.add(client)
     search.reindex(client)
-    if not actor.can("clients.view_all"):
+    if not actor.user.can("clients.view_all"):
         # Otherwise the creator could not see the client just created.
-        db.session.add(ClientAssignment(client_id=client.id, user_id=actor.id))
-    audit.record(
-        "client.created",
-        actor=actor,
-        client_id=client.id,
-        ip_address=ip_address,
-        changes=changes,
-    )
+        db.session.add(ClientAssignment(client_id=client.id, user_id=actor.user.id))
+    audit.record("client.created", actor=actor, client_id=client.id, changes=changes)
     return client
 
 
 def update_client(
-    client: Client, values: dict[str, Any], *, actor: User, ip_address: str | None
+    client: Client, values: dict[str, Any], *, actor: Actor
 ) -> dict[str, list[str | None]]:
-    changes = apply_changes(client, values)
+    """Raise ``unique.Taken``, having written nothing, when another client took the code."""
+    with unique.claimed():
+        changes = apply_changes(client, values)
     if changes:
         client.modified_at = utcnow()
         if SEARCHED_FIELDS & changes.keys():
             search.reindex(client)
         action = "client.archived" if "status" in changes and client.archived else "client.updated"
-        audit.record(
-            action, actor=actor, client_id=client.id, ip_address=ip_address, changes=changes
-        )
+        audit.record(action, actor=actor, client_id=client.id, changes=changes)
     return changes
 
 
-def archive_client(client: Client, *, actor: User, ip_address: str | None) -> None:
+def archive_client(client: Client, *, actor: Actor) -> None:
     """Clients are archived, never deleted: invoices, tickets and credit refer to them."""
-    update_client(client, {"status": ClientStatus.ARCHIVED}, actor=actor, ip_address=ip_address)
+    update_client(client, {"status": ClientStatus.ARCHIVED}, actor=actor)
 
 
-def assign(client: Client, user: User, *, actor: User, ip_address: str | None) -> bool:
+def assign(client: Client, user: User, *, actor: Actor) -> bool:
     if any(assignment.user_id == user.id for assignment in client.assignments):
         return False
     client.assignments.append(ClientAssignment(user_id=user.id, tenant_id=client.tenant_id))
@@ -138,13 +134,12 @@ def assign(client: Client, user: User, *, actor: User, ip_address: str | None) -
         "client.assigned",
         actor=actor,
         client_id=client.id,
-        ip_address=ip_address,
         changes={"assigned staff": [None, user.name]},
     )
     return True
 
 
-def unassign(client: Client, user: User, *, actor: User, ip_address: str | None) -> bool:
+def unassign(client: Client, user: User, *, actor: Actor) -> bool:
     for assignment in client.assignments:
         if assignment.user_id == user.id:
             client.assignments.remove(assignment)
@@ -152,16 +147,13 @@ def unassign(client: Client, user: User, *, actor: User, ip_address: str | None)
                 "client.unassigned",
                 actor=actor,
                 client_id=client.id,
-                ip_address=ip_address,
                 changes={"assigned staff": [user.name, None]},
             )
             return True
     return False
 
 
-def create_contact(
-    client: Client, values: dict[str, Any], *, actor: User, ip_address: str | None
-) -> Contact:
+def create_contact(client: Client, values: dict[str, Any], *, actor: Actor) -> Contact:
     contact = Contact(client_id=client.id, tenant_id=client.tenant_id)
     changes = apply_changes(contact, values)
     db.session.add(contact)
@@ -171,7 +163,6 @@ def create_contact(
         "contact.created",
         actor=actor,
         client_id=client.id,
-        ip_address=ip_address,
         contact_id=contact.id,
         contact=contact.name,
         changes=changes,
@@ -180,7 +171,7 @@ def create_contact(
 
 
 def update_contact(
-    contact: Contact, values: dict[str, Any], *, actor: User, ip_address: str | None
+    contact: Contact, values: dict[str, Any], *, actor: Actor
 ) -> dict[str, list[str | None]]:
     changes = apply_changes(contact, values)
     if CONTACT_SEARCHED_FIELDS & changes.keys():
@@ -190,7 +181,6 @@ def update_contact(
             "contact.updated",
             actor=actor,
             client_id=contact.client_id,
-            ip_address=ip_address,
             contact_id=contact.id,
             contact=contact.name,
             changes=changes,
@@ -198,9 +188,7 @@ def update_contact(
     return changes
 
 
-def set_contact_archived(
-    contact: Contact, archived: bool, *, actor: User, ip_address: str | None
-) -> None:
+def set_contact_archived(contact: Contact, archived: bool, *, actor: Actor) -> None:
     if (contact.archived_at is not None) == archived:
         return
     old = contact.archived_at
@@ -210,8 +198,41 @@ def set_contact_archived(
         "contact.archived" if archived else "contact.restored",
         actor=actor,
         client_id=contact.client_id,
-        ip_address=ip_address,
         contact_id=contact.id,
         contact=contact.name,
         changes={"archived_at": [display(old), display(contact.archived_at)]},
+    )
+
+
+def update_own_company(
+    client: Client, values: dict[str, Any], *, actor: Actor
+) -> dict[str, list[str | None]]:
+    """A client user keeps its company's details current; the staff assigned to the
+    client hear of it (one notice per editing session)."""
+    started = utcnow()
+    changes = update_client(client, values, actor=actor)
+    if changes:
+        notices.client_changed(client, actor=actor, since=started)
+    return changes
+
+
+def update_own_card(
+    contact: Contact, values: dict[str, Any], *, locale: str | None, actor: Actor
+) -> dict[str, list[str | None]]:
+    """A client user keeps its own contact card current, and chooses its language;
+    the staff assigned to the client hear of the card's changes."""
+    started = utcnow()
+    changes = update_contact(contact, values, actor=actor)
+    actor.user.locale = locale
+    if changes:
+        notices.client_changed(contact.client, actor=actor, since=started)
+    return changes
+
+
+def refuse_forged_fields(fields: list[str], *, actor: Actor) -> None:
+    """A client user sent fields its form does not offer (the company's name, code,
+    status...): they are never saved, and whoever sent them is recorded in the log,
+    even if the rest of the request is undone."""
+    audit.record_refusal(
+        "account.forged_fields", actor=actor, client_id=actor.user.client_id, fields=fields[:20]
     )

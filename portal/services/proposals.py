@@ -3,6 +3,7 @@
 A client user may not edit its colleagues' cards directly (they are the business's
 records of who to call); it proposes, and staff with ``contacts.edit`` accept (the
 change is then applied, as their own edit) or reject (with a reason the client sees).
+The staff assigned to the client hear of a proposal as of the client's other changes.
 """
 
 from typing import Any
@@ -11,9 +12,11 @@ from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
-from portal.models import Client, Contact, ContactProposal, ProposalState, User
+from portal.mail import notices
+from portal.models import Client, Contact, ContactProposal, ProposalState
 from portal.models.base import utcnow
 from portal.services import audit
+from portal.services.actor import Actor
 from portal.services.clients import create_contact, display, set_contact_archived, update_contact
 
 #: The fields of a colleague's card a client may propose.
@@ -53,10 +56,12 @@ def propose(
     *,
     departed: bool = False,
     note: str | None,
-    actor: User,
-    ip_address: str | None,
+    actor: Actor,
 ) -> ContactProposal:
-    """Record a proposal: a new contact (``contact`` None), a correction, or a departure."""
+    """Record a proposal: a new contact (``contact`` None), a correction, or a departure,
+    and tell the staff assigned to the client. ``ProposalRefused``, before anything is
+    written, when too many wait already or nothing differs from the card."""
+    started = utcnow()
     pending = db.session.scalar(
         select(func.count(ContactProposal.id)).where(
             ContactProposal.client_id == client.id,
@@ -80,7 +85,7 @@ def propose(
     proposal = ContactProposal(
         client_id=client.id,
         contact_id=contact.id if contact else None,
-        proposed_by_id=actor.id,
+        proposed_by_id=actor.user.id,
         values={name: display(value) for name, value in values.items()},
         departed=departed,
         note=note,
@@ -91,59 +96,54 @@ def propose(
         "proposal.created",
         actor=actor,
         client_id=client.id,
-        ip_address=ip_address,
         proposal_id=proposal.id,
         contact=contact.name if contact else values.get("name"),
         changes=changes_of(proposal),
     )
+    notices.client_changed(client, actor=actor, since=started)
     return proposal
 
 
-def _decide(proposal: ContactProposal, state: ProposalState, actor: User) -> None:
-    """Close the proposal, once: of two staff deciding at the same moment, one wins."""
+def _decide(proposal: ContactProposal, state: ProposalState, actor: Actor) -> None:
+    """Close the proposal, once: of two staff deciding at the same moment, one wins. The
+    losing one is refused before its decision writes anything."""
     closed = db.session.execute(
         update(ContactProposal)
         .where(ContactProposal.id == proposal.id, ContactProposal.state == ProposalState.PENDING)
-        .values(state=state, decided_by_id=actor.id, decided_at=utcnow())
+        .values(state=state, decided_by_id=actor.user.id, decided_at=utcnow())
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if not closed:
         raise ProposalRefused(_l("This proposal was already decided by someone else."))
 
 
-def accept(proposal: ContactProposal, *, actor: User, ip_address: str | None) -> Contact:
+def accept(proposal: ContactProposal, *, actor: Actor) -> Contact:
     """Apply the proposal as ``actor``'s own change, and close it."""
     _decide(proposal, ProposalState.ACCEPTED, actor)
     contact = proposal.contact
     if contact is None:
-        contact = create_contact(
-            proposal.client, dict(proposal.values), actor=actor, ip_address=ip_address
-        )
+        contact = create_contact(proposal.client, dict(proposal.values), actor=actor)
     elif proposal.departed:
-        set_contact_archived(contact, True, actor=actor, ip_address=ip_address)
+        set_contact_archived(contact, True, actor=actor)
     else:
-        update_contact(contact, dict(proposal.values), actor=actor, ip_address=ip_address)
+        update_contact(contact, dict(proposal.values), actor=actor)
     audit.record(
         "proposal.accepted",
         actor=actor,
         client_id=proposal.client_id,
-        ip_address=ip_address,
         proposal_id=proposal.id,
         contact=contact.name,
     )
     return contact
 
 
-def reject(
-    proposal: ContactProposal, *, reason: str | None, actor: User, ip_address: str | None
-) -> None:
+def reject(proposal: ContactProposal, *, reason: str | None, actor: Actor) -> None:
     _decide(proposal, ProposalState.REJECTED, actor)
     proposal.decision_note = reason
     audit.record(
         "proposal.rejected",
         actor=actor,
         client_id=proposal.client_id,
-        ip_address=ip_address,
         proposal_id=proposal.id,
         contact=proposal.contact.name if proposal.contact else proposal.values.get("name"),
         reason=reason,
