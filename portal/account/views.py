@@ -42,7 +42,7 @@ def report_forged_fields(form) -> None:
     saved; someone who sends one anyway is recorded in the log."""
     forged = sorted(set(request.form) - set(form._fields))
     if forged:
-        client_service.refuse_forged_fields(forged, actor=current_actor())
+        client_service.record_forged_fields(forged, actor=current_actor())
 
 
 @bp.route("")

@@ -229,7 +229,7 @@ def update_own_card(
     return changes
 
 
-def refuse_forged_fields(fields: list[str], *, actor: Actor) -> None:
+def record_forged_fields(fields: list[str], *, actor: Actor) -> None:
     """A client user sent fields its form does not offer (the company's name, code,
     status...): they are never saved, and whoever sent them is recorded in the log,
     even if the rest of the request is undone."""
