@@ -83,7 +83,7 @@ def register_tenancy(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal.access.views import bp as access_bp
     from portal.account.views import bp as account_bp
-    from portal.admin.views import bp as admin_bp
+    from portal.admin import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.clients.views import bp as clients_bp
     from portal.contacts.views import bp as contacts_bp

@@ -327,11 +327,12 @@ def test_the_list_costs_the_same_statements_for_more_users(app, client, world):
 def test_resend_from_the_list_replaces_an_invited_users_link(app, world):
     from portal.models import Invitation, InvitationState, Tenant
     from portal.services import invitations
+    from portal.services.actor import Actor
 
     with bound_to(db.session, world.a.tenant_id):
         user = db.session.get(User, world.a.client_user_id)
         user.status = UserStatus.INVITED
-        first = invitations.invite(user, db.session.get(Tenant, world.a.tenant_id), invited_by=None)
+        first = invitations.invite(user, actor=Actor(db.session.get(Tenant, world.a.tenant_id)))
         db.session.commit()
         first_id = first.id
     browser = app.test_client()

@@ -15,7 +15,7 @@ from portal.models import AuditEvent, User, UserSession, UserStatus
 from portal.models.base import utcnow
 from portal.services import users
 from portal.tenancy import bound_to, cross_tenant
-from tests.conftest import PASSWORD, csrf_token, login
+from tests.conftest import PASSWORD, acting, csrf_token, login
 
 GENERIC_FAILURE = "Unknown user code or email, or wrong password."
 
@@ -70,7 +70,7 @@ def disable_the_technician(world) -> None:
     with bound_to(db.session, world.a.tenant_id):
         admin = db.session.get(User, world.a.admin_id)
         tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))
-        users.set_disabled(tech, True, actor=admin, ip_address=None)
+        users.set_disabled(tech, True, actor=acting(admin))
         db.session.commit()
 
 

@@ -15,7 +15,6 @@ from portal.models import (
     Role,
     RolePermission,
     SystemRole,
-    Tenant,
     User,
     UserStatus,
 )
@@ -23,6 +22,7 @@ from portal.permissions import STAFF_PERMISSIONS
 from portal.services import authority, invitations, roles, staff, users
 from portal.services.tenants import role_named
 from portal.tenancy import bound_to
+from tests.conftest import acting
 from tests.test_admin_users import add_staff
 
 #: A lesser administrator: may administer the tenant, sees assigned clients, nothing more.
@@ -63,7 +63,7 @@ def people(world) -> Staff:
 
 
 @pytest.fixture
-def acting(app, world):
+def alpha_request(app, world):
     """Inside a request of tenant Alpha, as services run; rolled back at the end."""
     with app.test_request_context(), bound_to(db.session, world.a.tenant_id):
         yield
@@ -72,10 +72,6 @@ def acting(app, world):
 
 def user(user_id: int) -> User:
     return db.session.get(User, user_id)
-
-
-def tenant(world) -> Tenant:
-    return db.session.get(Tenant, world.a.tenant_id)
 
 
 def nothing_pending() -> bool:
@@ -90,22 +86,18 @@ def nothing_pending() -> bool:
 #: Every action on a user, as a service call: (actor, target) -> None.
 USER_ACTIONS = {
     "edit": lambda world, actor, target: staff.update_staff(
-        target, {"name": "Renamed"}, actor=actor, ip_address=None
+        target, {"name": "Renamed"}, actor=acting(actor)
     ),
     "limit to a network": lambda world, actor, target: invitations.set_limits(
-        target, allowed_network="192.0.2.0/24", branch_id=None, actor=actor, ip_address=None
+        target, allowed_network="192.0.2.0/24", branch_id=None, actor=acting(actor)
     ),
     "limit to a branch": lambda world, actor, target: staff.update_staff(
-        target, {"branch_id": world.a.branch_id}, actor=actor, ip_address=None
+        target, {"branch_id": world.a.branch_id}, actor=acting(actor)
     ),
-    "disable": lambda world, actor, target: users.set_disabled(
-        target, True, actor=actor, ip_address=None
-    ),
-    "enable": lambda world, actor, target: users.set_disabled(
-        target, False, actor=actor, ip_address=None
-    ),
+    "disable": lambda world, actor, target: users.set_disabled(target, True, actor=acting(actor)),
+    "enable": lambda world, actor, target: users.set_disabled(target, False, actor=acting(actor)),
     "resend the invitation": lambda world, actor, target: invitations.resend(
-        target, tenant(world), actor=actor, ip_address=None
+        target, actor=acting(actor)
     ),
 }
 
@@ -118,7 +110,9 @@ USER_ACTIONS = {
         ("technician", "clients.view_all, support.record"),
     ],
 )
-def test_nobody_acts_on_a_user_who_holds_more(world, people, acting, action, target, missing):
+def test_nobody_acts_on_a_user_who_holds_more(
+    world, people, alpha_request, action, target, missing
+):
     office = user(people.office_id)
     victim = user(world.a.admin_id if target == "administrator" else people.tech_id)
     before = (victim.name, victim.status, victim.allowed_network, victim.branch_id)
@@ -130,7 +124,7 @@ def test_nobody_acts_on_a_user_who_holds_more(world, people, acting, action, tar
 
 
 @pytest.mark.parametrize("action", USER_ACTIONS)
-def test_users_within_ones_own_power_are_acted_on(world, people, acting, action):
+def test_users_within_ones_own_power_are_acted_on(world, people, alpha_request, action):
     """The same actions succeed on a user holding no more: a clerk (clients.view) for
     the Office manager, a client user's access (client permissions do not count)."""
     office = user(people.office_id)
@@ -150,36 +144,32 @@ def night_desk(world) -> int:
 #: calls: (world, people, actor, the Night desk role) -> None.
 ROLE_ACTIONS = {
     "rename it": lambda world, people, actor, night: roles.update_role(
-        night, "Night shift", night.permissions, actor=actor, ip_address=None
+        night, "Night shift", night.permissions, actor=acting(actor)
     ),
     "withdraw a permission from it": lambda world, people, actor, night: roles.update_role(
-        night, night.name, {"clients.view"}, actor=actor, ip_address=None
+        night, night.name, {"clients.view"}, actor=acting(actor)
     ),
-    "delete it": lambda world, people, actor, night: roles.delete_role(
-        night, actor=actor, ip_address=None
-    ),
+    "delete it": lambda world, people, actor, night: roles.delete_role(night, actor=acting(actor)),
     "give it to a new user": lambda world, people, actor, night: staff.invite_staff(
-        tenant(world),
         "new@alpha.example",
         {"name": "New Person", "role_id": night.id},
-        actor=actor,
-        ip_address=None,
+        actor=acting(actor),
     ),
     "give it to a clerk": lambda world, people, actor, night: staff.update_staff(
-        user(people.clerk_id), {"role_id": night.id}, actor=actor, ip_address=None
+        user(people.clerk_id), {"role_id": night.id}, actor=acting(actor)
     ),
     "create a role granting more": lambda world, people, actor, night: roles.create_role(
-        "Escalation", {"clients.view", "credit.npi"}, actor=actor, ip_address=None
+        "Escalation", {"clients.view", "credit.npi"}, actor=acting(actor)
     ),
     "make a role grant more": lambda world, people, actor, night: roles.update_role(
-        role_named("Staff"), "Staff", {"clients.view", "credit.npi"}, actor=actor, ip_address=None
+        role_named("Staff"), "Staff", {"clients.view", "credit.npi"}, actor=acting(actor)
     ),
 }
 
 
 @pytest.mark.parametrize("action", ROLE_ACTIONS)
 def test_roles_that_grant_more_are_neither_changed_given_nor_deleted(
-    world, people, night_desk, acting, action
+    world, people, night_desk, alpha_request, action
 ):
     night = db.session.get(Role, night_desk)
     with pytest.raises(authority.Refused):
@@ -192,13 +182,13 @@ def test_roles_that_grant_more_are_neither_changed_given_nor_deleted(
     assert nothing_pending()
 
 
-def test_roles_within_ones_own_power_are_changed_given_and_deleted(world, people, acting):
-    office = user(people.office_id)
-    roles.update_role(role_named("Staff"), "Clerks", OFFICE, actor=office, ip_address=None)
-    desk = roles.create_role("Desk", {"clients.view"}, actor=office, ip_address=None)
-    staff.update_staff(user(people.clerk_id), {"role_id": desk.id}, actor=office, ip_address=None)
+def test_roles_within_ones_own_power_are_changed_given_and_deleted(world, people, alpha_request):
+    office = acting(user(people.office_id))
+    roles.update_role(role_named("Staff"), "Clerks", OFFICE, actor=office)
+    desk = roles.create_role("Desk", {"clients.view"}, actor=office)
+    staff.update_staff(user(people.clerk_id), {"role_id": desk.id}, actor=office)
     assert user(people.clerk_id).role_id == desk.id
-    assert roles.delete_role(role_named("Clerks"), actor=office, ip_address=None)
+    assert roles.delete_role(role_named("Clerks"), actor=office)
 
 
 #: What would make the last unrestricted Administrator stop being one, with the form
@@ -207,34 +197,34 @@ LAST_ADMINISTRATOR_CHANGES = {
     "limited to a network by themselves": (
         "administrator",
         lambda world, actor, admin: invitations.set_limits(
-            admin, allowed_network="192.0.2.0/24", branch_id=None, actor=actor, ip_address=None
+            admin, allowed_network="192.0.2.0/24", branch_id=None, actor=acting(actor)
         ),
         "allowed_network",
     ),
     "limited to a network by a deputy": (
         "deputy",
         lambda world, actor, admin: staff.update_staff(
-            admin, {"allowed_network": "2001:db8::/64"}, actor=actor, ip_address=None
+            admin, {"allowed_network": "2001:db8::/64"}, actor=acting(actor)
         ),
         "allowed_network",
     ),
     "limited to a branch": (
         "administrator",
         lambda world, actor, admin: staff.update_staff(
-            admin, {"branch_id": world.a.branch_id}, actor=actor, ip_address=None
+            admin, {"branch_id": world.a.branch_id}, actor=acting(actor)
         ),
         "branch_id",
     ),
     "demoted": (
         "deputy",
         lambda world, actor, admin: staff.update_staff(
-            admin, {"role_id": world.a.role_id}, actor=actor, ip_address=None
+            admin, {"role_id": world.a.role_id}, actor=acting(actor)
         ),
         "role_id",
     ),
     "disabled": (
         "deputy",
-        lambda world, actor, admin: users.set_disabled(admin, True, actor=actor, ip_address=None),
+        lambda world, actor, admin: users.set_disabled(admin, True, actor=acting(actor)),
         None,
     ),
 }

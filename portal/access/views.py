@@ -1,16 +1,16 @@
 """Giving a client's contact access to the portal: the key button's form, and the
 envelope (resend), disable and enable buttons of the contact card."""
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
-from portal.extensions import client_address, db
+from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Contact, User
 from portal.permissions import guard
 from portal.services import invitations, users
 from portal.web.forms.access import AccessActionForm, GrantAccessForm, LimitsForm
+from portal.web.gate import current_actor
 
 bp = Blueprint("access", __name__, url_prefix="/<tenant>/contacts/<id:contact_id>/access")
 guard(bp, "access.grant")
@@ -43,13 +43,11 @@ def new(contact_id: int):
     if form.validate_on_submit():
         invitations.grant(
             contact,
-            g.tenant,
             code=form.code.data,
             email=form.email.data,
             allowed_network=form.allowed_network.data,
             branch_id=int(form.branch_id.data) if form.branch_id.data else None,
-            actor=current_user,
-            ip_address=client_address(),
+            actor=current_actor(),
         )
         flash(_("Saved"), "success")
         flash(_("An email has been sent with the sign-in details"), "success")
@@ -61,7 +59,7 @@ def new(contact_id: int):
 def resend(contact_id: int):
     contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
-        invitations.resend(user, g.tenant, actor=current_user, ip_address=client_address())
+        invitations.resend(user, actor=current_actor())
         flash(_("A new access email has been sent; the previous link no longer works."), "success")
     return back_to_card(contact)
 
@@ -75,8 +73,7 @@ def limits(contact_id: int):
             user,
             allowed_network=form.allowed_network.data,
             branch_id=int(form.branch_id.data) if form.branch_id.data else None,
-            actor=current_user,
-            ip_address=client_address(),
+            actor=current_actor(),
         )
         flash(_("Saved"), "success")
     else:
@@ -99,6 +96,6 @@ def enable(contact_id: int):
 def set_disabled(contact_id: int, disabled: bool):
     contact, user = get_access(contact_id)
     if AccessActionForm().validate_on_submit():
-        users.set_disabled(user, disabled, actor=current_user, ip_address=client_address())
+        users.set_disabled(user, disabled, actor=current_actor())
         flash(_("Access disabled.") if disabled else _("Access enabled."), "success")
     return back_to_card(contact)

@@ -1,9 +1,9 @@
-"""The administrator's forms: the access list's buttons, the tenant's settings and
-its branches."""
+"""The administrator's forms: the access list's buttons, staff users, the tenant's
+settings, its branches and its roles."""
 
 from functools import partial
 
-from flask import current_app, g
+from flask import current_app, flash, g
 from flask_babel import get_locale
 from sqlalchemy import select
 from wtforms import (
@@ -26,6 +26,7 @@ from wtforms.validators import (
 )
 
 from portal.extensions import db
+from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
@@ -51,6 +52,14 @@ class UserActionForm(PortalForm):
     """The disable and enable buttons of a row (CSRF-protected POSTs)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+def action_confirmed() -> bool:
+    """Whether a row's button came with a valid form; if not, the user is told why."""
+    if UserActionForm().validate_on_submit():
+        return True
+    flash(_("The form has expired; please try again."), "error")
+    return False
 
 
 class SettingsForm(PortalForm):

@@ -25,6 +25,7 @@ from portal.models import (
 )
 from portal.models.user import UserStatus
 from portal.services import credit, invitations, search
+from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
@@ -318,13 +319,11 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
                 )
                 invitations.grant(
                     contact,
-                    tenant,
                     code=invitations.propose_user_code(contact),
                     email=contact.email,
                     allowed_network=None,
                     branch_id=None,
-                    actor=inviter,
-                    ip_address=None,
+                    actor=Actor(tenant, user=inviter),
                 )
             if contact_spec.user_code:
                 db.session.add(

@@ -58,6 +58,16 @@ def check_role(actor: User, role: Role) -> None:
         )
 
 
+def role_refusal(actor: User, role: Role) -> str | None:
+    """Why ``actor`` may not change, give or delete ``role`` (what the role pages say
+    instead of offering a form), or None."""
+    try:
+        check_role(actor, role)
+    except Refused as refusal:
+        return str(refusal)
+    return None
+
+
 def check_user(actor: User, user: User) -> None:
     """Nobody acts on a user (edit, limits, disable, enable, resend) who holds a
     permission they lack."""

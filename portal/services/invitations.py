@@ -23,6 +23,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import audit, authority, sessions
+from portal.services.actor import Actor
 from portal.services.links import digest, portal_url, read_token, token_id
 from portal.services.tenants import system_role
 
@@ -60,11 +61,11 @@ def revoke_pending(user: User, *, but: Invitation | None = None) -> None:
     )
 
 
-def invite(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation:
+def invite(user: User, *, actor: Actor) -> Invitation:
     """Revoke the user's open links, make a new one and queue its mail (staff granting
-    or resending access)."""
+    or resending access; the mail names ``actor.user`` as who invites)."""
     revoke_pending(user)
-    return send_invitation(user, tenant, invited_by=invited_by)
+    return send_invitation(user, actor.tenant, invited_by=actor.user)
 
 
 def send_invitation(user: User, tenant: Tenant, *, invited_by: User | None) -> Invitation:
@@ -110,18 +111,16 @@ def invitation_for(token: str) -> Invitation | None:
 
 def grant(
     contact: Contact,
-    tenant: Tenant,
     *,
     code: str,
     email: str,
     allowed_network: str | None,
     branch_id: int | None,
-    actor: User,
-    ip_address: str | None,
+    actor: Actor,
 ) -> User:
     """Create the contact's client user (role Client) and mail it an invitation."""
     user = User(
-        tenant_id=tenant.id,
+        tenant_id=actor.tenant.id,
         code=code,
         email=email.lower(),
         name=contact.name,
@@ -135,12 +134,11 @@ def grant(
     )
     db.session.add(user)
     db.session.flush()
-    invite(user, tenant, invited_by=actor)
+    invite(user, actor=actor)
     audit.record(
         "access.granted",
         actor=actor,
         client_id=contact.client_id,
-        ip_address=ip_address,
         contact=contact.name,
         changes={
             "user code": [None, code],
@@ -156,15 +154,14 @@ def set_limits(
     *,
     allowed_network: str | None,
     branch_id: int | None,
-    actor: User,
-    ip_address: str | None,
+    actor: Actor,
 ) -> None:
     """Change where and what a user may reach; both apply from its next request.
     Refused (``authority.Refused``) when the actor holds less than the user, or when
     it would limit the last active Administrator free of limits."""
     from portal.services.clients import apply_changes
 
-    authority.check_user(actor, user)
+    authority.check_user(actor.user, user)
     authority.check_keeps_an_administrator(
         user,
         role=user.role,
@@ -178,24 +175,18 @@ def set_limits(
             "access.limits_changed",
             actor=actor,
             client_id=user.client_id,
-            ip_address=ip_address,
             contact=user.name,
             changes=changes,
         )
 
 
-def resend(user: User, tenant: Tenant, *, actor: User, ip_address: str | None) -> Invitation:
-    """Staff send a fresh link (the older one stops working); refused
-    (``authority.Refused``) when the actor holds less than the user."""
-    authority.check_user(actor, user)
-    invitation = invite(user, tenant, invited_by=actor)
-    audit.record(
-        "access.resent",
-        actor=actor,
-        client_id=user.client_id,
-        ip_address=ip_address,
-        contact=user.name,
-    )
+def resend(user: User, *, actor: Actor) -> Invitation:
+    """Staff send a fresh link (the older one stops working), from the access list or
+    the contact's card; refused (``authority.Refused``, nothing written) when the actor
+    holds less than the user."""
+    authority.check_user(actor.user, user)
+    invitation = invite(user, actor=actor)
+    audit.record("access.resent", actor=actor, client_id=user.client_id, contact=user.name)
     return invitation
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import exists, select
 from portal.extensions import db
 from portal.models import Role, RolePermission, User
 from portal.services import audit, authority
+from portal.services.actor import Actor
 
 
 def _describe(permissions) -> str | None:
@@ -20,26 +21,27 @@ def _grant(role: Role, permissions: set[str]) -> None:
     ]
 
 
-def create_role(name: str, permissions: set[str], *, actor: User, ip_address: str | None) -> Role:
-    authority.check_grant(actor, permissions)
-    role = Role(name=name, tenant_id=actor.tenant_id)
+def create_role(name: str, permissions: set[str], *, actor: Actor) -> Role:
+    """Refused (``authority.Refused``, nothing written) when it would grant a permission
+    the actor lacks."""
+    authority.check_grant(actor.user, permissions)
+    role = Role(name=name, tenant_id=actor.tenant.id)
     _grant(role, permissions)
     db.session.add(role)
     db.session.flush()
     audit.record(
         "role.created",
         actor=actor,
-        ip_address=ip_address,
         changes={"name": [None, name], "permissions": [None, _describe(permissions)]},
     )
     return role
 
 
-def update_role(
-    role: Role, name: str, permissions: set[str], *, actor: User, ip_address: str | None
-) -> bool:
-    authority.check_role(actor, role)
-    authority.check_grant(actor, permissions)
+def update_role(role: Role, name: str, permissions: set[str], *, actor: Actor) -> bool:
+    """Rename and regrant ``role``; refused (``authority.Refused``, nothing changed)
+    when the role or the permissions given grant more than the actor holds."""
+    authority.check_role(actor.user, role)
+    authority.check_grant(actor.user, permissions)
     changes = {}
     if role.name != name:
         changes["name"] = [role.name, name]
@@ -48,9 +50,7 @@ def update_role(
         changes["permissions"] = [_describe(role.permissions), _describe(permissions)]
         _grant(role, permissions)
     if changes:
-        audit.record(
-            "role.updated", actor=actor, ip_address=ip_address, role=role.name, changes=changes
-        )
+        audit.record("role.updated", actor=actor, role=role.name, changes=changes)
     return bool(changes)
 
 
@@ -58,11 +58,12 @@ def in_use(role: Role) -> bool:
     return db.session.scalar(select(exists().where(User.role_id == role.id)))
 
 
-def delete_role(role: Role, *, actor: User, ip_address: str | None) -> bool:
-    """A role someone holds is never deleted: give them another role first."""
-    authority.check_role(actor, role)
+def delete_role(role: Role, *, actor: Actor) -> bool:
+    """A role someone holds (or a system role) is never deleted: False. Refused
+    (``authority.Refused``) when the role grants more than the actor holds."""
+    authority.check_role(actor.user, role)
     if not role.editable or in_use(role):
         return False
     db.session.delete(role)
-    audit.record("role.deleted", actor=actor, ip_address=ip_address, role=role.name)
+    audit.record("role.deleted", actor=actor, role=role.name)
     return True

@@ -8,45 +8,41 @@ from sqlalchemy import exists, select
 from portal.extensions import db
 from portal.models import Branch, Client, LedgerEntry, Tenant, User
 from portal.services import audit
+from portal.services.actor import Actor
 from portal.services.clients import apply_changes
 
 
 def update_settings(
-    tenant: Tenant, values: dict[str, Any], *, actor: User, ip_address: str | None
+    tenant: Tenant, values: dict[str, Any], *, actor: Actor
 ) -> dict[str, list[str | None]]:
     changes = apply_changes(tenant, values)
     if changes:
-        audit.record("tenant.settings_changed", actor=actor, ip_address=ip_address, changes=changes)
+        audit.record("tenant.settings_changed", actor=actor, changes=changes)
     return changes
 
 
-def create_branch(name: str, *, actor: User, ip_address: str | None) -> Branch:
+def create_branch(name: str, *, actor: Actor) -> Branch:
     branch = Branch(name=name)
     db.session.add(branch)
     db.session.flush()
-    audit.record(
-        "branch.created", actor=actor, ip_address=ip_address, changes={"name": [None, name]}
-    )
+    audit.record("branch.created", actor=actor, changes={"name": [None, name]})
     return branch
 
 
-def rename_branch(branch: Branch, name: str, *, actor: User, ip_address: str | None) -> bool:
+def rename_branch(branch: Branch, name: str, *, actor: Actor) -> bool:
     changes = apply_changes(branch, {"name": name})
     if changes:
-        audit.record("branch.renamed", actor=actor, ip_address=ip_address, changes=changes)
+        audit.record("branch.renamed", actor=actor, changes=changes)
     return bool(changes)
 
 
-def set_branch_active(branch: Branch, active: bool, *, actor: User, ip_address: str | None) -> bool:
+def set_branch_active(branch: Branch, active: bool, *, actor: Actor) -> bool:
     """An inactive branch stays on the records that name it but is offered no more."""
     if branch.active == active:
         return False
     branch.active = active
     audit.record(
-        "branch.activated" if active else "branch.deactivated",
-        actor=actor,
-        ip_address=ip_address,
-        branch=branch.name,
+        "branch.activated" if active else "branch.deactivated", actor=actor, branch=branch.name
     )
     return True
 
@@ -62,10 +58,10 @@ def in_use(branch: Branch) -> bool:
     )
 
 
-def delete_branch(branch: Branch, *, actor: User, ip_address: str | None) -> bool:
+def delete_branch(branch: Branch, *, actor: Actor) -> bool:
     """Only a branch nothing refers to is deleted; the others are deactivated instead."""
     if in_use(branch):
         return False
     db.session.delete(branch)
-    audit.record("branch.deleted", actor=actor, ip_address=ip_address, branch=branch.name)
+    audit.record("branch.deleted", actor=actor, branch=branch.name)
     return True

@@ -6,6 +6,7 @@ from pathlib import Path
 from portal.i18n import gettext as _
 from portal.models import User, UserStatus
 from portal.services import audit, authority, sessions
+from portal.services.actor import Actor
 
 MIN_PASSWORD_LENGTH = 10
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
@@ -44,13 +45,13 @@ def change_password(user: User, new_password: str, *, actor: User, ip_address: s
     )
 
 
-def set_disabled(user: User, disabled: bool, *, actor: User, ip_address: str | None) -> None:
+def set_disabled(user: User, disabled: bool, *, actor: Actor) -> None:
     """Disable (ending every session) or re-enable a user; refused
     (``authority.Refused``) when the actor holds less than the user, disables
     themselves, or would leave no active Administrator free of limits."""
-    authority.check_user(actor, user)
+    authority.check_user(actor.user, user)
     if disabled:
-        if user.id == actor.id:
+        if user.id == actor.user.id:
             raise authority.Refused(_("You cannot disable your own access."))
         authority.check_keeps_an_administrator(
             user,
@@ -67,6 +68,5 @@ def set_disabled(user: User, disabled: bool, *, actor: User, ip_address: str | N
         "user.disabled" if disabled else "user.enabled",
         actor=actor,
         client_id=user.client_id,
-        ip_address=ip_address,
         user_id=user.id,
     )
