@@ -34,6 +34,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.services import credit
+from portal.services.actor import Actor
 from portal.services.search import client_terms
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
@@ -311,8 +312,7 @@ def load(sizes: Sizes) -> Loaded:
             amount=None,
             reference="BENCH",
             valid_until=None,
-            actor=technician,
-            ip_address=None,
+            actor=Actor(db.session.get(Tenant, measured), user=technician),
         )
         db.session.commit()
     return find()

@@ -116,8 +116,8 @@ def pages(loaded: dataset.Loaded) -> list[Page]:
         Page("client list", f"/{slug}/clients/", "tech"),
         Page("client search", f"/{slug}/clients/?q={loaded.search}", "tech"),
         Page("client page", f"/{slug}/clients/{loaded.known_client_id}", "tech"),
-        Page("account page, 100", f"/{slug}/admin/accounts/{small}", "tech"),
-        Page("account page, 100,000", f"/{slug}/admin/accounts/{large}", "tech"),
+        Page("account page, 100", f"/{slug}/support/accounts/{small}", "tech"),
+        Page("account page, 100,000", f"/{slug}/support/accounts/{large}", "tech"),
         Page("statement, 100", f"{statement}/{small}", "client"),
         Page("statement, 100,000", f"{statement}/{large}", "client"),
         Page("statement, deep page", f"{statement}/{large}?before={DEEP_BEFORE}", "client"),
@@ -131,7 +131,7 @@ def pages(loaded: dataset.Loaded) -> list[Page]:
 
 
 def record_path(loaded: dataset.Loaded) -> str:
-    return f"/{loaded.slug}/admin/accounts/{loaded.record_account_id}/interventions"
+    return f"/{loaded.slug}/support/accounts/{loaded.record_account_id}/interventions"
 
 
 def record_form(loaded: dataset.Loaded, csrf_token: str) -> dict[str, str]:
@@ -398,7 +398,7 @@ class Bench:
         tech = self.cookies["tech"]
         account = (
             tech.opener.open(
-                f"{base}/{self.loaded.slug}/admin/accounts/{self.loaded.record_account_id}"
+                f"{base}/{self.loaded.slug}/support/accounts/{self.loaded.record_account_id}"
             )
             .read()
             .decode()

@@ -60,7 +60,7 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
     page = admin.get(settings_url(world)).get_data(as_text=True)
     assert 'value="Alpha Services"' in page and 'value="60"' in page
     assert f'href="/{world.a.slug}/admin/settings" aria-current="page"' in page
-    assert f'href="/{world.a.slug}/admin/" aria-current' not in page  # not Support too
+    assert f'href="/{world.a.slug}/support/" aria-current' not in page  # not Support too
     assert post(admin, settings_url(world), **SETTINGS).status_code == 302
     tenant = tenant_row(world)
     assert (
@@ -189,7 +189,7 @@ def test_others_than_administrators_get_403_and_nothing_changes(app, world, who)
         browser.get(
             f"/{world.a.slug}/account/card"
             if who == "client"
-            else f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+            else f"/{world.a.slug}/support/accounts/{world.a.account_id}"
         )
     )
     with bound_to(db.session, world.a.tenant_id):

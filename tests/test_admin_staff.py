@@ -92,7 +92,7 @@ def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
         == 302
     )
     account = demo_row(CreditAccount, customer_id="8005553")
-    page = browser.get(f"/demo/admin/accounts/{account.id}").get_data(as_text=True)
+    page = browser.get(f"/demo/support/accounts/{account.id}").get_data(as_text=True)
     assert 'name="override_reason"' not in page and "disabled" in page
 
     assert (
@@ -128,10 +128,10 @@ def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
     )
     assert demo_row(User, email="luc.laval@demo.example").role_id == lead.id
 
-    page = browser.get(f"/demo/admin/accounts/{account.id}")
+    page = browser.get(f"/demo/support/accounts/{account.id}")
     assert 'name="override_reason"' in page.get_data(as_text=True)
     recorded = browser.post(
-        f"/demo/admin/accounts/{account.id}/interventions",
+        f"/demo/support/accounts/{account.id}/interventions",
         data={
             "csrf_token": csrf_token(page),
             "summary": "Serveur d'impression bloqué",

@@ -24,7 +24,7 @@ from portal.models import (
 from portal.services import credit
 from portal.services.credit import Verdict
 from portal.tenancy import bound_to, cross_tenant
-from tests.conftest import csrf_token, login
+from tests.conftest import acting, csrf_token, login
 from tests.test_cli import DEMO_PASSWORD, run, tenant_named
 from tests.test_outbox import SMTP, smtp_server  # noqa: F401 - the fixture is used by name
 
@@ -62,8 +62,7 @@ def set_balance(world, balance: int, *, npi: bool = False, called_before: bool =
                 account,
                 delta=balance - account.balance_minutes,
                 reason="Test",
-                actor=admin,
-                ip_address=None,
+                actor=acting(admin),
             )
         account.npi = npi
         account.first_intervention_at = datetime(2024, 1, 1, tzinfo=UTC) if called_before else None
@@ -77,7 +76,7 @@ def signed_in(app, world, email: str):
 
 
 def record(browser, world, account_id: int | None = None, **fields):
-    url = f"/{world.a.slug}/admin/accounts/{account_id or world.a.account_id}"
+    url = f"/{world.a.slug}/support/accounts/{account_id or world.a.account_id}"
     page = browser.get(url)
     data = {"csrf_token": csrf_token(page), **INTERVENTION, **fields}
     data = {key: value for key, value in data.items() if value is not None}
@@ -125,7 +124,7 @@ def test_the_policy_in_the_browser_flow(
 ):
     set_balance(world, balance, npi=npi, called_before=called_before)
     browser = signed_in(app, world, world.a.tech_email if who == "tech" else world.a.admin_email)
-    page = browser.get(f"/{world.a.slug}/admin/accounts/{world.a.account_id}")
+    page = browser.get(f"/{world.a.slug}/support/accounts/{world.a.account_id}")
     assert 'id="policy"' in page.get_data(as_text=True)
     before = len(entries(world))
     response = record(browser, world, override_reason=reason)
@@ -147,7 +146,7 @@ def test_the_policy_in_the_browser_flow(
 
 def test_the_banner_tells_the_technician_what_to_do(app, world):
     browser = signed_in(app, world, world.a.tech_email)
-    url = f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+    url = f"/{world.a.slug}/support/accounts/{world.a.account_id}"
     for balance, called_before, words, disabled in (
         (0, False, "tell the customer this is a paid service", False),
         (-30, True, "remind the customer", False),
@@ -178,7 +177,7 @@ def declarations(stylesheet: str, selector: str) -> dict[str, str]:
 def test_refused_buttons_look_disabled_and_are_announced_with_the_reason(app, world):
     set_balance(world, -75)
     browser = signed_in(app, world, world.a.tech_email)
-    body = browser.get(f"/{world.a.slug}/admin/accounts/{world.a.account_id}").get_data(
+    body = browser.get(f"/{world.a.slug}/support/accounts/{world.a.account_id}").get_data(
         as_text=True
     )
     for name in ("normal", "free"):
@@ -214,9 +213,9 @@ def test_wrong_input_gets_a_field_message_and_writes_nothing(app, world, fields,
 
 def test_an_account_of_another_tenant_answers_404_and_is_untouched(app, world):
     browser = signed_in(app, world, world.a.tech_email)
-    token = csrf_token(browser.get(f"/{world.a.slug}/admin/accounts/{world.a.account_id}"))
+    token = csrf_token(browser.get(f"/{world.a.slug}/support/accounts/{world.a.account_id}"))
     response = browser.post(
-        f"/{world.a.slug}/admin/accounts/{world.b.account_id}/interventions",
+        f"/{world.a.slug}/support/accounts/{world.b.account_id}/interventions",
         data={"csrf_token": token, **INTERVENTION},
     )
     assert response.status_code == 404
@@ -241,7 +240,7 @@ def test_a_free_intervention_leaves_the_balance_and_the_recap_says_so(app, world
 
 def test_sales_record_a_purchase_correct_flag_and_link(app, world):
     browser = signed_in(app, world, world.a.admin_email)
-    base = f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+    base = f"/{world.a.slug}/support/accounts/{world.a.account_id}"
     for path, data in (
         (
             "purchase",
@@ -288,7 +287,7 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     smtp_server.messages.clear()
     tech = app.test_client()
     assert login(tech, "demo", "tech@demo.test", DEMO_PASSWORD).status_code == 302
-    found = tech.get("/demo/admin/?q=jm")
+    found = tech.get("/demo/support/?q=jm")
     assert found.status_code == 302  # one match: straight to the account
     account_page = tech.get(found.location).get_data(as_text=True)
     assert "4996" in account_page and "JM-ACTIONS" in account_page
@@ -470,7 +469,7 @@ def test_the_account_page_and_a_recording_read_the_same_whatever_the_companies(a
     """The companies an account serves come with it in one statement: linking a second
     one adds no statement to the account page or to a recording (issue 10's budget)."""
     browser = signed_in(app, world, world.a.tech_email)
-    url = f"/{world.a.slug}/admin/accounts/{world.a.account_id}"
+    url = f"/{world.a.slug}/support/accounts/{world.a.account_id}"
 
     def statements() -> tuple[int, int]:
         counted = []
@@ -497,3 +496,31 @@ def test_the_account_page_and_a_recording_read_the_same_whatever_the_companies(a
     viewing, recording = one_company
     assert viewing <= 8
     assert recording <= 8
+
+
+def test_a_customer_id_another_account_has_is_said_at_the_field_and_opens_nothing(app, world):
+    with bound_to(db.session, world.a.tenant_id):
+        newcomer = Client(code="ALP9", name="Newcomer Inc")
+        db.session.add(newcomer)
+        db.session.commit()
+        newcomer_id = newcomer.id
+
+    def newcomers_account() -> CreditAccount | None:
+        db.session.expire_all()
+        with bound_to(db.session, world.a.tenant_id):
+            return db.session.scalar(
+                select(CreditAccount).where(CreditAccount.billing_client_id == newcomer_id)
+            )
+
+    browser = signed_in(app, world, world.a.admin_email)
+    url = f"/{world.a.slug}/support/clients/{newcomer_id}/open-account"
+    taken = {"csrf_token": csrf_token(browser.get(url)), "customer_id": "ALP2"}
+    response = browser.post(url, data=taken)
+    assert response.status_code == 200
+    assert "Another account already has this customer ID." in response.get_data(as_text=True)
+    assert newcomers_account() is None
+    with bound_to(db.session, world.a.tenant_id):
+        audited = select(AuditEvent).where(AuditEvent.client_id == newcomer_id)
+        assert db.session.scalar(audited) is None
+    opened = browser.post(url, data=taken | {"customer_id": "ALP9"})
+    assert opened.location == f"/{world.a.slug}/support/accounts/{newcomers_account().id}"

@@ -7,9 +7,10 @@ import threading
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Billing, Client, CreditAccount, LedgerEntry, Tenant, User
+from portal.models import Billing, Client, CreditAccount, LedgerEntry, User
 from portal.services import credit
 from portal.tenancy import bound_to, cross_tenant
+from tests.conftest import acting
 
 THREADS = 8
 PER_THREAD = 25
@@ -23,8 +24,7 @@ def test_200_interventions_from_8_threads_keep_the_balance_and_chain_exact(app, 
             amount=None,
             reference=None,
             valid_until=None,
-            actor=db.session.get(User, world.a.admin_id),
-            ip_address=None,
+            actor=acting(db.session.get(User, world.a.admin_id)),
         )
         db.session.commit()
     start = threading.Barrier(THREADS)
@@ -34,14 +34,12 @@ def test_200_interventions_from_8_threads_keep_the_balance_and_chain_exact(app, 
         try:
             with app.app_context():  # its own session, so its own connection
                 with bound_to(db.session, world.a.tenant_id):
-                    tenant = db.session.get(Tenant, world.a.tenant_id)
                     tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))
                     client = db.session.get(Client, world.a.client_id)
                     start.wait()
                     for index in range(PER_THREAD):
                         account = credit.lock(world.a.account_id)
                         credit.record_intervention(
-                            tenant,
                             account,
                             client=client,
                             minutes=1 + (index % 3),
@@ -49,9 +47,8 @@ def test_200_interventions_from_8_threads_keep_the_balance_and_chain_exact(app, 
                             summary=f"thread {number} call {index}",
                             advice=None,
                             review_invited=False,
-                            technician=tech,
+                            actor=acting(tech),
                             override_reason=None,
-                            ip_address=None,
                         )
                         db.session.commit()
                 db.session.remove()

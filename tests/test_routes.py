@@ -363,7 +363,7 @@ def test_staff_who_see_part_of_a_shared_account_walk_every_route_without_error(
             assert not any(name in body for name in shared_world.hidden_names), (wanted, url)
             checked += 1
     assert checked > 40
-    shared = browser.client.get(f"/{world.slug}/admin/accounts/{shared_world.account_id}")
+    shared = browser.client.get(f"/{world.slug}/support/accounts/{shared_world.account_id}")
     assert shared.status_code == 200, "the walk must have kept the session signed in"
 
 
@@ -385,3 +385,53 @@ def test_staff_limited_to_part_of_a_tenant_get_404_or_403_for_what_they_cannot_s
             assert not any(name in body for name in shared_world.hidden_names), (method, url)
             checked += 1
     assert checked
+
+
+def test_the_support_pages_old_addresses_redirect_to_them_with_their_query_string(app, world):
+    """Mailed and bookmarked links from when support shared /<tenant>/admin keep working."""
+    slug, account_id, client_id = world.a.slug, world.a.account_id, world.a.client_id
+    browser = visitor(app, slug, world.a.admin_email)
+    for old, new in (
+        (f"/{slug}/admin/?q=ALP", f"/{slug}/support/?q=ALP"),
+        (f"/{slug}/admin/accounts/{account_id}", f"/{slug}/support/accounts/{account_id}"),
+        (
+            f"/{slug}/admin/accounts/{account_id}?page=2",
+            f"/{slug}/support/accounts/{account_id}?page=2",
+        ),
+        (
+            f"/{slug}/admin/clients/{client_id}/open-account",
+            f"/{slug}/support/clients/{client_id}/open-account",
+        ),
+    ):
+        response = browser.client.get(old)
+        assert (response.status_code, response.location) == (301, new), old
+        assert browser.client.get(new).status_code == 200, new
+
+
+def test_a_form_posted_to_an_old_support_address_is_sent_on_as_a_post(app, world):
+    slug, account_id = world.a.slug, world.a.account_id
+    browser = visitor(app, slug, world.a.admin_email)
+    old = f"/{slug}/admin/accounts/{account_id}/interventions"
+    form = {
+        "csrf_token": browser.token,
+        "summary": "Posted from a page opened before the move",
+        "minutes": "5",
+        "normal": "Normal",
+    }
+    response = browser.client.post(old, data=form)
+    assert response.status_code == 308
+    assert response.location == f"/{slug}/support/accounts/{account_id}/interventions"
+    # A browser sends the same POST again to the new address (RFC 7538); there it lands.
+    landed = browser.client.post(response.location, data=form, follow_redirects=True)
+    assert landed.request.path == f"/{slug}/support/accounts/{account_id}"
+    assert "Recorded: the balance is now" in landed.get_data(as_text=True)
+
+
+def test_the_administration_pages_keep_their_addresses(app, world):
+    browser = visitor(app, world.a.slug, world.a.admin_email)
+    for page in ("users", "settings", "branches", "roles", "audit"):
+        response = browser.client.get(f"/{world.a.slug}/admin/{page}")
+        assert response.status_code == 200, page
+    assert browser.client.get(f"/{world.a.slug}/admin/elsewhere").status_code == 404
+    posted = browser.call("POST", f"/{world.a.slug}/admin/audit")
+    assert posted.status_code == 405  # a GET page, not sent on to support

@@ -12,11 +12,11 @@ from sqlalchemy import event, select
 
 from portal.extensions import db
 from portal.mail import outbox
-from portal.models import Billing, Branch, Client, CreditAccount, Tenant, User
+from portal.models import Billing, Branch, Client, CreditAccount, User
 from portal.services import credit
 from portal.services.statement import MAX_MARKED, MAX_POINTS
 from portal.tenancy import bound_to
-from tests.conftest import csrf_token, login
+from tests.conftest import acting, csrf_token, login
 from tests.test_cli import DEMO_PASSWORD, run
 from tests.test_credit import record, signed_in
 from tests.test_outbox import SMTP, smtp_server  # noqa: F401 - the fixture is used by name
@@ -43,7 +43,6 @@ def grow(
         )
         account = credit.lock(account_id or world.a.account_id)
         client = db.session.get(Client, account.billing_client_id)
-        tenant = db.session.get(Tenant, world.a.tenant_id)
         for number in range(count):
             at = start + timedelta(hours=step_hours * number)
             if number % 5 == 4:
@@ -53,13 +52,11 @@ def grow(
                     amount=None,
                     reference=None,
                     valid_until=None,
-                    actor=technician,
-                    ip_address=None,
+                    actor=acting(technician),
                     at=at,
                 )
             else:
                 credit.record_intervention(
-                    tenant,
                     account,
                     client=client,
                     minutes=6,
@@ -67,9 +64,8 @@ def grow(
                     summary=f"Intervention {number + 1}",
                     advice=None,
                     review_invited=False,
-                    technician=technician,
+                    actor=acting(technician),
                     override_reason=None,
-                    ip_address=None,
                     at=at,
                 )
         db.session.commit()
@@ -133,7 +129,7 @@ def test_joseph_sees_account_4996_and_a_new_intervention_appears(app):
 
     tech = app.test_client()
     assert login(tech, "demo", "tech@demo.test", DEMO_PASSWORD).status_code == 302
-    found = tech.get("/demo/admin/?q=4996")
+    found = tech.get("/demo/support/?q=4996")
     token = csrf_token(tech.get(found.location))
     assert (
         tech.post(
@@ -195,7 +191,7 @@ def test_a_shared_account_shows_to_each_company_and_several_accounts_are_listed(
     with bound_to(db.session, world.a.tenant_id):
         admin = db.session.get(User, world.a.admin_id)
         other = db.session.get(CreditAccount, world.a.other_account_id)
-        credit.link(other, db.session.get(Client, world.a.client_id), actor=admin, ip_address=None)
+        credit.link(other, db.session.get(Client, world.a.client_id), actor=acting(admin))
         db.session.commit()
     browser = client_user(app, world)
     html = browser.get(f"/{world.a.slug}/statement").get_data(as_text=True)
@@ -222,8 +218,7 @@ def test_a_negative_balance_is_red_with_the_seeds_warning(app, world):
             credit.lock(world.a.account_id),
             delta=-65,
             reason="Unbilled work",
-            actor=admin,
-            ip_address=None,
+            actor=acting(admin),
         )
         db.session.commit()
     html = client_user(app, world).get(statement_url(world)).get_data(as_text=True)
@@ -305,7 +300,6 @@ def test_the_csv_is_utf8_with_a_header_iso_dates_integers_and_no_formulas(app, w
         tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))
         account = credit.lock(world.a.account_id)
         credit.record_intervention(
-            db.session.get(Tenant, world.a.tenant_id),
             account,
             client=db.session.get(Client, world.a.client_id),
             minutes=12,
@@ -313,9 +307,8 @@ def test_the_csv_is_utf8_with_a_header_iso_dates_integers_and_no_formulas(app, w
             summary='=HYPERLINK("http://evil.example")',
             advice="Sauvegardez régulièrement",
             review_invited=False,
-            technician=tech,
+            actor=acting(tech),
             override_reason=None,
-            ip_address=None,
             at=START,
         )
         db.session.commit()

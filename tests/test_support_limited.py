@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Billing, Client, Contact, LedgerEntry, OutboxMail, Tenant, User
+from portal.models import Billing, Client, Contact, LedgerEntry, OutboxMail, User
 from portal.services import credit
 from portal.tenancy import bound_to
-from tests.conftest import csrf_token, login
+from tests.conftest import acting, csrf_token, login
 
 LIMITED_STAFF = ["branch-limited", "assignment-limited"]
 
@@ -34,7 +34,7 @@ def limited_browser(app, shared_world, who: str):
 
 
 def account_url(shared_world) -> str:
-    return f"/{shared_world.world.a.slug}/admin/accounts/{shared_world.account_id}"
+    return f"/{shared_world.world.a.slug}/support/accounts/{shared_world.account_id}"
 
 
 def record_directly(shared_world, client_id: int, summary: str, minutes: int, at=None):
@@ -43,7 +43,6 @@ def record_directly(shared_world, client_id: int, summary: str, minutes: int, at
     with bound_to(db.session, world.tenant_id):
         account = credit.lock(shared_world.account_id)
         credit.record_intervention(
-            db.session.get(Tenant, world.tenant_id),
             account,
             client=db.session.get(Client, client_id),
             minutes=minutes,
@@ -51,9 +50,8 @@ def record_directly(shared_world, client_id: int, summary: str, minutes: int, at
             summary=summary,
             advice=None,
             review_invited=False,
-            technician=db.session.get(User, world.admin_id),
+            actor=acting(db.session.get(User, world.admin_id)),
             override_reason=None,
-            ip_address=None,
             at=at,
         )
         db.session.commit()
@@ -102,7 +100,7 @@ def test_staff_who_see_every_company_see_the_billed_one_and_no_notice(app, share
 @pytest.mark.parametrize("who", LIMITED_STAFF)
 def test_the_search_leads_them_to_the_shared_account_and_it_opens(app, shared_world, who):
     browser = limited_browser(app, shared_world, who)
-    response = browser.get(f"/{shared_world.world.a.slug}/admin/?q=SHARED")
+    response = browser.get(f"/{shared_world.world.a.slug}/support/?q=SHARED")
     assert response.status_code == 302
     assert response.location.endswith(account_url(shared_world))
     assert browser.get(response.location).status_code == 200

@@ -387,13 +387,13 @@ def _load_credit(tenant: Tenant) -> None:
         user.initials: user
         for user in db.session.scalars(select(User).where(User.initials.is_not(None)))
     }
-    sales = staff["MAV"]
+    by_sales = Actor(tenant, user=staff["MAV"])
     clients = {client.code: client for client in db.session.scalars(select(Client))}
 
     def account(code: str, *linked: str) -> CreditAccount:
-        opened = credit.open_account(clients[code], customer_id=code, actor=sales, ip_address=None)
+        opened = credit.open_account(clients[code], customer_id=code, actor=by_sales)
         for other in linked:
-            credit.link(opened, clients[other], actor=sales, ip_address=None)
+            credit.link(opened, clients[other], actor=by_sales)
         return opened
 
     jm = account("4996")
@@ -401,8 +401,7 @@ def _load_credit(tenant: Tenant) -> None:
         jm,
         delta=33,
         reason="Opening balance",
-        actor=sales,
-        ip_address=None,
+        actor=by_sales,
         at=at("2020-10-26 10:00:00"),
     )
     for initials, summary, minutes, billing, local in HISTORY_4996:
@@ -413,13 +412,11 @@ def _load_credit(tenant: Tenant) -> None:
                 amount=None,
                 reference=None,
                 valid_until=date(2021, 7, 30),
-                actor=sales,
-                ip_address=None,
+                actor=by_sales,
                 at=at(local),
             )
             continue
         credit.record_intervention(
-            tenant,
             jm,
             client=clients["4996"],
             minutes=minutes,
@@ -427,9 +424,8 @@ def _load_credit(tenant: Tenant) -> None:
             summary=summary,
             advice=None,
             review_invited=False,
-            technician=staff[initials],
+            actor=Actor(tenant, user=staff[initials]),
             override_reason=None,
-            ip_address=None,
             at=at(local),
         )
 
@@ -438,8 +434,7 @@ def _load_credit(tenant: Tenant) -> None:
         s2m,
         delta=-15,
         reason="Opening balance",
-        actor=sales,
-        ip_address=None,
+        actor=by_sales,
         at=at("2020-03-01 09:00:00"),
     )
 
@@ -450,12 +445,9 @@ def _load_credit(tenant: Tenant) -> None:
         amount=Decimal("180.00"),
         reference="F-2026-041",
         valid_until=date(2027, 12, 31),
-        actor=sales,
-        ip_address=None,
+        actor=by_sales,
     )
 
     flagged = account("7001")
-    credit.adjust(flagged, delta=-90, reason="Opening balance", actor=sales, ip_address=None)
-    credit.set_npi(
-        flagged, True, reason="Invoices unpaid since March", actor=sales, ip_address=None
-    )
+    credit.adjust(flagged, delta=-90, reason="Opening balance", actor=by_sales)
+    credit.set_npi(flagged, True, reason="Invoices unpaid since March", actor=by_sales)

@@ -2,7 +2,7 @@
 
 Each movement locks the account row first (``SELECT ... FOR UPDATE`` on PostgreSQL,
 ``BEGIN IMMEDIATE`` on SQLite), reads the balance under the lock, appends the entry
-with the next position and moves the balance; the caller commits the entry, the
+with the next position and moves the balance; the request commits the entry, the
 balance, the audit event and the recap mail together. Concurrent technicians queue
 on the lock and never lose a minute; the unique position is the last line of defence.
 """
@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.local import LocalProxy
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -25,11 +24,11 @@ from portal.models import (
     CreditAccountClient,
     EntryKind,
     LedgerEntry,
-    Tenant,
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit
+from portal.services import audit, unique
+from portal.services.actor import Actor
 from portal.tenancy import unrestricted_clients
 
 #: The longest intervention one entry may record (a day's work); longer is a typo.
@@ -162,8 +161,6 @@ def _append(
 ) -> LedgerEntry:
     """Add the next entry of a locked account, at ``at`` (now by default), and move
     its balance."""
-    if isinstance(technician, LocalProxy):  # current_user: the relationship wants the user
-        technician = technician._get_current_object()
     normal, free = account.cumulative_normal, account.cumulative_free
     if kind is EntryKind.INTERVENTION:
         normal += minutes if billing is Billing.NORMAL else 0
@@ -200,7 +197,6 @@ def _append(
 
 
 def record_intervention(
-    tenant: Tenant,
     account: CreditAccount,
     *,
     client: Client,
@@ -209,13 +205,14 @@ def record_intervention(
     summary: str,
     advice: str | None,
     review_invited: bool,
-    technician: User,
     override_reason: str | None,
-    ip_address: str | None,
+    actor: Actor,
     at: datetime | None = None,
 ) -> LedgerEntry:
-    """Record an intervention on an account the caller has locked, under the policy."""
-    policy = evaluate(account, tenant.credit_threshold_minutes)
+    """Record the acting technician's intervention on an account the caller has locked,
+    under the policy. A refusal (``CreditRefused``) comes before anything is written."""
+    technician = actor.user
+    policy = evaluate(account, actor.tenant.credit_threshold_minutes)
     if not policy.allowed:
         if not (policy.overridable and override_reason and technician.can("support.override")):
             raise CreditRefused(policy.message)
@@ -237,9 +234,8 @@ def record_intervention(
     )
     audit.record(
         "credit.intervention",
-        actor=technician,
+        actor=actor,
         client_id=client.id,
-        ip_address=ip_address,
         account=account.customer_id,
         billing=billing.value,
         minutes=minutes,
@@ -256,8 +252,7 @@ def record_purchase(
     amount: Decimal | None,
     reference: str | None,
     valid_until: date | None,
-    actor: User,
-    ip_address: str | None,
+    actor: Actor,
     at: datetime | None = None,
 ) -> LedgerEntry:
     entry = _append(
@@ -266,7 +261,7 @@ def record_purchase(
         minutes=minutes,
         delta=minutes,
         client_id=account.billing_client_id,
-        technician=actor,
+        technician=actor.user,
         summary=str(_l("Time credit purchase")),
         amount=amount,
         reference=reference,
@@ -283,7 +278,6 @@ def record_purchase(
         "credit.purchase",
         actor=actor,
         client_id=account.billing_client_id,
-        ip_address=ip_address,
         account=account.customer_id,
         minutes=minutes,
         reference=reference,
@@ -297,8 +291,7 @@ def adjust(
     *,
     delta: int,
     reason: str,
-    actor: User,
-    ip_address: str | None,
+    actor: Actor,
     at: datetime | None = None,
 ) -> LedgerEntry:
     """Correct the balance by a new entry; nothing is ever edited or deleted."""
@@ -308,7 +301,7 @@ def adjust(
         minutes=abs(delta),
         delta=delta,
         client_id=account.billing_client_id,
-        technician=actor,
+        technician=actor.user,
         summary=reason,
         at=at,
     )
@@ -316,7 +309,6 @@ def adjust(
         "credit.adjustment",
         actor=actor,
         client_id=account.billing_client_id,
-        ip_address=ip_address,
         account=account.customer_id,
         reason=reason,
         changes={"balance": [str(entry.credit_before), str(entry.credit_after)]},
@@ -324,44 +316,40 @@ def adjust(
     return entry
 
 
-def set_npi(
-    account: CreditAccount, flagged: bool, *, reason: str, actor: User, ip_address: str | None
-) -> None:
+def set_npi(account: CreditAccount, flagged: bool, *, reason: str, actor: Actor) -> None:
     if account.npi == flagged:
         return
-    account.npi, account.npi_set_by_id, account.npi_set_at = flagged, actor.id, utcnow()
+    account.npi, account.npi_set_by_id, account.npi_set_at = flagged, actor.user.id, utcnow()
     account.npi_reason = reason
     audit.record(
         "credit.npi_set" if flagged else "credit.npi_cleared",
         actor=actor,
         client_id=account.billing_client_id,
-        ip_address=ip_address,
         account=account.customer_id,
         reason=reason,
         changes={"npi": [str(not flagged).lower(), str(flagged).lower()]},
     )
 
 
-def open_account(
-    client: Client, *, customer_id: str, actor: User, ip_address: str | None
-) -> CreditAccount:
+def open_account(client: Client, *, customer_id: str, actor: Actor) -> CreditAccount:
+    """Open an account billed to ``client``; ``unique.Taken`` if another account already
+    has ``customer_id`` (nothing is then written)."""
     account = CreditAccount(
         tenant_id=client.tenant_id, customer_id=customer_id, billing_client_id=client.id
     )
     account.links.append(CreditAccountClient(tenant_id=client.tenant_id, client_id=client.id))
-    db.session.add(account)
-    db.session.flush()
+    with unique.claimed():
+        db.session.add(account)
     audit.record(
         "credit.account_opened",
         actor=actor,
         client_id=client.id,
-        ip_address=ip_address,
         account=customer_id,
     )
     return account
 
 
-def link(account: CreditAccount, client: Client, *, actor: User, ip_address: str | None) -> bool:
+def link(account: CreditAccount, client: Client, *, actor: Actor) -> bool:
     if any(existing.client_id == client.id for existing in account.links):
         return False
     account.links.append(CreditAccountClient(tenant_id=account.tenant_id, client_id=client.id))
@@ -369,13 +357,12 @@ def link(account: CreditAccount, client: Client, *, actor: User, ip_address: str
         "credit.client_linked",
         actor=actor,
         client_id=client.id,
-        ip_address=ip_address,
         account=account.customer_id,
     )
     return True
 
 
-def unlink(account: CreditAccount, client: Client, *, actor: User, ip_address: str | None) -> bool:
+def unlink(account: CreditAccount, client: Client, *, actor: Actor) -> bool:
     """The billing client stays linked: it is the one that pays."""
     if client.id == account.billing_client_id:
         return False
@@ -386,7 +373,6 @@ def unlink(account: CreditAccount, client: Client, *, actor: User, ip_address: s
                 "credit.client_unlinked",
                 actor=actor,
                 client_id=client.id,
-                ip_address=ip_address,
                 account=account.customer_id,
             )
             return True

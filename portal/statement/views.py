@@ -6,6 +6,7 @@ shows a client user the accounts linked to their company and nothing else."""
 import re
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -77,7 +78,6 @@ def render_statement(account: CreditAccount, accounts_count: int):
         entry_filter=entry_filter,
         page=page,
         accounts_count=accounts_count,
-        format_minutes=credit.format_minutes,
         now=utcnow(),
     ), 400 if form.errors else 200
 
@@ -91,7 +91,6 @@ def index():
     return render_template(
         "statement/index.html",
         summaries=[summary(account, whole_history) for account in accounts],
-        format_minutes=credit.format_minutes,
         now=utcnow(),
     )
 
@@ -113,6 +112,11 @@ def csv_response(accounts: list[CreditAccount], customer_id: str | None = None) 
         return Response("\n".join(messages) + "\n", 400, mimetype="text/plain")
     ledgers = [(account.id, account.customer_id) for account in accounts]
     scope = binding(db.session)
+    # The rows are written after the view has returned, once the request has committed
+    # and closed its session: the language and time zone they are written in, which
+    # come from the tenant, are settled now (Flask-Babel keeps them for the request).
+    get_locale()
+    get_timezone()
 
     def rows():
         # The request's session is closed once the view returns: read in a new one,

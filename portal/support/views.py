@@ -4,18 +4,16 @@ mailed to the customer; and the sales administration's purchases, corrections,
 NPI flag and linked companies."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import exists, select, union
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.extensions import client_address, db
+from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
-from portal.mail import recaps
 from portal.models import Billing, Client, CreditAccount, CreditAccountClient, LedgerEntry
 from portal.permissions import guard, permission
-from portal.services import credit, search
+from portal.services import credit, interventions, search, unique
+from portal.services.credit import format_minutes
 from portal.support.forms import (
     AdjustmentForm,
     InterventionForm,
@@ -24,11 +22,20 @@ from portal.support.forms import (
     OpenAccountForm,
     PurchaseForm,
 )
+from portal.support.moved import moved
+from portal.web.gate import current_actor
 from portal.web.loaders import get_client
 from portal.web.pagination import paginate
 
-bp = Blueprint("support", __name__, url_prefix="/<tenant>/admin")
+bp = Blueprint("support", __name__, url_prefix="/<tenant>/support")
 guard(bp, "clients.view")
+
+
+@bp.record_once
+def register_old_addresses(state) -> None:
+    """The support pages' old addresses come with them, wherever they are registered."""
+    state.app.register_blueprint(moved)
+
 
 #: Most results the search shows; a technician then types more.
 MAX_RESULTS = 30
@@ -127,7 +134,6 @@ def render_account(account: CreditAccount, form: InterventionForm | None = None,
         totals=credit.totals(account),
         form=form or InterventionForm(clients=account.clients),
         history=history,
-        format_minutes=credit.format_minutes,
     ), status
 
 
@@ -147,8 +153,7 @@ def record(account_id: int):
         return render_account(locked, form, 400)
     client = next(client for client in locked.clients if client.id == form.client_id.data)
     try:
-        entry = credit.record_intervention(
-            g.tenant,
+        recorded = interventions.record(
             locked,
             client=client,
             minutes=form.minutes.data,
@@ -156,26 +161,22 @@ def record(account_id: int):
             summary=form.summary.data,
             advice=form.advice.data or None,
             review_invited=form.review.data,
-            technician=current_user,
             override_reason=form.override_reason.data or None,
-            ip_address=client_address(),
+            actor=current_actor(),
         )
-    except credit.CreditRefused as refusal:
-        db.session.rollback()
+    except credit.CreditRefused as refusal:  # refused before anything was written
         form.form_errors.append(str(refusal))
-        return render_account(get_account(account_id), form, 409)
-    sent = recaps.queue_recap(g.tenant, locked, entry, client)
-    balance = entry.credit_after
+        return render_account(locked, form, 409)
     flash(
-        _("Recorded: the balance is now %(balance)s.", balance=credit.format_minutes(balance)),
+        _("Recorded: the balance is now %(balance)s.", balance=format_minutes(recorded.balance)),
         "success",
     )
-    if sent:
+    if recorded.recaps_queued:
         flash(
             ngettext(
                 "The recap mail is on its way to %(num)d address.",
                 "The recap mail is on its way to %(num)d addresses.",
-                sent,
+                recorded.recaps_queued,
             ),
             "success",
         )
@@ -184,76 +185,62 @@ def record(account_id: int):
     return redirect(url_for("support.account", account_id=account_id))
 
 
-def locked_form_action(account_id: int, form, heading: str, act):
-    """GET shows ``form``; a valid POST locks the account, runs ``act`` and commits."""
-    account = get_account(account_id)
-    if form.validate_on_submit():
-        locked = credit.lock(account.id) or abort(404)
-        act(locked)
-        flash(_("Saved."), "success")
-        return redirect(url_for("support.account", account_id=account.id))
+def lock(account: CreditAccount) -> CreditAccount:
+    """``account`` locked for this transaction and read again, before it changes."""
+    return credit.lock(account.id) or abort(404)
+
+
+def saved(account: CreditAccount):
+    flash(_("Saved."), "success")
+    return redirect(url_for("support.account", account_id=account.id))
+
+
+def render_form(account: CreditAccount, form, heading: str):
     return render_template("support/form.html", account=account, form=form, heading=heading)
 
 
 @bp.route("/accounts/<id:account_id>/purchase", methods=["GET", "POST"])
 @permission("credit.purchase")
 def purchase(account_id: int):
+    account = get_account(account_id)
     form = PurchaseForm()
-    return locked_form_action(
-        account_id,
-        form,
-        _("Record a purchase"),
-        lambda locked: credit.record_purchase(
-            locked,
+    if form.validate_on_submit():
+        credit.record_purchase(
+            lock(account),
             minutes=form.minutes.data,
             amount=form.amount.data,
             reference=form.reference.data or None,
             valid_until=form.valid_until.data,
-            actor=current_user,
-            ip_address=client_address(),
-        ),
-    )
+            actor=current_actor(),
+        )
+        return saved(account)
+    return render_form(account, form, _("Record a purchase"))
 
 
 @bp.route("/accounts/<id:account_id>/adjust", methods=["GET", "POST"])
 @permission("credit.purchase")
 def adjust(account_id: int):
+    account = get_account(account_id)
     form = AdjustmentForm()
-    return locked_form_action(
-        account_id,
-        form,
-        _("Correct the balance"),
-        lambda locked: credit.adjust(
-            locked,
-            delta=form.delta.data,
-            reason=form.reason.data,
-            actor=current_user,
-            ip_address=client_address(),
-        ),
-    )
+    if form.validate_on_submit():
+        credit.adjust(
+            lock(account), delta=form.delta.data, reason=form.reason.data, actor=current_actor()
+        )
+        return saved(account)
+    return render_form(account, form, _("Correct the balance"))
 
 
 @bp.route("/accounts/<id:account_id>/npi", methods=["GET", "POST"])
 @permission("credit.npi")
 def npi(account_id: int):
+    account = get_account(account_id)
     form = NpiForm()
-    heading = (
-        _("Clear “do not intervene”")
-        if get_account(account_id).npi
-        else _("Set “do not intervene”")
-    )
-    return locked_form_action(
-        account_id,
-        form,
-        heading,
-        lambda locked: credit.set_npi(
-            locked,
-            not locked.npi,
-            reason=form.reason.data,
-            actor=current_user,
-            ip_address=client_address(),
-        ),
-    )
+    if form.validate_on_submit():
+        locked = lock(account)
+        credit.set_npi(locked, not locked.npi, reason=form.reason.data, actor=current_actor())
+        return saved(account)
+    heading = _("Clear “do not intervene”") if account.npi else _("Set “do not intervene”")
+    return render_form(account, form, heading)
 
 
 @bp.route("/accounts/<id:account_id>/links", methods=["POST"])
@@ -266,7 +253,7 @@ def link(account_id: int):
         client = db.session.scalar(select(Client).where(Client.code == form.code.data))
     if client is None:
         flash(_("No client has this code."), "error")
-    elif credit.link(account, client, actor=current_user, ip_address=client_address()):
+    elif credit.link(account, client, actor=current_actor()):
         flash(_("%(name)s now uses this account.", name=client.name), "success")
     return redirect(url_for("support.account", account_id=account.id))
 
@@ -276,9 +263,8 @@ def link(account_id: int):
 def unlink(account_id: int, client_id: int):
     account = get_account(account_id)
     client = get_client(client_id)
-    if credit.unlink(  # the CSRF token was checked for every POST before the view
-        account, client, actor=current_user, ip_address=client_address()
-    ):
+    # The CSRF token was checked for every POST before the view.
+    if credit.unlink(account, client, actor=current_actor()):
         flash(_("%(name)s no longer uses this account.", name=client.name), "success")
     return redirect(url_for("support.account", account_id=account.id))
 
@@ -291,13 +277,9 @@ def open_account(client_id: int):
     if form.validate_on_submit():
         try:
             account = credit.open_account(
-                client,
-                customer_id=form.customer_id.data,
-                actor=current_user,
-                ip_address=client_address(),
+                client, customer_id=form.customer_id.data, actor=current_actor()
             )
-        except IntegrityError:
-            db.session.rollback()
+        except unique.Taken:
             form.customer_id.errors.append(_("Another account already has this customer ID."))
         else:
             return redirect(url_for("support.account", account_id=account.id))

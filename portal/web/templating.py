@@ -7,6 +7,7 @@ from flask_login import current_user
 from portal.i18n import format_date, format_datetime
 from portal.i18n import lazy_gettext as _l
 from portal.services.audit import labels
+from portal.services.credit import format_minutes
 
 #: Navigation entries: label, endpoint, the permission that shows them.
 NAVIGATION = [
@@ -26,7 +27,7 @@ NAVIGATION = [
 
 def navigation() -> list[tuple[str, str, bool]]:
     """The user's entries: label, link, and whether it is the current section (the
-    longest link the path starts with: /admin/ is Support, /admin/users is Users)."""
+    longest link the path starts with)."""
     if not current_user.is_authenticated or "tenant" not in g:
         return []
     links = [
@@ -72,3 +73,5 @@ def register(app: Flask) -> None:
     @app.template_filter("date")
     def date_filter(value):
         return format_date(value, "medium") if value else ""
+
+    app.add_template_filter(format_minutes, "minutes")

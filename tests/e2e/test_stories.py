@@ -90,7 +90,7 @@ def test_seed_002_technician_records_with_the_stopwatch_and_the_customer_follows
 ):
     tech = pages("technician")
     sign_in(tech, live, "tech@demo.test")
-    tech.goto(f"{live}/demo/admin/")
+    tech.goto(f"{live}/demo/support/")
     search = tech.get_by_label("Client name, client code, customer ID, contact email or phone")
     search.fill("JM-ACTIONS")
     search.press("Enter")
