@@ -1,7 +1,5 @@
 """Signing in and out, and changing one's password."""
 
-import secrets
-from functools import cache
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,8 +16,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.auth.forms import (
     ChangeEmailForm,
@@ -30,24 +26,17 @@ from portal.auth.forms import (
     RenewLinkForm,
     SetPasswordForm,
 )
-from portal.extensions import client_address, db, limiter
+from portal.extensions import db, limiter
 from portal.i18n import gettext as _
-from portal.mail import notices
-from portal.models import InvitationState, User, UserSession, UserStatus
+from portal.models import InvitationState, UserSession, UserStatus
 from portal.models.user import hash_session_token
 from portal.permissions import SIGNED_IN, permission, public
-from portal.services import audit, email_change, invitations, password_reset, sessions, users
+from portal.services import auth, email_change, invitations, password_reset, sessions, users
 from portal.validation import normalise_email
-from portal.web.gate import refused_address
-from portal.web.sessions import SESSION_TOKEN, current_session_id, sign_in, sign_out
+from portal.web.gate import current_actor
+from portal.web.sessions import SESSION_TOKEN, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
-
-
-@cache
-def dummy_hash() -> str:
-    """Checked when no user matches, so that a miss takes as long as a wrong password."""
-    return generate_password_hash(secrets.token_hex(16), method="scrypt")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -72,34 +61,8 @@ def attempted_account() -> str:
     is counted as typed, with the same work."""
     typed = request.form.get("login", "")
     # The limits are checked before the gate answers 400 to a NUL, which no database takes.
-    user = find_user(typed) if "\x00" not in typed else None
+    user = auth.find_user(typed) if "\x00" not in typed else None
     return f"account:{user.id}" if user is not None else f"no-account:{submitted_login()}"
-
-
-def find_user(login: str) -> User | None:
-    """By email when the login looks like one (any case), else by user code."""
-    login = login.strip()
-    if "@" in login:
-        return db.session.scalar(select(User).where(User.email == login.lower()))
-    return db.session.scalar(select(User).where(User.code == login))
-
-
-def network_refusal(user: User) -> str | None:
-    """Why ``user`` may not have a session from this address (the refusal audited and
-    committed), or None. Every way into a session asks, before it uses anything up: a
-    refused password, invitation or reset link still works from inside the network."""
-    address = refused_address(user)
-    if address is None:
-        return None
-    return _(
-        "Access to this account is not allowed from your network address. "
-        "It is limited to %(network)s and this request comes from %(address)s. "
-        "Sign in from your usual network, or ask your contact at %(tenant)s "
-        "to change the limit.",
-        network=user.allowed_network,
-        address=address,
-        tenant=g.tenant.name,
-    )
 
 
 def failed_attempt(response) -> bool:
@@ -120,27 +83,12 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = find_user(form.login.data)
-        if user is None:
-            check_password_hash(dummy_hash(), form.password.data)
-            valid = False
+        try:
+            user = auth.sign_in(form.login.data, form.password.data, actor=current_actor())
+        except auth.SignInRefused as refusal:
+            error = str(refusal)
         else:
-            valid = user.check_password(form.password.data)
-        if not valid or user.status is not UserStatus.ACTIVE:
-            audit.record(
-                "auth.login_failed",
-                client_id=user.client_id if user else None,
-                ip_address=client_address(),
-                login=form.login.data[:254],
-                user_id=user.id if user else None,
-                reason="password" if not valid else user.status.value,
-            )
-            error = _("Unknown user code or email, or wrong password.")
-        elif (error := network_refusal(user)) is None:
             sign_in(user, request.user_agent.string)
-            audit.record(
-                "auth.login", actor=user, client_id=user.client_id, ip_address=client_address()
-            )
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form, error=error)
 
@@ -150,13 +98,7 @@ def login():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
-        audit.record(
-            "auth.logout",
-            actor=current_user,
-            client_id=current_user.client_id,
-            ip_address=client_address(),
-        )
-        notices.send_now(current_session_id())
+        auth.sign_out(actor=current_actor())
         sign_out()
         flash(_("You are signed out."), "success")
         return redirect(url_for("auth.login"))
@@ -166,19 +108,18 @@ def logout():
 @bp.route("/password/change", methods=["GET", "POST"])
 @permission(SIGNED_IN)
 def change_password():
+    actor = current_actor()
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        problem = users.password_problem(form.new_password.data, current_user)
-        if not current_user.check_password(form.current_password.data):
+        if not actor.user.check_password(form.current_password.data):
             form.current_password.errors.append(_("This is not your current password."))
-        elif problem:
-            form.new_password.errors.append(problem)
+            return render_template("auth/change_password.html", form=form)
+        try:
+            users.change_password(actor.user, form.new_password.data, actor=actor)
+        except users.WeakPassword as problem:
+            form.new_password.errors.append(str(problem))
         else:
-            user = current_user._get_current_object()
-            users.change_password(
-                user, form.new_password.data, actor=user, ip_address=client_address()
-            )
-            sign_in(user, request.user_agent.string)
+            sign_in(actor.user, request.user_agent.string)
             flash(
                 _("Your password was changed. Every other session of yours has been ended."),
                 "success",
@@ -228,12 +169,14 @@ def choose_password():
         )
     form = SetPasswordForm()
     error = None
-    if form.validate_on_submit() and (error := network_refusal(invitation.user)) is None:
-        problem = users.password_problem(form.password.data, invitation.user)
-        if problem:
-            form.password.errors.append(problem)
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(invitation, form.password.data, actor=current_actor())
+        except auth.NetworkRefused as refusal:
+            error = str(refusal)
+        except users.WeakPassword as problem:
+            form.password.errors.append(str(problem))
         else:
-            user = invitations.accept(invitation, form.password.data, ip_address=client_address())
             session.pop(PENDING_TOKEN, None)
             sign_in(user, request.user_agent.string)
             flash(_("Your password is saved. Welcome!"), "success")
@@ -252,20 +195,7 @@ def renew_link():
     """Send a fresh link to the address on file (never to one typed here)."""
     invitation = invitations.invitation_for(session.get(PENDING_TOKEN, ""))
     if RenewLinkForm().validate_on_submit() and invitation is not None:
-        user = invitation.user
-        # Only while no password is chosen; the newer links stay pending (whoever holds
-        # an old link must not be able to revoke the user's current one).
-        if user.status is UserStatus.INVITED and invitation.current_state() in (
-            InvitationState.EXPIRED,
-            InvitationState.REVOKED,
-        ):
-            invitations.send_invitation(user, g.tenant, invited_by=None)
-            audit.record(
-                "access.link_renewed",
-                client_id=user.client_id,
-                ip_address=client_address(),
-                contact=user.name,
-            )
+        password_reset.renew_invitation(invitation, actor=current_actor())
     session.pop(PENDING_TOKEN, None)
     flash(
         _("If this link was yours, a new one is on its way to the address we have on file."),
@@ -287,12 +217,7 @@ def forgot_password():
     """The same answer whether or not the account exists; a link, never a password."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        password_reset.send_password_link(
-            g.tenant,
-            find_user(form.login.data),
-            login=form.login.data.strip(),
-            ip_address=client_address(),
-        )
+        password_reset.send_password_link(form.login.data, actor=current_actor())
         flash(
             _(
                 "If an account matches, a link to choose a new password is on its way to its "
@@ -319,12 +244,14 @@ def choose_new_password():
         return private(make_response(render_template("auth/reset_invalid.html"), 410))
     form = SetPasswordForm()
     error = None
-    if form.validate_on_submit() and (error := network_refusal(user)) is None:
-        problem = users.password_problem(form.password.data, user)
-        if problem:
-            form.password.errors.append(problem)
+    if form.validate_on_submit():
+        try:
+            password_reset.use_reset_link(user, form.password.data, actor=current_actor())
+        except auth.NetworkRefused as refusal:
+            error = str(refusal)
+        except users.WeakPassword as problem:
+            form.password.errors.append(str(problem))
         else:
-            password_reset.use_reset_link(user, form.password.data, ip_address=client_address())
             session.pop(PENDING_RESET, None)
             sign_in(user, request.user_agent.string)
             flash(_("Your new password is saved."), "success")
@@ -339,11 +266,10 @@ def choose_new_password():
 def sessions_list():
     """The user's signed-in browsers (seed 000's "other machines"), to end any of them."""
     config = current_app.config
-    user = current_user._get_current_object()
     return render_template(
         "auth/sessions.html",
         sessions=sessions.open_sessions(
-            user, config["SESSION_IDLE_TIMEOUT"], config["SESSION_ABSOLUTE_TIMEOUT"]
+            current_actor().user, config["SESSION_IDLE_TIMEOUT"], config["SESSION_ABSOLUTE_TIMEOUT"]
         ),
         current_hash=hash_session_token(session.get(SESSION_TOKEN, "")),
         form=LogoutForm(),
@@ -353,18 +279,11 @@ def sessions_list():
 @bp.route("/sessions/<id:session_id>/end", methods=["POST"])
 @permission(SIGNED_IN)
 def end_session(session_id: int):
-    user = current_user._get_current_object()
+    actor = current_actor()
     target = db.session.get(UserSession, session_id)
-    if target is None or target.user_id != user.id:
+    if target is None or target.user_id != actor.user.id:
         abort(404)  # another user's session does not exist for this one
-    if LogoutForm().validate_on_submit() and sessions.end_one(user, session_id):
-        audit.record(
-            "auth.session_ended",
-            actor=user,
-            client_id=user.client_id,
-            ip_address=client_address(),
-            session_id=session_id,
-        )
+    if LogoutForm().validate_on_submit() and sessions.end_one(session_id, actor=actor):
         flash(_("That session has been ended."), "success")
     return redirect(url_for("auth.sessions_list"))
 
@@ -372,16 +291,8 @@ def end_session(session_id: int):
 @bp.route("/sessions/end-others", methods=["POST"])
 @permission(SIGNED_IN)
 def end_other_sessions():
-    user = current_user._get_current_object()
     if LogoutForm().validate_on_submit():
-        count = sessions.end_others(user, session.get(SESSION_TOKEN, ""))
-        audit.record(
-            "auth.sessions_ended",
-            actor=user,
-            client_id=user.client_id,
-            ip_address=client_address(),
-            count=count,
-        )
+        sessions.end_others(actor=current_actor())
         flash(_("Every other session has been ended."), "success")
     return redirect(url_for("auth.sessions_list"))
 
@@ -390,37 +301,30 @@ def end_other_sessions():
 @permission(SIGNED_IN)
 def change_email():
     """A new sign-in address: the password first, then a link sent to the new address."""
-    user = current_user._get_current_object()
+    actor = current_actor()
     form = ChangeEmailForm()
     if form.validate_on_submit():
         try:
             new_email = normalise_email(form.email.data).lower()
         except ValueError as error:
             form.email.errors.append(str(error))
+            return render_template("auth/change_email.html", form=form)
+        if not actor.user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+            return render_template("auth/change_email.html", form=form)
+        try:
+            email_change.request_email_change(new_email, actor=actor)
+        except email_change.AddressRefused as refusal:
+            form.email.errors.append(str(refusal))
         else:
-            if not user.check_password(form.current_password.data):
-                form.current_password.errors.append(_("This is not your current password."))
-            elif new_email == user.email:
-                form.email.errors.append(_("This is already your address."))
-            elif db.session.scalar(select(User.id).where(User.email == new_email)):
-                form.email.errors.append(_("Another user already signs in with this email."))
-            else:
-                email_change.request_email_change(user, g.tenant, new_email)
-                audit.record(
-                    "user.email_change_requested",
-                    actor=user,
-                    client_id=user.client_id,
-                    ip_address=client_address(),
-                    new_email=new_email,
-                )
-                flash(
-                    _(
-                        "A link has been sent to %(email)s. Your address changes when you open it.",
-                        email=new_email,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("main.home"))
+            flash(
+                _(
+                    "A link has been sent to %(email)s. Your address changes when you open it.",
+                    email=new_email,
+                ),
+                "success",
+            )
+            return redirect(url_for("main.home"))
     return render_template("auth/change_email.html", form=form)
 
 
@@ -431,8 +335,6 @@ def confirm_email(token: str):
     if change is None:
         return private(make_response(render_template("auth/email_invalid.html"), 410))
     user, new_email = change
-    if db.session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)):
-        return private(make_response(render_template("auth/email_invalid.html"), 410))
-    email_change.change_email(user, g.tenant, new_email, ip_address=client_address())
+    email_change.change_email(user, new_email, actor=current_actor())
     flash(_("Your address is now %(email)s.", email=new_email), "success")
     return private(redirect(url_for("main.home")))

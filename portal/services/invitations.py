@@ -22,7 +22,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import audit, authority, sessions
+from portal.services import audit, auth, authority, sessions, users
 from portal.services.actor import Actor
 from portal.services.links import digest, portal_url, read_token, token_id
 from portal.services.tenants import system_role
@@ -190,9 +190,13 @@ def resend(user: User, *, actor: Actor) -> Invitation:
     return invitation
 
 
-def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> User:
-    """Use the link: the user chooses a password and becomes active."""
+def accept(invitation: Invitation, password: str, *, actor: Actor) -> User:
+    """Use the link: the user chooses a password and becomes active. Refused before
+    anything changes, and nothing used up, from outside the user's network limit
+    (``auth.NetworkRefused``) or for a weak password (``users.WeakPassword``)."""
     user = invitation.user
+    auth.check_network(user, actor=actor)
+    users.check_password_strength(password, user)
     user.set_password(password)
     user.status = UserStatus.ACTIVE
     sessions.end_all(user)
@@ -200,9 +204,8 @@ def accept(invitation: Invitation, password: str, *, ip_address: str | None) -> 
     revoke_pending(user, but=invitation)  # a link asked for since, or this one's elders
     audit.record(
         "access.accepted",
-        actor=user,
+        actor=actor.signed_in_as(user),
         client_id=user.client_id,
-        ip_address=ip_address,
         contact=user.name,
     )
     return user

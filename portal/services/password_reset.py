@@ -1,4 +1,5 @@
-"""Forgot-password: the reset link mailed to a user, and using it."""
+"""A user who cannot sign in asks for a new link: forgot-password's reset link (and
+using it), or a fresh invitation in place of an expired one."""
 
 import hmac
 
@@ -9,13 +10,16 @@ from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import (
+    Invitation,
+    InvitationState,
     OutboxMail,
     Tenant,
     User,
     UserStatus,
 )
-from portal.services import audit, users
-from portal.services.invitations import revoke_pending
+from portal.services import audit, auth, users
+from portal.services.actor import Actor
+from portal.services.invitations import revoke_pending, send_invitation
 from portal.services.links import digest, portal_url, read_token, token_id
 
 #: Reset links: their own salt, one hour, dead once the password changes.
@@ -46,21 +50,21 @@ def send_reset(user: User, tenant: Tenant) -> OutboxMail:
     )
 
 
-def send_password_link(
-    tenant: Tenant, user: User | None, *, login: str, ip_address: str | None
-) -> None:
-    """Forgot-password for whatever ``login`` named (``user``, or None): a reset link for
-    an active or invited user (whose invitation links keep working: a stranger must not
-    revoke them), no mail otherwise. Every case builds the same mail and records one
-    audit event, so that the time the answer takes does not tell which logins exist."""
+def send_password_link(login: str, *, actor: Actor) -> None:
+    """Forgot-password for whatever ``login`` names: a reset link for an active or
+    invited user (whose invitation links keep working: a stranger must not revoke
+    them), no mail otherwise. Every case builds the same mail and records one audit
+    event, so that the time the answer takes does not tell which logins exist."""
+    login = login.strip()
+    user = auth.find_user(login)
     if user is not None and user.status in (UserStatus.ACTIVE, UserStatus.INVITED):
-        send_reset(user, tenant)
+        send_reset(user, actor.tenant)
     else:
-        _build_reset_for_nobody(tenant, login)
+        _build_reset_for_nobody(actor.tenant, login)
     audit.record(
         "auth.reset_requested",
+        actor=actor,
         client_id=user.client_id if user else None,
-        ip_address=ip_address,
         login=login[:254],
         user_id=user.id if user else None,
         status=user.status.value if user else None,
@@ -88,9 +92,28 @@ def user_for_reset(token: str) -> User | None:
     return user
 
 
-def use_reset_link(user: User, password: str, *, ip_address: str | None) -> None:
+def use_reset_link(user: User, password: str, *, actor: Actor) -> None:
     """Set the password a reset link was mailed for. For an invited user it is their
-    first: their invitation links stop working, as a used invitation's siblings do."""
-    if user.status is UserStatus.INVITED:
+    first: their invitation links stop working, as a used invitation's siblings do.
+    Refused before anything changes, the link kept, from outside the user's network
+    limit (``auth.NetworkRefused``) or for a weak password (``users.WeakPassword``)."""
+    auth.check_network(user, actor=actor)
+    first_password = user.status is UserStatus.INVITED
+    users.change_password(user, password, actor=actor.signed_in_as(user))
+    if first_password:
         revoke_pending(user)
-    users.change_password(user, password, actor=user, ip_address=ip_address)
+
+
+def renew_invitation(invitation: Invitation, *, actor: Actor) -> None:
+    """Someone opened an expired or revoked invitation link: send a fresh one to the
+    address on file (never to one typed), while the user has chosen no password. The
+    newer links stay pending: whoever holds an old link must not be able to revoke the
+    user's current one."""
+    user = invitation.user
+    if user.status is not UserStatus.INVITED or invitation.current_state() not in (
+        InvitationState.EXPIRED,
+        InvitationState.REVOKED,
+    ):
+        return
+    send_invitation(user, actor.tenant, invited_by=None)
+    audit.record("access.link_renewed", actor=actor, client_id=user.client_id, contact=user.name)

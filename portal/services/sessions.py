@@ -10,6 +10,8 @@ from portal.extensions import db
 from portal.models import Role, User, UserSession
 from portal.models.base import utcnow
 from portal.models.user import hash_session_token
+from portal.services import audit
+from portal.services.actor import Actor
 
 #: How stale last_seen_at may get before a request refreshes it (saves a write per request).
 TOUCH_INTERVAL = timedelta(minutes=1)
@@ -95,8 +97,10 @@ def open_sessions(user: User, idle_timeout: timedelta, absolute_timeout: timedel
     ).all()
 
 
-def end_one(user: User, session_id: int) -> bool:
-    """End one of ``user``'s own sessions; False when it is not theirs or already over."""
+def end_one(session_id: int, *, actor: Actor) -> bool:
+    """End one of ``actor.user``'s own sessions (recorded); False when it is not theirs
+    or already over."""
+    user = actor.user
     ended = db.session.execute(
         update(UserSession)
         .where(
@@ -106,18 +110,24 @@ def end_one(user: User, session_id: int) -> bool:
         )
         .values(ended_at=utcnow())
     )
-    return ended.rowcount == 1
+    if ended.rowcount != 1:
+        return False
+    audit.record("auth.session_ended", actor=actor, client_id=user.client_id, session_id=session_id)
+    return True
 
 
-def end_others(user: User, keep_token: str) -> int:
-    """End every session of ``user`` but the one whose token is ``keep_token``."""
+def end_others(*, actor: Actor) -> int:
+    """End every session of ``actor.user`` but the one this request comes with (recorded);
+    how many were ended."""
+    user = actor.user
     ended = db.session.execute(
         update(UserSession)
         .where(
             UserSession.user_id == user.id,
             UserSession.ended_at.is_(None),
-            UserSession.token_hash != hash_session_token(keep_token),
+            UserSession.id != actor.session_id,
         )
         .values(ended_at=utcnow())
     )
+    audit.record("auth.sessions_ended", actor=actor, client_id=user.client_id, count=ended.rowcount)
     return ended.rowcount

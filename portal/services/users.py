@@ -18,31 +18,30 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip().casefold() for line in lines if line and line[0] != "#")
 
 
-def password_problem(password: str, user: User) -> str | None:
-    """Why ``password`` is not good enough for ``user``, or None."""
+class WeakPassword(Exception):
+    """A password not good enough for its user; the message says why."""
+
+
+def check_password_strength(password: str, user: User) -> None:
+    """Refuse (``WeakPassword``) a password not good enough for ``user``."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return _("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH)
+        raise WeakPassword(_("Use at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))
     folded = password.casefold()
     if folded in {user.code.casefold(), user.email.casefold()}:
-        return _("Do not use your user code or your email as password.")
+        raise WeakPassword(_("Do not use your user code or your email as password."))
     if folded in common_passwords():
-        return _("This password is among the most common ones; choose another.")
-    return None
+        raise WeakPassword(_("This password is among the most common ones; choose another."))
 
 
-def change_password(user: User, new_password: str, *, actor: User, ip_address: str | None) -> None:
-    """Set a new password and end every session of the user."""
+def change_password(user: User, new_password: str, *, actor: Actor) -> None:
+    """Set a new password (refused with ``WeakPassword`` before anything changes) and
+    end every session of the user."""
+    check_password_strength(new_password, user)
     user.set_password(new_password)
     if user.status is UserStatus.INVITED:
         user.status = UserStatus.ACTIVE
     sessions.end_all(user)
-    audit.record(
-        "user.password_changed",
-        actor=actor,
-        client_id=user.client_id,
-        ip_address=ip_address,
-        user_id=user.id,
-    )
+    audit.record("user.password_changed", actor=actor, client_id=user.client_id, user_id=user.id)
 
 
 def set_disabled(user: User, disabled: bool, *, actor: Actor) -> None:

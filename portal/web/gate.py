@@ -20,9 +20,8 @@ from flask_login import current_user
 
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
-from portal.network import address_allowed
 from portal.permissions import is_public, required_permission
-from portal.services import audit
+from portal.services import auth
 from portal.services.actor import Actor
 from portal.tenancy import ClientVisibility, bind, restrict_clients
 from portal.web.sessions import SESSION_TENANT, current_session_id, sign_out
@@ -43,17 +42,17 @@ def check_access():
         bind(db.session, None)
         abort(404)
 
-    if current_user.is_authenticated:
-        refusal = refuse_outside_network(current_user)
-        if refusal is not None:
-            return refusal
-        restrict_clients(db.session, visibility_of(current_user))
     g.actor = Actor(
         tenant=g.get("tenant"),
         user=current_user._get_current_object() if current_user.is_authenticated else None,
         address=client_address(),
         session_id=current_session_id(),
     )
+    if current_user.is_authenticated:
+        refusal = refuse_outside_network(current_actor())
+        if refusal is not None:
+            return refusal
+        restrict_clients(db.session, visibility_of(current_user))
 
     if request.endpoint is None:
         return None  # no page at this address: its 404 or 405 follows
@@ -86,32 +85,22 @@ def visibility_of(user) -> ClientVisibility:
     )
 
 
-def refused_address(user) -> str | None:
-    """The address this request comes from when ``user``'s network limit refuses it (the
-    refusal audited), else None. Every way into a session, and every request of one, asks."""
-    address = client_address()
-    if address_allowed(user.allowed_network, address):
-        return None
-    audit.record(
-        "auth.network_refused",
-        actor=user,
-        client_id=user.client_id,
-        ip_address=address,
-        allowed_network=user.allowed_network,
-    )
-    return address
-
-
-def refuse_outside_network(user):
-    allowed_network = user.allowed_network
-    address = refused_address(user)
-    if address is None:
-        return None
-    sign_out()
-    return (
-        render_template("errors/network.html", address=address, allowed_network=allowed_network),
-        403,
-    )
+def refuse_outside_network(actor: Actor):
+    """End the session of a user whose network limit refuses this request's address (the
+    refusal recorded), and say why; None when the address is allowed."""
+    try:
+        auth.check_network(actor.user, actor=actor)
+    except auth.NetworkRefused as refusal:
+        sign_out()
+        return (
+            render_template(
+                "errors/network.html",
+                address=refusal.address,
+                allowed_network=refusal.allowed_network,
+            ),
+            403,
+        )
+    return None
 
 
 def unauthorized():

@@ -1,0 +1,104 @@
+"""Signing in and out: who may have a session, from where, and the trace each attempt leaves.
+
+The session cookie itself is the web layer's (``portal.web.sessions``): these functions
+decide and record, the view then sets or clears the cookie.
+"""
+
+import secrets
+from functools import cache
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.mail import notices
+from portal.models import User, UserStatus
+from portal.network import address_allowed
+from portal.services import audit
+from portal.services.actor import Actor
+
+
+class SignInRefused(Exception):
+    """Nobody gets a session this time; the message says why, for the visitor."""
+
+
+class NetworkRefused(SignInRefused):
+    """The user's network limit refuses the address the request comes from."""
+
+    def __init__(self, user: User, actor: Actor):
+        super().__init__(
+            _(
+                "Access to this account is not allowed from your network address. "
+                "It is limited to %(network)s and this request comes from %(address)s. "
+                "Sign in from your usual network, or ask your contact at %(tenant)s "
+                "to change the limit.",
+                network=user.allowed_network,
+                address=actor.address,
+                tenant=actor.tenant.name,
+            )
+        )
+        #: The limit and the address, for the page that ends a session refused mid-way.
+        self.allowed_network = user.allowed_network
+        self.address = actor.address
+
+
+@cache
+def dummy_hash() -> str:
+    """Checked when no user matches, so that a miss takes as long as a wrong password."""
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def find_user(login: str) -> User | None:
+    """By email when the login looks like one (any case), else by user code."""
+    login = login.strip()
+    if "@" in login:
+        return db.session.scalar(select(User).where(User.email == login.lower()))
+    return db.session.scalar(select(User).where(User.code == login))
+
+
+def check_network(user: User, *, actor: Actor) -> None:
+    """Refuse (``NetworkRefused``, the refusal recorded) a session for ``user`` from an
+    address outside their network limit. Every way into a session asks before it uses
+    anything up (a refused password, invitation or reset link still works from inside the
+    network), and so does every request of a session."""
+    if address_allowed(user.allowed_network, actor.address):
+        return
+    audit.record_refusal(
+        "auth.network_refused",
+        actor=actor.signed_in_as(user),
+        client_id=user.client_id,
+        allowed_network=user.allowed_network,
+    )
+    raise NetworkRefused(user, actor)
+
+
+def sign_in(login: str, password: str, *, actor: Actor) -> User:
+    """The active user whose ``login`` and ``password`` these are, allowed in from where
+    the request comes from; else ``SignInRefused`` (recorded). An unknown login costs the
+    same password check as a known one, so that the time taken does not tell them apart."""
+    user = find_user(login)
+    if user is None:
+        check_password_hash(dummy_hash(), password)
+        valid = False
+    else:
+        valid = user.check_password(password)
+    if not valid or user.status is not UserStatus.ACTIVE:
+        audit.record_refusal(
+            "auth.login_failed",
+            actor=actor,
+            client_id=user.client_id if user else None,
+            login=login[:254],
+            user_id=user.id if user else None,
+            reason="password" if not valid else user.status.value,
+        )
+        raise SignInRefused(_("Unknown user code or email, or wrong password."))
+    check_network(user, actor=actor)
+    audit.record("auth.login", actor=actor.signed_in_as(user), client_id=user.client_id)
+    return user
+
+
+def sign_out(*, actor: Actor) -> None:
+    """Record the sign-out; the session's change notices need not wait any longer."""
+    audit.record("auth.logout", actor=actor, client_id=actor.user.client_id)
+    notices.send_now(actor.session_id)
