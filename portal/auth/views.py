@@ -1,4 +1,6 @@
-"""Signing in and out, and changing one's password."""
+"""Signing in and out, and one's own password, sessions and sign-in address: the HTTP side
+(forms, attempt limits, the session cookie); the rules are in portal.services.auth and its
+neighbours."""
 
 from urllib.parse import urlsplit
 
