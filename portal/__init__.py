@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.main.views import bp as main_bp
     from portal.proposals.views import bp as proposals_bp
     from portal.statement.views import bp as statement_bp
+    from portal.support.moved import moved as support_moved_bp
     from portal.support.views import bp as support_bp
 
     for blueprint in (
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
         account_bp,
         statement_bp,
         support_bp,
+        support_moved_bp,  # the support pages' addresses before /support
         mailing_bp,
     ):
         app.register_blueprint(blueprint)

@@ -197,7 +197,7 @@ def renew_link():
     """Send a fresh link to the address on file (never to one typed here)."""
     invitation = invitations.invitation_for(session.get(PENDING_TOKEN, ""))
     if RenewLinkForm().validate_on_submit() and invitation is not None:
-        password_reset.renew_invitation(invitation, actor=current_actor())
+        invitations.renew(invitation, actor=current_actor())
     session.pop(PENDING_TOKEN, None)
     flash(
         _("If this link was yours, a new one is on its way to the address we have on file."),

@@ -209,3 +209,18 @@ def accept(invitation: Invitation, password: str, *, actor: Actor) -> User:
         contact=user.name,
     )
     return user
+
+
+def renew(invitation: Invitation, *, actor: Actor) -> None:
+    """Someone opened an expired or revoked invitation link: send a fresh one to the
+    address on file (never to one typed), while the user has chosen no password. The
+    newer links stay pending: whoever holds an old link must not be able to revoke the
+    user's current one."""
+    user = invitation.user
+    if user.status is not UserStatus.INVITED or invitation.current_state() not in (
+        InvitationState.EXPIRED,
+        InvitationState.REVOKED,
+    ):
+        return
+    send_invitation(user, actor.tenant, invited_by=None)
+    audit.record("access.link_renewed", actor=actor, client_id=user.client_id, contact=user.name)

@@ -10,8 +10,6 @@ from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import (
-    Invitation,
-    InvitationState,
     OutboxMail,
     Tenant,
     User,
@@ -19,7 +17,7 @@ from portal.models import (
 )
 from portal.services import audit, auth, users
 from portal.services.actor import Actor
-from portal.services.invitations import revoke_pending, send_invitation
+from portal.services.invitations import revoke_pending
 from portal.services.links import digest, portal_url, read_token, token_id
 
 #: Reset links: their own salt, one hour, dead once the password changes.
@@ -102,18 +100,3 @@ def use_reset_link(user: User, password: str, *, actor: Actor) -> None:
     users.change_password(user, password, actor=actor.signed_in_as(user))
     if first_password:
         revoke_pending(user)
-
-
-def renew_invitation(invitation: Invitation, *, actor: Actor) -> None:
-    """Someone opened an expired or revoked invitation link: send a fresh one to the
-    address on file (never to one typed), while the user has chosen no password. The
-    newer links stay pending: whoever holds an old link must not be able to revoke the
-    user's current one."""
-    user = invitation.user
-    if user.status is not UserStatus.INVITED or invitation.current_state() not in (
-        InvitationState.EXPIRED,
-        InvitationState.REVOKED,
-    ):
-        return
-    send_invitation(user, actor.tenant, invited_by=None)
-    audit.record("access.link_renewed", actor=actor, client_id=user.client_id, contact=user.name)

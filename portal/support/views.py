@@ -22,19 +22,12 @@ from portal.support.forms import (
     OpenAccountForm,
     PurchaseForm,
 )
-from portal.support.moved import moved
 from portal.web.gate import current_actor
 from portal.web.loaders import get_client
 from portal.web.pagination import paginate
 
 bp = Blueprint("support", __name__, url_prefix="/<tenant>/support")
 guard(bp, "clients.view")
-
-
-@bp.record_once
-def register_old_addresses(state) -> None:
-    """The support pages' old addresses come with them, wherever they are registered."""
-    state.app.register_blueprint(moved)
 
 
 #: Most results the search shows; a technician then types more.

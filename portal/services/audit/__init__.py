@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent
 from portal.services.actor import Actor
 
 #: Where a session keeps the refusals it must write whatever happens to the rest.
@@ -20,28 +20,18 @@ REFUSALS = "portal.audit.refusals"
 
 
 def record(
-    action: str,
-    *,
-    actor: Actor | User | None = None,
-    client_id: int | None = None,
-    ip_address: str | None = None,
-    tenant_id: int | None = None,
-    **details: Any,
+    action: str, *, actor: Actor, client_id: int | None = None, **details: Any
 ) -> AuditEvent:
     """Add an audit event to the session; it is committed with the change it describes."""
-    if isinstance(actor, Actor):  # TRANSITION: the User form goes once every caller passes Actor
-        if actor.tenant is not None:
-            tenant_id = actor.tenant.id
-        ip_address, actor = actor.address, actor.user
     event = AuditEvent(
         action=action,
-        actor_id=actor.id if actor else None,
+        actor_id=actor.user.id if actor.user else None,
         client_id=client_id,
-        ip_address=ip_address,
+        ip_address=actor.address,
         details=details,
     )
-    if tenant_id is not None:
-        event.tenant_id = tenant_id
+    if actor.tenant is not None:
+        event.tenant_id = actor.tenant.id
     db.session.add(event)
     return event
 
