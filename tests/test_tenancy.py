@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db
 from portal.models import AuditEvent, Client, Contact, Tenant
 from portal.services import audit
+from portal.services.actor import Actor
 from portal.tenancy import ClientVisibility, TenancyError, bound_to, cross_tenant
 
 
@@ -48,8 +49,9 @@ def test_client_user_scope_limits_queries_and_lazy_loads_to_its_client(world):
 
 def test_audit_events_follow_the_client_scope_but_staff_keep_tenant_wide_ones(world):
     with bound_to(db.session, world.a.tenant_id):
+        nobody = Actor(tenant=db.session.get(Tenant, world.a.tenant_id))
         for client_id in (world.a.client_id, world.a.other_client_id, None):
-            audit.record("test.event", client_id=client_id)
+            audit.record("test.event", actor=nobody, client_id=client_id)
         db.session.commit()
     seen_by = {}
     for who, visibility in (

@@ -4,7 +4,7 @@ to the customer by the recap mail, in the same transaction."""
 from dataclasses import dataclass
 
 from portal.mail import recaps
-from portal.models import Billing, Client, CreditAccount, LedgerEntry
+from portal.models import Client, CreditAccount, LedgerEntry
 from portal.services import credit
 from portal.services.actor import Actor
 
@@ -20,30 +20,9 @@ class Recorded:
         return self.entry.credit_after
 
 
-def record(
-    account: CreditAccount,
-    *,
-    client: Client,
-    minutes: int,
-    billing: Billing,
-    summary: str,
-    advice: str | None,
-    review_invited: bool,
-    override_reason: str | None,
-    actor: Actor,
-) -> Recorded:
+def record(account: CreditAccount, *, client: Client, actor: Actor, **intervention) -> Recorded:
     """Record the acting technician's intervention for ``client`` on ``account`` (locked
-    by the caller) and queue its recap. ``credit.CreditRefused`` is raised before
-    anything is written."""
-    entry = credit.record_intervention(
-        account,
-        client=client,
-        minutes=minutes,
-        billing=billing,
-        summary=summary,
-        advice=advice,
-        review_invited=review_invited,
-        override_reason=override_reason,
-        actor=actor,
-    )
+    by the caller; ``intervention`` as ``credit.record_intervention`` takes it) and queue
+    its recap. ``credit.CreditRefused`` is raised before anything is written."""
+    entry = credit.record_intervention(account, client=client, actor=actor, **intervention)
     return Recorded(entry, recaps.queue_recap(actor.tenant, account, entry, client))
