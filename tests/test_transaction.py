@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from portal.extensions import db
 from portal.models import AuditEvent, Branch
 from portal.permissions import public
-from portal.services import audit
+from portal.services import audit, unique
 from portal.tenancy import bound_to
 from portal.web.gate import current_actor
 from tests.conftest import csrf_token
@@ -96,3 +96,19 @@ def test_a_view_that_raises_saves_nothing_but_its_refusals(app, world, client, f
     assert response.status_code in (409, 500)
     assert "Never saved" not in branch_names(world)
     assert actions(world) == [*before, "auth.login_failed"], "only the refusal is written"
+
+
+def test_a_claimed_value_is_undone_when_the_request_fails_later(app, world, client):
+    """The savepoint of ``unique.claimed`` nests in the request's transaction (on SQLite
+    too, whose driver would otherwise let it open and commit a transaction of its own)."""
+
+    @public
+    def claim_then_fail():
+        with unique.claimed():
+            db.session.add(Branch(name="Claimed then undone"))
+        abort(409)
+
+    app.add_url_rule("/<tenant>/claim-then-fail", view_func=claim_then_fail)
+
+    assert client.get(f"/{world.a.slug}/claim-then-fail").status_code == 409
+    assert "Claimed then undone" not in branch_names(world)
