@@ -57,13 +57,18 @@ def register_extensions(app: Flask) -> None:
         models,  # noqa: F401 - every table must be known to Alembic
     )
     from portal.extensions import babel, csrf, db, limiter, login_manager, mail
+    from portal.web import languages
     from portal.web.gate import unauthorized
     from portal.web.sessions import load_user
 
     db.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    babel.init_app(
+        app,
+        locale_selector=languages.select_locale,
+        timezone_selector=languages.select_timezone,
+    )
     i18n.register(app)
     limiter.init_app(app)
     login_manager.init_app(app)

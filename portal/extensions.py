@@ -3,7 +3,6 @@
 import sqlite3
 
 from flask import request
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_mailman import Mail
@@ -11,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
+
+from portal.i18n import PortalBabel
 
 
 class Base(DeclarativeBase):
@@ -34,7 +35,7 @@ db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
-babel = Babel()
+babel = PortalBabel()
 limiter = Limiter(key_func=client_address)
 
 

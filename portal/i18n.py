@@ -1,33 +1,48 @@
-"""Choosing the interface language and time zone."""
+"""Translating: the catalogues with their fallback, and the fast paths the pages use."""
 
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import flask_babel
 from babel import Locale, dates
 from babel.dates import DateTimePattern
-from babel.support import NullTranslations
-from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from babel.support import NullTranslations, Translations
+from flask import Flask, g, has_app_context
 from flask_babel.speaklater import LazyString
-from flask_login import current_user
 
 
-def select_locale() -> str | None:
-    """The user's preference, then the browser's, then the tenant's default. Outside a
-    request (commands, the outbox worker) only the tenant's default can apply."""
-    languages = current_app.config["LANGUAGES"]
-    tenant = g.get("tenant")
-    fallback = tenant.default_locale if tenant is not None else None
-    if not has_request_context():
-        return fallback
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
-    return request.accept_languages.best_match(languages) or fallback
+class FallbackDomain(flask_babel.Domain):
+    """Translations that fall back string by string: ``fr_CA`` holds only what Québec
+    says differently, so a string it lacks is read in ``fr``, then in English (the
+    msgid). Babel alone loads the first catalogue it finds and stops there."""
+
+    def get_translations(self) -> NullTranslations:
+        locale = flask_babel.get_locale()
+        if locale is None:
+            return NullTranslations()
+        key = str(locale)
+        if key not in self.cache:
+            self.cache[key] = self._chain([key, locale.language] if locale.territory else [key])
+        return self.cache[key]
+
+    def _chain(self, names: list[str]) -> NullTranslations:
+        first = None
+        for name in names:
+            for directory in self.translation_directories:
+                catalogue = Translations.load(directory, [name], self.domain[0])
+                if not isinstance(catalogue, Translations) or catalogue is first:
+                    continue
+                if first is None:
+                    first = catalogue
+                else:
+                    first.add_fallback(catalogue)
+        return first or NullTranslations()
 
 
-def select_timezone() -> str | None:
-    tenant = g.get("tenant")
-    return tenant.timezone if tenant is not None else None
+class PortalBabel(flask_babel.Babel):
+    @cached_property
+    def domain_instance(self) -> FallbackDomain:
+        return FallbackDomain(domain=self.domain)
 
 
 # --- Fast paths ----------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from jinja2 import Environment, nodes
 
 import portal.i18n
 from portal.extensions import db
-from portal.i18n import select_locale
 from portal.models import User
 from portal.tenancy import bound_to
+from portal.web import languages
+from portal.web.languages import select_locale
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -274,20 +275,20 @@ def test_anonymous_visitor_gets_the_browser_language(offered, accept, expected):
 
 @pytest.mark.parametrize(("preference", "accept"), [("en", "fr"), ("fr", "en")])
 def test_user_preference_beats_the_browser(offered, monkeypatch, preference, accept):
-    monkeypatch.setattr(portal.i18n, "current_user", someone(preference))
+    monkeypatch.setattr(languages, "current_user", someone(preference))
     with offered.test_request_context(headers={"Accept-Language": accept}):
         assert select_locale() == preference
 
 
 @pytest.mark.parametrize("preference", [None, "", "de"])
 def test_no_usable_preference_falls_back_to_the_browser(offered, monkeypatch, preference):
-    monkeypatch.setattr(portal.i18n, "current_user", someone(preference))
+    monkeypatch.setattr(languages, "current_user", someone(preference))
     with offered.test_request_context(headers={"Accept-Language": "fr"}):
         assert select_locale() == "fr"
 
 
 def test_signed_out_user_object_has_no_say(offered, monkeypatch):
-    monkeypatch.setattr(portal.i18n, "current_user", someone("en", authenticated=False))
+    monkeypatch.setattr(languages, "current_user", someone("en", authenticated=False))
     with offered.test_request_context(headers={"Accept-Language": "fr"}):
         assert select_locale() == "fr"
 

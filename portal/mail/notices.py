@@ -17,6 +17,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import AuditEvent, Client, MailState, OutboxMail, Tenant, User, UserStatus
 from portal.models.base import utcnow
+from portal.services import languages
 from portal.services.actor import Actor
 from portal.services.links import portal_url
 
@@ -99,7 +100,7 @@ def _render(
         )
         .order_by(AuditEvent.id)
     ).all()
-    with force_locale(recipient.locale or tenant.default_locale):
+    with force_locale(languages.locale_for(tenant, user=recipient)):
         context = {
             "tenant": tenant,
             "client": client,

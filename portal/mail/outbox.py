@@ -18,6 +18,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives
 from flask_mailman.message import sanitize_address
 from sqlalchemy import select, update
@@ -108,22 +109,26 @@ def queue_from_templates(
     to: str,
     subject: str,
     template: str,
+    locale: str,
     headers: dict[str, str] | None = None,
     support: bool = False,
     **context,
 ) -> OutboxMail:
-    """Queue a mail whose parts are ``mail/<template>.txt`` and ``mail/<template>.html``."""
+    """Queue a mail whose parts are ``mail/<template>.txt`` and ``mail/<template>.html``,
+    subject (a lazy string) included, in the recipient's ``locale``: its words, dates and
+    durations are theirs, whoever sends it."""
     context = {"tenant": tenant, **context}
-    return queue(
-        tenant,
-        kind=kind,
-        to=to,
-        subject=subject,
-        text=render_template(f"mail/{template}.txt", **context),
-        html=render_template(f"mail/{template}.html", **context),
-        headers=headers,
-        support=support,
-    )
+    with force_locale(locale):
+        return queue(
+            tenant,
+            kind=kind,
+            to=to,
+            subject=str(subject),
+            text=render_template(f"mail/{template}.txt", **context),
+            html=render_template(f"mail/{template}.html", **context),
+            headers=headers,
+            support=support,
+        )
 
 
 @dataclass

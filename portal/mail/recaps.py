@@ -13,14 +13,13 @@ import hmac
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import force_locale
 from itsdangerous import URLSafeSerializer
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import Client, Contact, CreditAccount, LedgerEntry, Tenant
-from portal.services import audit
+from portal.services import audit, languages
 from portal.services.actor import Actor
 from portal.services.links import portal_url, read_token, token_id
 
@@ -102,9 +101,11 @@ def link_for(token: str, tenant: Tenant) -> UnsubscribeLink | None:
     return UnsubscribeLink(Recipient(record) if still_mailed_here else None)
 
 
-def mail_locale(client: Client, tenant: Tenant) -> str:
-    offered = current_app.config["LANGUAGES"]
-    return client.language if client.language in offered else tenant.default_locale
+def recipient_locale(recipient: Recipient, client: Client, tenant: Tenant) -> str:
+    """A contact who has portal access reads in their own language; others in the
+    client's."""
+    user = recipient.record.user if recipient.kind == "contact" else None
+    return languages.locale_for(tenant, user=user, client=client)
 
 
 def queue_recap(tenant: Tenant, account: CreditAccount, entry: LedgerEntry, client: Client) -> int:
@@ -115,25 +116,25 @@ def queue_recap(tenant: Tenant, account: CreditAccount, entry: LedgerEntry, clie
         link = portal_url(
             "mailing.unsubscribe", tenant=tenant.slug, token=unsubscribe_token(recipient)
         )
-        with force_locale(mail_locale(client, tenant)):
-            outbox.queue_from_templates(
-                tenant,
-                kind="recap",
-                to=recipient.address,
-                subject=str(_l("Your time credit situation")),
-                template="recap",
-                support=True,
-                headers={
-                    "List-Unsubscribe": f"<{link}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
-                account=account,
-                entry=entry,
-                client=client,
-                technician=entry.technician,
-                unsubscribe_link=link,
-                statement_link=statement_link,
-            )
+        outbox.queue_from_templates(
+            tenant,
+            kind="recap",
+            to=recipient.address,
+            subject=_l("Your time credit situation"),
+            template="recap",
+            locale=recipient_locale(recipient, client, tenant),
+            support=True,
+            headers={
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            account=account,
+            entry=entry,
+            client=client,
+            technician=entry.technician,
+            unsubscribe_link=link,
+            statement_link=statement_link,
+        )
         queued += 1
     return queued
 

@@ -300,6 +300,14 @@ class Contact(ClientOwned, db.Model):
         primaryjoin="and_(Client.id == foreign(Contact.client_id),"
         " Client.tenant_id == Contact.tenant_id)",
     )
+    #: The portal user this contact signs in as, once given access: mails to the
+    #: contact are written in that user's language.
+    user: Mapped["User | None"] = relationship(  # noqa: F821
+        primaryjoin="and_(Contact.id == foreign(User.contact_id),"
+        " Contact.tenant_id == User.tenant_id)",
+        uselist=False,
+        viewonly=True,
+    )
 
     @classmethod
     def client_scope(cls, visibility: ClientVisibility) -> ColumnElement[bool]:

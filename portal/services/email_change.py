@@ -11,7 +11,7 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import User
-from portal.services import audit, search
+from portal.services import audit, languages, search
 from portal.services.actor import Actor
 from portal.services.links import digest, portal_url, read_token, token_id
 
@@ -41,7 +41,8 @@ def request_email_change(new_email: str, *, actor: Actor) -> None:
         actor.tenant,
         kind="email_change",
         to=new_email,
-        subject=str(_l("Confirm your new address for %(tenant)s", tenant=actor.tenant.name)),
+        subject=_l("Confirm your new address for %(tenant)s", tenant=actor.tenant.name),
+        locale=languages.locale_for(actor.tenant, user=user),
         template="email_confirm",
         user=user,
         new_email=new_email,
@@ -82,7 +83,8 @@ def change_email(user: User, new_email: str, *, actor: Actor) -> None:
         actor.tenant,
         kind="email_changed_notice",
         to=old_email,
-        subject=str(_l("Your address for %(tenant)s has changed", tenant=actor.tenant.name)),
+        subject=_l("Your address for %(tenant)s has changed", tenant=actor.tenant.name),
+        locale=languages.locale_for(actor.tenant, user=user),
         template="email_changed",
         user=user,
         new_email=new_email,

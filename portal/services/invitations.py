@@ -22,7 +22,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import audit, auth, authority, sessions, users
+from portal.services import audit, auth, authority, languages, sessions, users
 from portal.services.actor import Actor
 from portal.services.links import digest, portal_url, read_token, token_id
 from portal.services.tenants import system_role
@@ -87,7 +87,8 @@ def send_invitation(user: User, tenant: Tenant, *, invited_by: User | None) -> I
         tenant,
         kind="invitation",
         to=user.email,
-        subject=str(_l("Your access to %(tenant)s", tenant=tenant.name)),
+        subject=_l("Your access to %(tenant)s", tenant=tenant.name),
+        locale=languages.locale_for(tenant, user=user),
         template="invitation",
         user=user,
         invited_by=invited_by,

@@ -15,7 +15,7 @@ from portal.models import (
     User,
     UserStatus,
 )
-from portal.services import audit, auth, users
+from portal.services import audit, auth, languages, users
 from portal.services.actor import Actor
 from portal.services.invitations import revoke_pending
 from portal.services.links import digest, portal_url, read_token, token_id
@@ -40,7 +40,8 @@ def send_reset(user: User, tenant: Tenant) -> OutboxMail:
         tenant,
         kind="password_reset",
         to=user.email,
-        subject=str(_l("Choose a new password for %(tenant)s", tenant=tenant.name)),
+        subject=_l("Choose a new password for %(tenant)s", tenant=tenant.name),
+        locale=languages.locale_for(tenant, user=user),
         template="reset",
         user=user,
         link=portal_url("auth.reset_password", tenant=tenant.slug, token=token),

@@ -38,11 +38,16 @@ def find_live(
     token: str, idle_timeout: timedelta, absolute_timeout: timedelta, now: datetime | None = None
 ) -> UserSession | None:
     """The open session for ``token``, or None (unknown, ended, or timed out — then ended)."""
-    # The user, role and role's permissions come with it: every page asks for them.
+    # The user, role and role's permissions come with it: every page asks for them; and
+    # a client user's company, which every page of theirs reads (its language, at least).
+    signed_in = joinedload(UserSession.user)
     user_session = (
         db.session.execute(
             select(UserSession)
-            .options(joinedload(UserSession.user).joinedload(User.role).joinedload(Role.grants))
+            .options(
+                signed_in.joinedload(User.role).joinedload(Role.grants),
+                signed_in.joinedload(User.client),
+            )
             .where(
                 UserSession.token_hash == hash_session_token(token),
                 UserSession.ended_at.is_(None),

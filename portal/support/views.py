@@ -10,7 +10,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
-from portal.models import Billing, Client, CreditAccount, CreditAccountClient, LedgerEntry
+from portal.models import (
+    Billing,
+    Client,
+    Contact,
+    CreditAccount,
+    CreditAccountClient,
+    LedgerEntry,
+)
 from portal.permissions import guard, permission
 from portal.services import credit, interventions, search, unique
 from portal.services.credit import format_minutes
@@ -46,7 +53,8 @@ RECORDING = (
     joinedload(CreditAccount.billing_client),
     selectinload(CreditAccount.links)
     .joinedload(CreditAccountClient.client)
-    .joinedload(Client.contacts),
+    .joinedload(Client.contacts)
+    .joinedload(Contact.user),  # the language each recap is written in
 )
 
 #: What a search result shows of an account: the companies it serves, under whichever

@@ -8,6 +8,7 @@ from portal.i18n import format_date, format_datetime
 from portal.i18n import lazy_gettext as _l
 from portal.services.audit import labels
 from portal.services.credit import format_minutes
+from portal.web.languages import html_lang
 
 #: Navigation entries: label, endpoint, the permission that shows them.
 NAVIGATION = [
@@ -58,6 +59,7 @@ def register(app: Flask) -> None:
     for helper in (
         navigation,
         get_locale,
+        html_lang,
         country_name,
         language_name,
         labels.action_label,
