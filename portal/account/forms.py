@@ -2,15 +2,15 @@
 
 from functools import partial
 
-from flask import current_app
 from wtforms import BooleanField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from portal.i18n import lazy_gettext as _l
 from portal.services.proposals import PROPOSED_FIELDS
-from portal.validation import apply, language_choices, normalise_phone
+from portal.validation import apply, normalise_phone
 from portal.web.forms import NO_CHOICE, PortalForm, strip, text
 from portal.web.forms.contact import ContactForm
+from portal.web.languages import locale_choices
 
 #: Fields of the contact card the contact keeps current itself.
 OWN_CARD_FIELDS = ("title", "department", "phone", "mobile", "fax", "location")
@@ -28,17 +28,14 @@ class OwnCardForm(PortalForm):
         description=_l("With the time credit balance; every mail has a link to stop them."),
     )
     locale = SelectField(
-        _l("Language of the portal"), description=_l("Empty: the language of your browser.")
+        _l("Language of the portal"), description=_l("Empty: the language of your company.")
     )
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, phone_region: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.phone_region = phone_region
-        offered = set(current_app.config["LANGUAGES"])
-        self.locale.choices = [NO_CHOICE] + [
-            choice for choice in language_choices() if choice.value in offered
-        ]
+        self.locale.choices = [NO_CHOICE, *locale_choices()]
 
     def validate_phone(self, field):
         apply(field, partial(normalise_phone, region=self.phone_region))

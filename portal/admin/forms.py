@@ -3,8 +3,7 @@ settings, its branches and its roles."""
 
 from functools import partial
 
-from flask import current_app, flash, g
-from flask_babel import get_locale
+from flask import flash, g
 from sqlalchemy import select
 from wtforms import (
     IntegerField,
@@ -34,6 +33,7 @@ from portal.services import authority
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
 from portal.web.forms import PortalForm, strip, text
 from portal.web.forms.access import GrantAccessForm, branch_choices
+from portal.web.languages import locale_choices
 
 #: The most days an invitation link may stay valid: a link in a mailbox is a key.
 MAX_INVITATION_DAYS = 30
@@ -135,10 +135,7 @@ class SettingsForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the languages the portal speaks, not every language a client may have.
-        self.default_locale.choices = [
-            SelectChoice(code, get_locale().languages.get(code, code))
-            for code in current_app.config["LANGUAGES"]
-        ]
+        self.default_locale.choices = locale_choices()
 
     def validate_support_sender_email(self, field):
         apply(field, normalise_email)

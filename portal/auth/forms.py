@@ -1,9 +1,10 @@
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from portal.i18n import lazy_gettext as _l
 from portal.services.users import MIN_PASSWORD_LENGTH
 from portal.web.forms import PortalForm
+from portal.web.languages import locale_choices
 
 
 class LoginForm(PortalForm):
@@ -98,3 +99,16 @@ class ChangeEmailForm(PortalForm):
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Send the confirmation link"))
+
+
+class LanguageForm(PortalForm):
+    """The language switch: a signed-in user's preference, a visitor's choice."""
+
+    locale = SelectField(_l("Language"), validate_choice=True)
+    next = HiddenField()
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, signed_in: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = [("", _l("The language of my company"))] if signed_in else []
+        self.locale.choices = default + locale_choices()

@@ -17,12 +17,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 
 from portal.auth.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
     ForgotPasswordForm,
+    LanguageForm,
     LoginForm,
     LogoutForm,
     RenewLinkForm,
@@ -36,6 +38,7 @@ from portal.permissions import SIGNED_IN, permission, public
 from portal.services import auth, email_change, invitations, password_reset, sessions, users
 from portal.validation import normalise_email
 from portal.web.gate import current_actor
+from portal.web.languages import remember_choice
 from portal.web.sessions import SESSION_TOKEN, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
@@ -340,3 +343,22 @@ def confirm_email(token: str):
     email_change.change_email(user, new_email, actor=current_actor())
     flash(_("Your address is now %(email)s.", email=new_email), "success")
     return private(redirect(url_for("main.home")))
+
+
+@bp.route("/language", methods=["GET", "POST"])
+@public
+def choose_language():
+    """Signed in, the language is the user's preference; otherwise the visitor's choice
+    lasts for the browser session. The header's switch sends back to the page it was on."""
+    signed_in = current_user.is_authenticated
+    form = LanguageForm(
+        signed_in=signed_in,
+        data={"locale": (current_user.locale or "") if signed_in else str(get_locale())},
+    )
+    if form.validate_on_submit():
+        if signed_in:
+            users.set_locale(current_actor().user, form.locale.data or None)
+        else:
+            remember_choice(form.locale.data)
+        return redirect(safe_next(form.next.data) or url_for("main.home"))
+    return render_template("auth/language.html", form=form)

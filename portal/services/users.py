@@ -69,3 +69,9 @@ def set_disabled(user: User, disabled: bool, *, actor: Actor) -> None:
         client_id=user.client_id,
         user_id=user.id,
     )
+
+
+def set_locale(user: User, locale: str | None) -> None:
+    """The language ``user`` reads the portal and their mails in; None follows their
+    company's, else the tenant's (a display preference: not audited)."""
+    user.locale = locale

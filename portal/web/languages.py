@@ -6,6 +6,7 @@ asks for, else the tenant's default. Outside a request (commands, the outbox wor
 only the tenant's default can apply; mails choose their recipient's language themselves.
 """
 
+from babel import Locale
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -46,3 +47,13 @@ def html_lang() -> str:
 def remember_choice(locale: str) -> None:
     """The language switch of a visitor nobody knows yet: for this browser session."""
     session[SESSION_LOCALE] = locale
+
+
+def locale_choices() -> list[tuple[str, str]]:
+    """Each offered language named in itself ("Français (Canada)"), as a reader looks
+    for their own language whatever the page is in."""
+    choices = []
+    for code in current_app.config["LANGUAGES"]:
+        name = Locale.parse(code).get_display_name(code)
+        choices.append((code, name[:1].upper() + name[1:]))
+    return choices

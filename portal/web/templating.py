@@ -8,7 +8,7 @@ from portal.i18n import format_date, format_datetime
 from portal.i18n import lazy_gettext as _l
 from portal.services.audit import labels
 from portal.services.credit import format_minutes
-from portal.web.languages import html_lang
+from portal.web.languages import html_lang, locale_choices
 
 #: Navigation entries: label, endpoint, the permission that shows them.
 NAVIGATION = [
@@ -60,6 +60,7 @@ def register(app: Flask) -> None:
         navigation,
         get_locale,
         html_lang,
+        locale_choices,
         country_name,
         language_name,
         labels.action_label,
@@ -74,6 +75,6 @@ def register(app: Flask) -> None:
 
     @app.template_filter("date")
     def date_filter(value):
-        return format_date(value, "medium") if value else ""
+        return format_date(value, "short") if value else ""
 
     app.add_template_filter(format_minutes, "minutes")
