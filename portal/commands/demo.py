@@ -36,6 +36,8 @@ class StaffSpec:
     name: str
     role: str
     initials: str | None = None
+    #: The language they chose; None reads the tenant's.
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class ContactSpec:
     invited_by: str | None = None
     #: The contact has opted in to the recap mails.
     recap_mails: bool = False
+    #: The language the client user chose; None reads the company's.
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class TenantSpec:
     branches: tuple[str, ...]
     staff: tuple[StaffSpec, ...]
     clients: tuple[ClientSpec, ...]
+    #: The tenant's default language.
+    locale: str = "en"
     support_phone: str | None = None
     review_url: str | None = None
 
@@ -93,15 +99,18 @@ DEMO = (
         review_url="https://reviews.example.com/m-repare-tout",
         timezone="America/Toronto",
         country="CA",
+        locale="fr_CA",
         branches=("Actif Montréal", "Québec"),
         staff=(
             StaffSpec("admin@demo.test", "Roger Point", "Administrator"),
-            StaffSpec("tech@demo.test", "Hervé Rayon", "Technician", initials="HRY"),
+            StaffSpec("tech@demo.test", "Hervé Rayon", "Technician", initials="HRY", locale="en"),
             StaffSpec(
                 "sales@demo.test", "Marie-Astrid Vente", "Sales administration", initials="MAV"
             ),
             # The other technicians of seed 002's history.
-            StaffSpec("ecn@demo.test", "Étienne Neuville", "Technician", initials="ECN"),
+            StaffSpec(
+                "ecn@demo.test", "Étienne Neuville", "Technician", initials="ECN", locale="fr"
+            ),
             StaffSpec("nvl@demo.test", "Nadia Vallée", "Technician", initials="NVL"),
             StaffSpec("cpl@demo.test", "Claude Poulin", "Technician", initials="CPL"),
         ),
@@ -140,6 +149,7 @@ DEMO = (
                         email="jszczygiel@jmactions.com",
                         user_code="49961",
                         recap_mails=True,
+                        locale="fr",
                     ),
                 ),
             ),
@@ -258,6 +268,7 @@ def generated_clients(count: int, first_code: int) -> list[ClientSpec]:
 
 def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     tenant.timezone = spec.timezone
+    tenant.default_locale = spec.locale
     tenant.default_country = spec.country
     tenant.default_currency = "USD" if spec.country == "US" else "CAD"
     tenant.next_client_number = 9000
@@ -273,7 +284,7 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
             password=None,
             role=role_named(staff.role),
             initials=staff.initials,
-        )
+        ).locale = staff.locale
     client_role = system_role(SystemRole.CLIENT)
     extra = generated_clients(36, 7000) if spec.slug == "demo" else []
     for client_spec in (*spec.clients, *extra):
@@ -335,6 +346,7 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
                         kind=UserKind.CLIENT,
                         client_id=client.id,
                         contact_id=contact.id,
+                        locale=contact_spec.locale,
                     )
                 )
     db.session.flush()
