@@ -293,7 +293,7 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     assert "4996" in account_page and "JM-ACTIONS" in account_page
     assert "Paramétrage Gmail pour accepter connexions Gestan" in account_page
     assert re.search(r'id="balance">\s*50 min', account_page)
-    assert re.search(r"2021-07-30\s*<span[^>]*>expired</span>", account_page)
+    assert re.search(r"7/30/21\s*<span[^>]*>expired</span>", account_page)
     token = csrf_token(tech.get(found.location))
     response = tech.post(
         f"{found.location}/interventions",
@@ -314,22 +314,23 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/demo/unsubscribe/" in mail["List-Unsubscribe"]
     text = mail.get_body(("plain",)).get_content()
+    # JM-ACTIONS is in France and Joseph reads French: the recap is seed 002's own.
     for expected in (
-        "You: JM-ACTIONS",
+        "Vous\u00a0: JM-ACTIONS",
         "Paramétrage de la sauvegarde",
-        "Our advice: Attention aux sauvegardes !",
-        "Duration of the intervention: 12 minutes",
-        "Previous time credit: 50 minutes",
-        "Time credit balance: 38 minutes.",
+        "Notre conseil\u00a0: Attention aux sauvegardes !",
+        "Durée de l'intervention\u00a0: 12 minutes",
+        "Crédit-temps précédent\u00a0: 50 minutes",
+        "Solde de crédit-temps\u00a0: 38 minutes.",
         "Hervé Rayon",
-        "The M. Répare Tout team",
+        "L'équipe M. Répare Tout",
         "+1 514-555-0100",
         "https://reviews.example.com/m-repare-tout",
     ):
         assert expected in text, expected
-    assert "free of charge" not in text and "negative" not in text
+    assert "à titre gratuit" not in text and "négatif" not in text
     html = mail.get_body(("html",)).get_content()
-    assert "<strong>Time credit balance: 38 minutes.</strong>" in html
+    assert "<strong>Solde de crédit-temps\u00a0: 38 minutes.</strong>" in html
 
     response = tech.post(
         f"{found.location}/interventions",
@@ -343,8 +344,8 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     assert response.status_code == 302
     assert outbox.deliver_due().sent == 1
     free_text = smtp_server.messages[-1].get_body(("plain",)).get_content()
-    assert "This intervention was done free of charge." in free_text
-    assert "Time credit balance: 38 minutes." in free_text
+    assert "Cette intervention a été effectuée à titre gratuit." in free_text
+    assert "Solde de crédit-temps\u00a0: 38 minutes." in free_text
 
 
 def test_unsubscribe_asks_for_a_click_works_in_one_click_and_can_be_reversed(app, world):
