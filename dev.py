@@ -147,7 +147,25 @@ def translations() -> None:
             "--ignore-obsolete",
         ]
     )
+    run([PYTHON, "-c", "import dev; dev.keep_only_regional_differences()"])
     run([pybabel, "compile", "-d", catalogue])
+
+
+def keep_only_regional_differences() -> None:
+    """A regional catalogue (fr_CA) holds only what the region says differently: the
+    update adds every message to it, untranslated; drop those again, or they would be
+    compiled as English (a plural's empty forms are) instead of falling back to fr."""
+    from babel.messages.pofile import read_po, write_po
+
+    for path in (ROOT / "portal" / "translations").glob("*_*/LC_MESSAGES/messages.po"):
+        with path.open("rb") as po:
+            catalogue = read_po(po)
+        for message in list(catalogue):
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if message.id and not all(strings):
+                catalogue.delete(message.id, context=message.context)
+        with path.open("wb") as po:
+            write_po(po, catalogue, width=0)
 
 
 def stop(signum: int, frame: object) -> None:

@@ -111,18 +111,19 @@ def test_joseph_sees_account_4996_and_a_new_intervention_appears(app):
     page = joseph.get("/demo/statement")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Customer ID 4996: quote it when you call support." in html
+    # Joseph reads France's French (his preference in the demo).
+    assert "Numéro client 4996\u00a0: indiquez-le lorsque vous appelez le support." in html
     assert re.search(r'id="balance-\d+">\s*50 min', html)
-    assert "expired" in html  # valid until 30/07/2021
+    assert "expiré" in html  # valid until 30/07/2021
     rows = [(cells[1].split()[0], cells[2], cells[6], cells[7]) for cells in table(html)]
     assert [(kind, before, after) for kind, _summary, before, after in rows] == [
         ("Intervention", "55", "50"),
         ("Intervention", "65", "55"),
         ("Intervention", "65", "65"),
-        ("Purchase", "5", "65"),
+        ("Achat", "5", "65"),
         ("Intervention", "15", "5"),
         ("Intervention", "33", "15"),
-        ("Adjustment", "0", "33"),
+        ("Ajustement", "0", "33"),
     ]
     assert rows[0][1] == "Paramétrage Gmail pour accepter connexions Gestan"
     assert "<svg" in html and 'class="purchase"' in html

@@ -412,7 +412,7 @@ def _load_credit(tenant: Tenant) -> None:
     credit.adjust(
         jm,
         delta=33,
-        reason="Opening balance",
+        reason="Solde d'ouverture",
         actor=by_sales,
         at=at("2020-10-26 10:00:00"),
     )
@@ -445,7 +445,7 @@ def _load_credit(tenant: Tenant) -> None:
     credit.adjust(
         s2m,
         delta=-15,
-        reason="Opening balance",
+        reason="Solde d'ouverture",
         actor=by_sales,
         at=at("2020-03-01 09:00:00"),
     )
@@ -461,5 +461,5 @@ def _load_credit(tenant: Tenant) -> None:
     )
 
     flagged = account("7001")
-    credit.adjust(flagged, delta=-90, reason="Opening balance", actor=by_sales)
-    credit.set_npi(flagged, True, reason="Invoices unpaid since March", actor=by_sales)
+    credit.adjust(flagged, delta=-90, reason="Solde d'ouverture", actor=by_sales)
+    credit.set_npi(flagged, True, reason="Factures impayées depuis mars", actor=by_sales)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Billing,
@@ -111,6 +112,18 @@ def evaluate(account: CreditAccount, threshold: int) -> Policy:
             )
         ),
     )
+
+
+#: What a purchase says it was, stored as the message: ``shown_summary`` translates it for
+#: each reader, whatever language the purchase was recorded in.
+PURCHASE_SUMMARY = "Time credit purchase"
+
+
+def shown_summary(kind: EntryKind, summary: str) -> str:
+    """An entry's summary as its reader reads it: a purchase's in their own language."""
+    if kind is EntryKind.PURCHASE and summary == PURCHASE_SUMMARY:
+        return gettext("Time credit purchase")
+    return summary
 
 
 def format_minutes(minutes: int) -> str:
@@ -262,7 +275,7 @@ def record_purchase(
         delta=minutes,
         client_id=account.billing_client_id,
         technician=actor.user,
-        summary=str(_l("Time credit purchase")),
+        summary=PURCHASE_SUMMARY,
         amount=amount,
         reference=reference,
         at=at,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import CreditAccount, EntryKind, LedgerEntry, User
+from portal.services.credit import shown_summary
 
 PER_PAGE = 25
 #: Most ledger positions the balance curve samples, whatever the account's size: a
@@ -300,7 +301,7 @@ def csv_chunks(ledgers: list[tuple[int, str]], entry_filter: EntryFilter) -> Ite
                     _cell(customer_id),
                     to_user_timezone(row.created_at).isoformat(timespec="seconds"),
                     row.kind.value,
-                    _cell(row.summary),
+                    _cell(shown_summary(row.kind, row.summary)),
                     _cell(row.advice),
                     _cell(row.name),
                     row.minutes if row.kind is EntryKind.INTERVENTION else "",

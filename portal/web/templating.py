@@ -7,7 +7,7 @@ from flask_login import current_user
 from portal.i18n import format_date, format_datetime
 from portal.i18n import lazy_gettext as _l
 from portal.services.audit import labels
-from portal.services.credit import format_minutes
+from portal.services.credit import format_minutes, shown_summary
 from portal.web.languages import html_lang, locale_choices
 
 #: Navigation entries: label, endpoint, the permission that shows them.
@@ -64,6 +64,7 @@ def register(app: Flask) -> None:
         country_name,
         language_name,
         labels.action_label,
+        shown_summary,
         labels.field_label,
         labels.event_subject,
     ):
