@@ -35,6 +35,7 @@ PUBLIC_ENDPOINTS = {
     "auth.reset_password",
     "auth.choose_new_password",
     "auth.confirm_email",
+    "auth.choose_language",  # the language switch of the pages above
     "mailing.unsubscribe",
 }
 
