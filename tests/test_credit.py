@@ -3,7 +3,7 @@ intervention form's validation, the recap mail over SMTP with its unsubscribe li
 and ``credit verify``."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select, update
@@ -190,6 +190,143 @@ def test_refused_buttons_look_disabled_and_are_announced_with_the_reason(app, wo
         look = declarations(stylesheet, enabled)
         assert disabled["background"] != look["background"], enabled
         assert disabled["color"] != look["color"], enabled
+
+
+def expire(world, days: int = 1) -> None:
+    """The fixture account's validity date, ``days`` ago (negative: to come)."""
+    with bound_to(db.session, world.a.tenant_id):
+        account = db.session.get(CreditAccount, world.a.account_id)
+        account.valid_until = datetime.now(UTC).date() - timedelta(days=days)
+        db.session.commit()
+
+
+def banner(body: str) -> tuple[str, str]:
+    """The policy banner's level class and its text."""
+    found = re.search(r'<div class="policy policy-(\w+)"[^>]*>(.*?)</div>', body, re.S)
+    return found.group(1), found.group(2)
+
+
+@pytest.mark.parametrize(
+    ("balance", "npi", "called_before", "verdict", "level"),
+    [
+        (50, False, True, Verdict.GO, "warning"),
+        (0, False, False, Verdict.GO_FIRST_CALL, "warning"),
+        (-30, False, True, Verdict.GO_REMIND, "warning"),
+        (-75, False, True, Verdict.REFUSED_DEBT, "danger"),
+        (-30, True, True, Verdict.REFUSED_NPI, "danger"),
+    ],
+)
+def test_past_its_validity_the_policy_reminds_to_renew_and_keeps_its_verdict(
+    balance, npi, called_before, verdict, level
+):
+    account = CreditAccount(
+        balance_minutes=balance,
+        npi=npi,
+        first_intervention_at=(datetime(2024, 1, 1, tzinfo=UTC) if called_before else None),
+        valid_until=datetime.now(UTC).date() - timedelta(days=1),
+    )
+    policy = credit.evaluate(account, threshold=60)
+    assert (policy.verdict, policy.level, policy.renew) == (verdict, level, True)
+    assert "remind the customer to renew" in policy.message
+    assert "go ahead" not in policy.message
+    account.valid_until = datetime.now(UTC).date()  # valid through today
+    assert not credit.evaluate(account, threshold=60).renew
+
+
+def test_past_its_validity_the_support_screen_is_amber_as_the_statement_is_red(app, world):
+    """JM-ACTIONS in seed 002: "Validité CT 30/07/2021" beside a positive balance. The
+    technician reads an amber reminder (not a green "go ahead"), the customer a red
+    "expired"; the intervention is recorded all the same (the seed's rule is the
+    balance and NPI)."""
+    browser = signed_in(app, world, world.a.tech_email)
+    url = f"/{world.a.slug}/support/accounts/{world.a.account_id}"
+    level, text = banner(browser.get(url).get_data(as_text=True))
+    assert (level, "go ahead" in text) == ("ok", True)  # valid: green, go ahead
+
+    expire(world)
+    body = browser.get(url).get_data(as_text=True)
+    level, text = banner(body)
+    assert level == "warning"
+    assert "remind the customer to renew" in text and "go ahead" not in text
+    assert re.search(r"expired</span>", body)
+    (button,) = re.findall(r'<input[^>]*name="normal"[^>]*>', body)
+    assert " disabled" not in button
+    assert 'class="record"' in body
+    stylesheet = browser.get("/static/portal.css").get_data(as_text=True)
+    assert (
+        declarations(stylesheet, ".policy-warning")["background"]
+        != (declarations(stylesheet, ".policy-ok")["background"])
+    )
+    assert record(browser, world).status_code == 302
+    assert account_row(world).balance_minutes == 50 - 12
+
+    customer = signed_in(app, world, world.a.client_user_email)
+    statement = customer.get(f"/{world.a.slug}/statement/{world.a.account_id}")
+    assert statement.status_code == 200
+    statement = statement.get_data(as_text=True)
+    assert re.search(r'class="badge danger">expired</span>', statement)
+    assert "The validity date of this credit has passed: ask us about renewing it." in statement
+
+
+def form_tag(body: str) -> str:
+    (tag,) = re.findall(r'<form method="post" action="[^"]*/interventions"[^>]*>', body)
+    return tag
+
+
+def controls(body: str) -> dict[str, str]:
+    """The intervention form's controls by name (the stopwatch's by its data- mark)."""
+    form = re.search(r'<form method="post" action="[^"]*/interventions".*?</form>', body, re.S)
+    found = {}
+    for tag in re.findall(r"<(?:input|textarea|select|button)\b[^>]*>", form.group(0)):
+        name = re.search(r'name="(\w+)"', tag) or re.search(r"data-(start|pause|stop)\b", tag)
+        if name and name.group(1) != "csrf_token":
+            found[name.group(1)] = tag
+    return found
+
+
+@pytest.mark.parametrize(
+    ("balance", "npi", "who", "refused"),
+    [
+        (-75, False, "tech", True),  # beyond the threshold, no support.override
+        (-30, True, "admin", True),  # NPI: nobody overrides it
+        (-75, False, "admin", False),  # a supervisor may override, with a reason
+        (-30, False, "tech", False),  # reasonably negative: go, remind
+    ],
+)
+def test_a_refused_form_is_greyed_and_disabled_but_an_override_stays_usable(
+    app, world, balance, npi, who, refused
+):
+    set_balance(world, balance, npi=npi)
+    browser = signed_in(app, world, world.a.tech_email if who == "tech" else world.a.admin_email)
+    body = browser.get(f"/{world.a.slug}/support/accounts/{world.a.account_id}").get_data(
+        as_text=True
+    )
+    assert (" refused" in form_tag(body)) is refused
+    found = controls(body)
+    for name in ("summary", "advice", "minutes", "review", "normal", "free", "start", "stop"):
+        assert (" disabled" in found[name]) is refused, (name, found[name])
+    if who == "admin" and not npi:
+        assert " disabled" not in found["override_reason"]
+    else:
+        assert "override_reason" not in found
+    stylesheet = browser.get("/static/portal.css").get_data(as_text=True)
+    greyed = declarations(stylesheet, "form.record.refused")
+    assert greyed.get("background") and "dashed" in greyed.get("border", "")
+
+
+def test_the_stopwatch_is_keyed_to_its_account_and_speaks_politely(app, world):
+    browser = signed_in(app, world, world.a.tech_email)
+    body = browser.get(f"/{world.a.slug}/support/accounts/{world.a.account_id}").get_data(
+        as_text=True
+    )
+    watch = re.search(r"<div[^>]*data-stopwatch[^>]*>", body).group(0)
+    assert f'data-key="{world.a.slug}:{world.a.account_id}"' in watch
+    assert 'data-running="Running"' in watch and 'data-paused="Paused"' in watch
+    assert re.search(r'<span[^>]*aria-live="polite"[^>]*data-state', body)
+    assert re.search(r'<span[^>]*role="timer"[^>]*data-display', body)
+    assert 'class="running-mark"' in body
+    script = browser.get("/static/stopwatch.js").get_data(as_text=True)
+    assert "localStorage" in script and "setInterval(show, 1000)" in script
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,10 @@ class Policy:
 
     verdict: Verdict
     message: str
+    #: The validity date has passed: whatever the verdict, remind the customer to renew.
+    #: A reminder, not a refusal (seed 002's rule is about the balance and NPI), but never
+    #: shown as a plain "go ahead".
+    renew: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -64,13 +68,33 @@ class Policy:
 
     @property
     def level(self) -> str:
-        if self.verdict is Verdict.GO:
+        if self.verdict is Verdict.GO and not self.renew:
             return "ok"
         return "warning" if self.allowed else "danger"
 
 
 def evaluate(account: CreditAccount, threshold: int) -> Policy:
-    """The credit policy of seed 002, for the banner and for the server alike."""
+    """The credit policy of seed 002, for the banner and for the server alike; past the
+    validity date, the same verdict with a reminder to renew."""
+    policy = _verdict(account, threshold)
+    if not account.expired:
+        return policy
+    if policy.verdict is Verdict.GO:
+        message = str(
+            _l(
+                "Time credit available, but its validity date has passed: you may help, and "
+                "remind the customer to renew it."
+            )
+        )
+    else:
+        renew = str(
+            _l("The validity date of the credit has passed: remind the customer to renew it.")
+        )
+        message = f"{policy.message} {renew}"
+    return Policy(policy.verdict, message, renew=True)
+
+
+def _verdict(account: CreditAccount, threshold: int) -> Policy:
     balance = account.balance_minutes
     if account.npi and balance <= 0:
         return Policy(
