@@ -7,13 +7,31 @@ from portal.models import UserSession
 from portal.tenancy import cross_tenant
 from tests.conftest import csrf_token, login
 
+#: What two browsers send, and how people call them.
+AGENTS = [
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0",
+        "Firefox on Windows",
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        "Mobile Safari on iOS",
+    ),
+    (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Safari/537.36",
+        "Chrome on Linux",
+    ),
+]
+
 
 def signed_in_browsers(app, world, count: int) -> list:
     browsers = []
     for number in range(count):
         browser = app.test_client()
         browser.environ_base["REMOTE_ADDR"] = f"192.0.2.{number + 1}"
-        agent = {"User-Agent": f"Browser {number}"}
+        agent = {"User-Agent": AGENTS[number][0]}
         login(browser, world.a.slug, world.a.admin_email, headers=agent)
         browsers.append(browser)
     return browsers
@@ -26,8 +44,10 @@ def is_signed_in(browser, world) -> bool:
 def test_the_list_shows_each_browser_and_marks_this_one(app, world):
     mine, other = signed_in_browsers(app, world, 2)
     page = mine.get(f"/{world.a.slug}/sessions").get_data(as_text=True)
-    assert "Browser 0" in page and "Browser 1" in page
-    assert "192.0.2.2" in page and "This browser" in page and "Fixture browser" in page
+    assert "Firefox on Windows" in page and "Mobile Safari on iOS" in page
+    assert "Mozilla/5.0" not in page, "people read browsers' names, not their User-Agent"
+    # The fixture's session was opened by something no browser family matches.
+    assert "192.0.2.2" in page and "This browser" in page and "Unknown browser" in page
     assert page.count("End this session") == 2, "every session but this browser's"
     tech = app.test_client()
     tech.environ_base["REMOTE_ADDR"] = "198.51.100.77"

@@ -1,10 +1,11 @@
 """What every template can use: the tenant, the navigation, the CSRF token."""
 
+import ua_parser
 from flask import Flask, g, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from portal.i18n import format_date, format_datetime
+from portal.i18n import format_date, format_datetime, gettext
 from portal.i18n import lazy_gettext as _l
 from portal.services.audit import labels
 from portal.services.credit import format_minutes, shown_summary
@@ -50,6 +51,18 @@ def language_name(code: str) -> str:
     return get_locale().languages.get(code, code)
 
 
+def browser_name(user_agent: str | None) -> str:
+    """A stored User-Agent as people say it: "Firefox on Windows"."""
+    parsed = ua_parser.parse(user_agent) if user_agent else None
+    browser = parsed.user_agent.family if parsed and parsed.user_agent else None
+    system = parsed.os.family if parsed and parsed.os else None
+    if not browser or browser == "Other":
+        return gettext("Unknown browser")
+    if not system or system == "Other":
+        return browser
+    return gettext("%(browser)s on %(system)s", browser=browser, system=system)
+
+
 def register(app: Flask) -> None:
     @app.context_processor
     def inject():
@@ -79,3 +92,4 @@ def register(app: Flask) -> None:
         return format_date(value, "short") if value else ""
 
     app.add_template_filter(format_minutes, "minutes")
+    app.add_template_filter(browser_name, "browser")
