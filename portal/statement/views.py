@@ -56,7 +56,9 @@ def summary(account: CreditAccount, entry_filter: ledger.EntryFilter):
     return {
         "account": account,
         "totals": credit.totals(account),
-        "chart": balance_chart(ledger.balance_points(account, entry_filter, positions)),
+        "chart": balance_chart(
+            ledger.balance_points(account, entry_filter, positions), entry_filter
+        ),
         "positions": positions,
     }
 
