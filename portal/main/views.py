@@ -1,12 +1,13 @@
 """Pages outside any feature: the tenant's home and the health check."""
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, current_app, render_template
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.permissions import SIGNED_IN, permission, public
+from portal.services import home as home_service
+from portal.web.gate import current_actor
 
 bp = Blueprint("main", __name__)
 
@@ -28,8 +29,5 @@ def health():
 @bp.route("/<tenant>/")
 @permission(SIGNED_IN)
 def home():
-    if current_user.can("portal.self"):
-        return redirect(url_for("account.index"))
-    if current_user.can("clients.view"):
-        return redirect(url_for("clients.index"))
-    return render_template("main/home.html")
+    """What needs the user's attention, by role: where signing in lands."""
+    return render_template("main/home.html", home=home_service.overview(actor=current_actor()))
