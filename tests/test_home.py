@@ -25,6 +25,7 @@ from portal.models import (
     EntryKind,
     Invitation,
     LedgerEntry,
+    ProposalState,
     Role,
     SystemRole,
     Tenant,
@@ -624,3 +625,13 @@ def test_every_home_page_costs_the_same_statements_whatever_the_data(app, world)
     large = {who: statements(browser_for(app, world, email), url) for who, email in users.items()}
     assert large == small
     assert max(small.values()) <= 14, small
+
+
+def test_no_proposal_waiting_says_so(app, world):
+    with bound_to(db.session, world.a.tenant_id):
+        for proposal in db.session.scalars(select(ContactProposal)):
+            proposal.state = ProposalState.REJECTED
+        db.session.commit()
+    proposals = block(home_page(browser_for(app, world, world.a.admin_email), world), "proposals")
+    assert "No proposal from a client waits for a decision." in proposals
+    assert f'href="/{world.a.slug}/clients/"' in proposals
