@@ -318,12 +318,20 @@ def test_every_page_has_one_h1_labelled_fields_and_no_inline_code(app, world):
 
 
 def test_no_template_uses_inline_script_or_style(app):
+    """Pages run under a CSP without inline script or style. Mails are no pages: mail
+    clients only read inline styles, so a mail's styles are inline, and it has no script
+    at all, not even from a file."""
     from pathlib import Path
 
     offenders = []
     for path in Path(app.template_folder).rglob("*.html"):
         text = path.read_text()
-        if re.search(r"<script(?![^>]*\bsrc=)", text) or re.search(r"\sstyle=|<style", text):
+        is_mail = path.parent.name == "mail"
+        if is_mail and re.search(r"<script", text):
+            offenders.append(path.name)
+        if not is_mail and (
+            re.search(r"<script(?![^>]*\bsrc=)", text) or re.search(r"\sstyle=|<style", text)
+        ):
             offenders.append(path.name)
         if re.search(r"\son[a-z]+=", text):
             offenders.append(path.name)
