@@ -468,6 +468,15 @@ def test_the_demo_technician_records_on_jm_actions_and_the_recap_arrives(
     assert "à titre gratuit" not in text and "négatif" not in text
     html = mail.get_body(("html",)).get_content()
     assert "<strong>Solde de crédit-temps\u00a0: 38 minutes.</strong>" in html
+    # Seed 002: sent from the support desk's address, signed by the technician, with the
+    # unsubscribe link on top and at the bottom.
+    (sender,) = mail["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == (
+        "M. Répare Tout",
+        "support@mreparetout.example",
+    )
+    assert "<strong>Hervé Rayon</strong>" in html
+    assert html.count("Se désinscrire à la réception de ces messages.</a>") == 2
 
     response = tech.post(
         f"{found.location}/interventions",

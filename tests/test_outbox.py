@@ -243,3 +243,25 @@ def test_a_sender_address_that_does_not_parse_fails_the_mail_not_the_request(app
     assert sent.state is MailState.SENT
     assert failed.state is MailState.FAILED
     assert failed.last_error.startswith("Cannot be built: ValueError: "), failed.last_error
+
+
+def test_support_mails_come_from_the_support_desk_when_set_else_from_the_portal(app, world):
+    """The recap (a support mail) comes from the tenant's support address, which customers
+    reply to; without one, and for account mails, from MAIL_DEFAULT_SENDER in the
+    tenant's name."""
+    portal = app.config["MAIL_DEFAULT_SENDER"]
+    with bound_to(db.session, world.a.tenant_id):
+        tenant = db.session.get(Tenant, world.a.tenant_id)
+        parts = {"kind": "test", "to": "a@example.test", "subject": "s", "text": "t", "html": "h"}
+        unset = outbox.queue(tenant, **parts, support=True)
+        tenant.support_sender_name = "Alpha Helpdesk"
+        tenant.support_sender_email = "help@alpha-services.example"
+        support = outbox.queue(tenant, **parts, support=True)
+        account = outbox.queue(tenant, **parts)
+        tenant.support_sender_name = None
+        unnamed = outbox.queue(tenant, **parts, support=True)
+        db.session.rollback()
+    assert unset.from_address == f"Alpha Services <{portal}>"
+    assert support.from_address == "Alpha Helpdesk <help@alpha-services.example>"
+    assert account.from_address == f"Alpha Services <{portal}>"
+    assert unnamed.from_address == "Alpha Services <help@alpha-services.example>"

@@ -89,6 +89,9 @@ class TenantSpec:
     locale: str = "en"
     support_phone: str | None = None
     review_url: str | None = None
+    #: Who the recap mails come from (the seed's support@gestan.fr), which customers reply to.
+    support_sender_name: str | None = None
+    support_sender_email: str | None = None
 
 
 DEMO = (
@@ -97,6 +100,8 @@ DEMO = (
         name="M. Répare Tout",
         support_phone="+1 514-555-0100",
         review_url="https://reviews.example.com/m-repare-tout",
+        support_sender_name="M. Répare Tout",
+        support_sender_email="support@mreparetout.example",
         timezone="America/Toronto",
         country="CA",
         locale="fr_CA",
@@ -277,6 +282,8 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     db.session.flush()
     tenant.support_phone = spec.support_phone
     tenant.review_url = spec.review_url
+    tenant.support_sender_name = spec.support_sender_name
+    tenant.support_sender_email = spec.support_sender_email
     for staff in spec.staff:
         create_staff_user(
             email=staff.email,
