@@ -137,3 +137,20 @@ def test_a_production_app_has_no_mailbox(migrated_database):
     assert "mailbox" not in production.blueprints
     development = create_app(make_config(migrated_database, **DEVELOPMENT))
     assert "mailbox" in development.blueprints
+
+
+@pytest.mark.parametrize("app_config", [DEVELOPMENT])
+def test_a_mail_shows_its_html_part_as_a_mail_client_would_with_nothing_able_to_run(
+    app, app_config, client, world
+):
+    mail_id = queue_mail(world.a.tenant_id, subject="Your access", text="text part")
+    page = client.get(f"/{world.a.slug}/dev/mailbox/{mail_id}").get_data(as_text=True)
+    frame = f'src="/{world.a.slug}/dev/mailbox/{mail_id}/html" sandbox'
+    assert frame in page and "text part" in page  # the HTML part, and the text part below
+
+    part = client.get(f"/{world.a.slug}/dev/mailbox/{mail_id}/html")
+    assert part.status_code == 200 and part.get_data(as_text=True) == "<p>html part</p>"
+    policy = part.headers["Content-Security-Policy"]
+    assert policy.startswith("sandbox;") and "default-src 'none'" in policy
+    assert "script-src" not in policy, "no script may run in a mail"
+    assert client.get(f"/{world.b.slug}/dev/mailbox/{mail_id}/html").status_code == 404

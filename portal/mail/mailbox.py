@@ -8,7 +8,7 @@ yet; the tenant prefix scopes them like every other page (OutboxMail is tenant-o
 
 import re
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
@@ -53,3 +53,20 @@ def index():
 def show(mail_id: int):
     mail = db.get_or_404(OutboxMail, mail_id)
     return render_template("mailbox/show.html", mail=mail, body=linkify(mail.text_body))
+
+
+#: The mail's HTML part, as a mail client shows it: its inline styles apply, and nothing in
+#: it runs, loads or submits (sandboxed, no script, no network), whatever the mail holds.
+MAIL_PART_POLICY = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+)
+
+
+@bp.route("/<id:mail_id>/html")
+@public
+def html_part(mail_id: int):
+    mail = db.get_or_404(OutboxMail, mail_id)
+    response = Response(mail.html_body, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MAIL_PART_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
