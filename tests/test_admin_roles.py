@@ -1,12 +1,14 @@
 """The role editor (issue 8): roles with their users, the system roles read-only, a
 role in use never deleted, and nobody granting a permission they do not hold."""
 
+import html
 import re
 
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Role, SystemRole, User
+from portal.permissions import CATALOGUE
 from portal.services.tenants import system_role
 from portal.tenancy import bound_to
 from tests.conftest import csrf_token
@@ -48,9 +50,13 @@ def test_the_list_shows_each_role_with_its_users_and_the_system_roles_read_only(
     page = admin.get(roles_url(world)).get_data(as_text=True)
     for name in ("Administrator", "Client", "Technician", "Sales administration", "Staff"):
         assert f">{name}</a>" in page
+    # The permissions by their explanation (issue 19: no raw keys shown to people).
+    explained = "</li><li>".join(
+        re.escape(html.escape(str(CATALOGUE[name])))
+        for name in ("clients.view", "clients.view_all", "support.record")
+    )
     assert re.search(
-        r"Technician</a></td>\s*<td>clients.view, clients.view_all, "
-        r"support.record</td>",
+        rf"Technician</a></td>\s*<td><ul[^>]*><li>{explained}</li></ul></td>",
         page,
     )
     with bound_to(db.session, world.a.tenant_id):

@@ -63,6 +63,25 @@ def browser_name(user_agent: str | None) -> str:
     return gettext("%(browser)s on %(system)s", browser=browser, system=system)
 
 
+#: What a page shows where a value is missing, rather than "None" or a blank.
+MISSING = "—"
+
+
+def or_dash(value):
+    """The value, or "—" when there is none (None or an empty text; 0 stays 0)."""
+    return MISSING if value is None or value == "" else value
+
+
+def change_value(name: str, value):
+    """An audit change's old or new value in words (see ``labels.change_value``); the
+    language and country codes by their names in the page's language."""
+    if value is not None and name in {"language", "default_locale"}:
+        return language_name(value)
+    if value is not None and name.endswith("_country"):
+        return country_name(value)
+    return labels.change_value(name, value)
+
+
 def register(app: Flask) -> None:
     @app.context_processor
     def inject():
@@ -80,6 +99,8 @@ def register(app: Flask) -> None:
         shown_summary,
         labels.field_label,
         labels.event_subject,
+        labels.permission_label,
+        change_value,
     ):
         app.add_template_global(helper)
 
@@ -93,3 +114,4 @@ def register(app: Flask) -> None:
 
     app.add_template_filter(format_minutes, "minutes")
     app.add_template_filter(browser_name, "browser")
+    app.add_template_filter(or_dash, "or_dash")

@@ -1,6 +1,12 @@
-"""Words shown for stored names: audit actions and changed fields in the Log tab."""
+"""Words shown for stored names: audit actions, changed fields and their values in the
+Log tab, and permissions by their explanation."""
 
+from datetime import date, datetime
+
+from portal.i18n import format_date, format_datetime, gettext
 from portal.i18n import lazy_gettext as _l
+from portal.models import ClientMode, ClientStatus, ClientType, UserStatus
+from portal.permissions import CATALOGUE
 
 ACTIONS = {
     "auth.login": _l("Signed in"),
@@ -127,3 +133,45 @@ SUBJECT_DETAILS = ("contact", "branch", "role", "account", "reason")
 def event_subject(details: dict) -> str:
     """What an audit event was about (a contact, a branch, a role ...), for the audit page."""
     return " · ".join(str(details[key]) for key in SUBJECT_DETAILS if details.get(key))
+
+
+def permission_label(name: str) -> str:
+    """A permission as people read it: its explanation, not its key."""
+    return str(CATALOGUE[name]) if name in CATALOGUE else name
+
+
+#: Fields whose stored values are the codes of these enumerations, tried in order.
+ENUM_FIELDS = {
+    "mode": (ClientMode,),
+    "status": (ClientStatus, UserStatus),
+    "type": (ClientType,),
+}
+
+#: Fields whose values are stored as ISO dates or date-times.
+DATE_FIELDS = {"valid_until", "archived_at"}
+
+
+def change_value(name: str, value) -> str | None:
+    """A stored old or new value in words: Yes/No for a flag, a permission's explanation,
+    an enumeration's label, a date as the page's language writes it. None stays None."""
+    if value is None:
+        return None
+    text = str(value)
+    if text.lower() in {"true", "false"}:
+        return gettext("Yes") if text.lower() == "true" else gettext("No")
+    if name == "permissions":
+        return " ".join(permission_label(key.strip()) for key in text.split(","))
+    for enumeration in ENUM_FIELDS.get(name, ()):
+        try:
+            return str(enumeration(text).label)
+        except ValueError:
+            continue
+    if name in DATE_FIELDS:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if len(text) <= len("2026-01-31"):
+            return format_date(date(moment.year, moment.month, moment.day), "short")
+        return format_datetime(moment, "short")
+    return text

@@ -1,0 +1,133 @@
+"""People's words everywhere: pages never show Python's None, a raw permission key or a
+true/false, and the statement's CSV gives words beside its codes."""
+
+import re
+from html.parser import HTMLParser
+
+from portal.extensions import db
+from portal.models import Client, CreditAccount, Role, User
+from portal.permissions import CATALOGUE
+from portal.services import clients, credit, roles
+from portal.tenancy import bound_to
+from tests.conftest import acting, login
+from tests.test_routes import pages_to_check
+
+
+class VisibleText(HTMLParser):
+    """The text a reader sees: no tags, no script or style, no attribute values."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"script", "style", "template"}:
+            self.hidden += 1
+
+    def handle_endtag(self, tag):
+        if tag in {"script", "style", "template"} and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.parts).split())
+
+
+def visible_text(html: str) -> str:
+    parser = VisibleText()
+    parser.feed(html)
+    return parser.text
+
+
+KEY = re.compile(r"\b[a-z]+\.[a-z_]+\b")
+
+
+def raw_words(text: str) -> list[str]:
+    """What a reader should never see: None, a permission key, true or false."""
+    found = re.findall(r"\bNone\b|\btrue\b|\bfalse\b|\bTrue\b|\bFalse\b", text)
+    found += [key for key in KEY.findall(text) if key in CATALOGUE]
+    return found
+
+
+def test_the_visible_text_helper_finds_what_it_must():
+    html = "<p>Phone: None</p><p>portal.self</p><p title='None'>false → true</p><p>Nonexistent</p>"
+    assert raw_words(visible_text(html)) == ["None", "false", "true", "portal.self"]
+    assert raw_words(visible_text("<script src='x.js'></script><p>Nonetheless, ok.</p>")) == []
+
+
+def test_no_page_shows_none_a_permission_key_or_a_boolean(app, world):
+    offenders = {}
+    seen = 0
+    for url, response in pages_to_check(app, world):
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        seen += 1
+        found = raw_words(visible_text(response.get_data(as_text=True)))
+        if found:
+            offenders[url] = sorted(set(found))
+    assert seen > 5
+    assert offenders == {}, "\n".join(f"{url}: {words}" for url, words in offenders.items())
+
+
+def make_changes_of_every_kind(world) -> None:
+    """A flag, a permission list, an enumeration and a date in the audit log."""
+    tenant = world.a
+    with bound_to(db.session, tenant.tenant_id):
+        actor = acting(db.session.get(User, tenant.admin_id))
+        client = db.session.get(Client, tenant.client_id)
+        clients.update_client(
+            client, {"shipping_same_as_billing": not client.shipping_same_as_billing}, actor=actor
+        )
+        clients.update_client(client, {"mode": "individual", "language": "fr"}, actor=actor)
+        account = db.session.get(CreditAccount, tenant.account_id)
+        credit.set_npi(account, True, reason="Unpaid invoice", actor=actor)
+        role = db.session.get(Role, tenant.role_id)
+        roles.update_role(role, role.name, {"clients.view", "support.record"}, actor=actor)
+        db.session.commit()
+
+
+def test_the_audit_log_tells_changes_in_words(app, world):
+    make_changes_of_every_kind(world)
+    browser = app.test_client()
+    login(browser, world.a.slug, world.a.admin_email)
+    for url in (f"/{world.a.slug}/admin/audit", f"/{world.a.slug}/clients/{world.a.client_id}/log"):
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        text = visible_text(response.get_data(as_text=True))
+        assert raw_words(text) == [], (url, raw_words(text))
+        assert re.search(r"\b(Yes → No|No → Yes)\b", text), url
+        assert "Company → Individual" in text, url
+        assert "→ French" in text, url
+    audit = visible_text(browser.get(f"/{world.a.slug}/admin/audit").get_data(as_text=True))
+    assert re.search(r"Do not intervene ?: No → Yes", audit), audit
+    assert str(CATALOGUE["support.record"]) in audit
+    assert "support.record" not in audit
+
+
+def test_roles_are_shown_by_what_their_permissions_let_people_do(app, world):
+    browser = app.test_client()
+    login(browser, world.a.slug, world.a.admin_email)
+    for url in (f"/{world.a.slug}/admin/roles", f"/{world.a.slug}/admin/roles/{world.a.role_id}"):
+        text = visible_text(browser.get(url).get_data(as_text=True))
+        assert str(CATALOGUE["support.record"]) in text, url
+        assert "support.record" not in text, url
+
+
+def test_a_missing_value_reads_as_a_dash(app, world):
+    browser = app.test_client()
+    login(browser, world.a.slug, world.a.admin_email)
+    with bound_to(db.session, world.a.tenant_id):
+        client = db.session.get(Client, world.a.client_id)
+        client.fax = None
+        client.website = None
+        db.session.commit()
+    text = visible_text(
+        browser.get(f"/{world.a.slug}/clients/{world.a.client_id}").get_data(as_text=True)
+    )
+    assert "Fax —" in text
+    assert "Website —" in text
