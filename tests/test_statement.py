@@ -279,7 +279,7 @@ def test_the_date_filter_limits_the_page_and_the_csv(app, world):
     html = browser.get(statement_url(world) + query).get_data(as_text=True)
     assert history_rows(html) == ["Intervention 7", "Intervention 6", "Time credit purchase"]
     rows = csv_rows(browser.get(statement_url(world, suffix=".csv") + query))
-    assert [row[3] for row in rows[1:]] == [
+    assert [row[4] for row in rows[1:]] == [
         "Time credit purchase",
         "Intervention 6",
         "Intervention 7",
@@ -322,23 +322,27 @@ def test_the_csv_is_utf8_with_a_header_iso_dates_integers_and_no_formulas(app, w
         "Customer ID",
         "Date and time",
         "Kind",
+        "Kind code",
         "Summary",
         "Our advice",
         "Technician",
         "Duration (min)",
         "Billing",
+        "Billing code",
         "Credit before",
         "Credit after",
     ]
-    assert opening[2:4] == ["purchase", "Opening purchase"]
+    assert opening[2:5] == ["Purchase", "purchase", "Opening purchase"]
     assert intervention == [
         "ALP1",
         "2025-01-06T09:00:00+00:00",
+        "Intervention",
         "intervention",
         '\'=HYPERLINK("http://evil.example")',
         "Sauvegardez régulièrement",
         "Alpha Tech",
         "12",
+        "Free",
         "free",
         "50",
         "50",
@@ -360,7 +364,7 @@ def test_a_branch_limited_user_sees_their_branchs_entries_and_the_whole_balance(
     assert "entries of other branches are hidden" in html
     assert re.search(r'id="balance-\d+">\s*20 min', html)  # 50 - 5 × 6: all five count
     rows = csv_rows(client_user(app, world).get(statement_url(world, suffix=".csv")))
-    assert [row[3] for row in rows[1:]] == ["Intervention 1", "Intervention 2", "Intervention 3"]
+    assert [row[4] for row in rows[1:]] == ["Intervention 1", "Intervention 2", "Intervention 3"]
 
 
 def test_the_chart_samples_a_long_ledger_and_marks_its_purchases(app, world):

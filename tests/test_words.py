@@ -131,3 +131,20 @@ def test_a_missing_value_reads_as_a_dash(app, world):
     )
     assert "Fax —" in text
     assert "Website —" in text
+
+
+def test_the_statement_csv_gives_words_beside_its_stable_codes(app, world):
+    """People read the kind and the billing in their language; programs keep the codes."""
+    from tests.test_statement import START, client_user, csv_rows, grow, statement_url
+
+    grow(world, 1, start=START)
+    with bound_to(db.session, world.a.tenant_id):
+        db.session.get(User, world.a.client_user_id).locale = "fr"
+        db.session.commit()
+    rows = csv_rows(client_user(app, world).get(statement_url(world, suffix=".csv")))
+    header, opening, intervention = rows[0], rows[1], rows[-1]
+    kind, billing = header.index("Type"), header.index("Facturation")
+    assert (opening[kind], opening[kind + 1]) == ("Achat", "purchase")
+    assert (intervention[kind], intervention[kind + 1]) == ("Intervention", "intervention")
+    assert (intervention[billing], intervention[billing + 1]) == ("Normal", "normal")
+    assert len(header) == len(intervention) == 12

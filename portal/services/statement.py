@@ -239,15 +239,19 @@ def balance_points(
 
 
 def csv_header() -> list[str]:
+    """The columns: the kind and the billing in words for people, each followed by its
+    stable code (purchase, intervention, adjustment; normal, free) for programs."""
     return [
         _("Customer ID"),
         _("Date and time"),
         _("Kind"),
+        _("Kind code"),
         _("Summary"),
         _("Our advice"),
         _("Technician"),
         _("Duration (min)"),
         _("Billing"),
+        _("Billing code"),
         _("Credit before"),
         _("Credit after"),
     ]
@@ -300,11 +304,13 @@ def csv_chunks(ledgers: list[tuple[int, str]], entry_filter: EntryFilter) -> Ite
                 [
                     _cell(customer_id),
                     to_user_timezone(row.created_at).isoformat(timespec="seconds"),
+                    row.kind.label,
                     row.kind.value,
                     _cell(shown_summary(row.kind, row.summary)),
                     _cell(row.advice),
                     _cell(row.name),
                     row.minutes if row.kind is EntryKind.INTERVENTION else "",
+                    row.billing.label if row.billing else "",
                     row.billing.value if row.billing else "",
                     row.credit_before,
                     row.credit_after,
