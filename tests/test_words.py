@@ -61,13 +61,18 @@ def test_the_visible_text_helper_finds_what_it_must():
 
 
 def test_no_page_shows_none_a_permission_key_or_a_boolean(app, world):
+    """…nor a heading with a section prefix such as "Clients - "."""
     offenders = {}
     seen = 0
     for url, response in pages_to_check(app, world):
         if response.status_code != 200 or response.mimetype != "text/html":
             continue
         seen += 1
-        found = raw_words(visible_text(response.get_data(as_text=True)))
+        html = response.get_data(as_text=True)
+        found = raw_words(visible_text(html))
+        heading = visible_text(re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S).group(1))
+        if re.match(r"\w+ [-–—] ", heading):
+            found.append(f"heading with a prefix: {heading}")
         if found:
             offenders[url] = sorted(set(found))
     assert seen > 5
