@@ -5,7 +5,8 @@ import re
 from html.parser import HTMLParser
 
 from portal.extensions import db
-from portal.models import Client, CreditAccount, Role, User
+from portal.models import Client, Contact, CreditAccount, Role, User
+from portal.models.base import utcnow
 from portal.permissions import CATALOGUE
 from portal.services import clients, credit, roles
 from portal.tenancy import bound_to
@@ -153,3 +154,33 @@ def test_the_statement_csv_gives_words_beside_its_stable_codes(app, world):
     assert (intervention[kind], intervention[kind + 1]) == ("Intervention", "intervention")
     assert (intervention[billing], intervention[billing + 1]) == ("Normal", "normal")
     assert len(header) == len(intervention) == 12
+
+
+def test_the_clients_page_ends_with_its_contacts_table_at_a_constant_cost(app, world):
+    """As seed 004: the client's current contacts below its details, as on the tab."""
+    from tests.test_home import statements
+
+    tenant = world.a
+    url = f"/{tenant.slug}/clients/{tenant.client_id}"
+    browser = app.test_client()
+    login(browser, tenant.slug, tenant.admin_email)
+    with bound_to(db.session, tenant.tenant_id):
+        db.session.add(
+            Contact(client_id=tenant.client_id, name="Gone Person", archived_at=utcnow())
+        )
+        db.session.commit()
+    html = browser.get(url).get_data(as_text=True)
+    section = html[html.index('id="contacts-heading"') :]
+    assert re.search(r'<table>.*<th scope="col">Email</th>', section, re.S)
+    assert f">{tenant.contact_name}</a>" in section
+    assert "Gone Person" not in section
+    assert f"/clients/{tenant.client_id}/contacts" in section
+    few = statements(browser, url)
+    with bound_to(db.session, tenant.tenant_id):
+        for number in range(30):
+            db.session.add(
+                Contact(client_id=tenant.client_id, name=f"Person {number}", phone="555 0100")
+            )
+        db.session.commit()
+    assert statements(browser, url) == few
+    assert "Person 29" in browser.get(url).get_data(as_text=True)
