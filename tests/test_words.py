@@ -184,3 +184,13 @@ def test_the_clients_page_ends_with_its_contacts_table_at_a_constant_cost(app, w
         db.session.commit()
     assert statements(browser, url) == few
     assert "Person 29" in browser.get(url).get_data(as_text=True)
+
+
+def test_a_refused_sign_in_is_told_in_words_on_the_audit_page(app, world):
+    tenant = world.a
+    assert login(app.test_client(), tenant.slug, tenant.tech_email, "wrong").status_code == 200
+    browser = app.test_client()
+    login(browser, tenant.slug, tenant.admin_email)
+    text = visible_text(browser.get(f"/{tenant.slug}/admin/audit").get_data(as_text=True))
+    assert f"Sign-in refused · {tenant.tech_email} · Unknown user or wrong password" in text
+    assert "· password" not in text

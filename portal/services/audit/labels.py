@@ -130,8 +130,23 @@ def field_label(name: str) -> str:
 SUBJECT_DETAILS = ("contact", "branch", "role", "account", "reason")
 
 
+#: Why a sign-in was refused, as ``auth.login_failed`` stores it (with the login tried).
+REFUSAL_REASONS = {
+    "password": _l("Unknown user or wrong password"),
+    "invited": _l("No password chosen yet"),
+    "disabled": _l("Access disabled"),
+}
+
+
 def event_subject(details: dict) -> str:
-    """What an audit event was about (a contact, a branch, a role ...), for the audit page."""
+    """What an audit event was about (a contact, a branch, a role ...), for the audit page;
+    a refused sign-in by the login tried and its reason in words."""
+    if "login" in details and details.get("reason") in REFUSAL_REASONS:
+        return " · ".join(
+            part
+            for part in (str(details["login"] or ""), str(REFUSAL_REASONS[details["reason"]]))
+            if part
+        )
     return " · ".join(str(details[key]) for key in SUBJECT_DETAILS if details.get(key))
 
 
