@@ -194,3 +194,17 @@ def test_a_refused_sign_in_is_told_in_words_on_the_audit_page(app, world):
     text = visible_text(browser.get(f"/{tenant.slug}/admin/audit").get_data(as_text=True))
     assert f"Sign-in refused · {tenant.tech_email} · Unknown user or wrong password" in text
     assert "· password" not in text
+
+
+def test_stored_change_values_read_as_words(app):
+    from portal.services.audit.labels import change_value
+
+    with app.test_request_context():
+        assert change_value("npi", "true") == "Yes"
+        assert change_value("recap_mails", "False") == "No"
+        assert change_value("status", "invited") == "Invited"
+        assert change_value("type", "prospect") == "Prospect"
+        assert change_value("valid_until", "2026-03-31") == "3/31/26"
+        assert change_value("permissions", "credit.npi") == str(CATALOGUE["credit.npi"])
+        assert change_value("name", "Acme") == "Acme"
+        assert change_value("name", None) is None
