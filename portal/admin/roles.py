@@ -9,7 +9,6 @@ from portal.admin.forms import RoleForm, UserActionForm, action_confirmed
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Role, User
-from portal.permissions import CATALOGUE, STAFF_PERMISSIONS
 from portal.services import authority, roles
 from portal.web.gate import current_actor
 
@@ -25,7 +24,6 @@ def role_list():
         "admin/roles.html",
         roles=rows,
         holders=holders,
-        catalogue=STAFF_PERMISSIONS,
         changeable={
             role.id
             for role in rows
@@ -69,7 +67,6 @@ def edit_role(role_id: int):
             form=None,
             role=role,
             members=role_members(role),
-            catalogue=CATALOGUE,
             refusal=refusal,
         )
     form = RoleForm(
