@@ -84,6 +84,18 @@ class CreditAccount(ClientOwned, db.Model):
     npi_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Why the NPI flag was set or cleared.
     npi_reason: Mapped[str | None] = mapped_column(String(500))
+    #: Balance, in minutes, below which the customer is mailed a low-credit alert; the
+    #: tenant's ``credit_alert_minutes`` when unset.
+    alert_threshold_minutes: Mapped[int | None]
+    #: When the low-credit alert went out for the current crossing; cleared once the
+    #: balance is back at or above the threshold, so that each crossing mails once.
+    low_alert_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the negative-balance alert went out for the current crossing below zero.
+    negative_alert_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the customer was told that the validity date is near.
+    expiry_alert_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The validity date that alert was about: a new date arms the alert again.
+    expiry_alert_for: Mapped[date | None] = mapped_column(Date)
     #: Entries in the ledger; the next entry takes the next position.
     entry_count: Mapped[int] = mapped_column(default=0)
     #: Minutes of normal interventions over the account's life: the last entry's running
@@ -196,6 +208,8 @@ class LedgerEntry(ClientOwned, db.Model):
         # walk an account's entries of one branch or one kind by position.
         Index("ix_ledger_entry_account_branch", "tenant_id", "account_id", "branch_id", "position"),
         Index("ix_ledger_entry_account_kind", "tenant_id", "account_id", "kind", "position"),
+        # A technician's home lists the accounts they served lately.
+        Index("ix_ledger_entry_technician_time", "tenant_id", "technician_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -39,6 +39,16 @@ class Tenant(db.Model):
     support_sender_email: Mapped[str | None] = mapped_column(String(254))
     #: The support desk's phone, signing the recap mails under the technician's name.
     support_phone: Mapped[str | None] = mapped_column(String(40))
+    #: The support desk's opening hours, shown to customers beside its phone.
+    support_hours: Mapped[str | None] = mapped_column(String(200))
+    #: Balance, in minutes, below which a customer is mailed a low-credit alert, for
+    #: the accounts that set no threshold of their own.
+    credit_alert_minutes: Mapped[int] = mapped_column(default=60)
+    #: The colour of the header, buttons and mails (``#rrggbb``), checked for contrast
+    #: with white text; Portal's blue when unset.
+    accent_color: Mapped[str | None] = mapped_column(String(7))
+    #: Where the logo lies in the upload storage (``portal.storage``); none when unset.
+    logo_key: Mapped[str | None] = mapped_column(String(120))
     #: The page where customers leave a review (the seed's Facebook invitation).
     review_url: Mapped[str | None] = mapped_column(String(255))
     #: The code proposed to the next client created without one.
