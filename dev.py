@@ -2,13 +2,15 @@
 
     python3 dev.py demo [--password P]   venv, install, migrate, load the demo, serve it
     python3 dev.py test [--postgres] [pytest args...]   venv, install, run the test suite
-    python3 dev.py install               venv and install only (the others do it themselves)
+    python3 dev.py install               venv, install, and npm ci (the others do it themselves)
     python3 dev.py translations          re-extract, update and compile the message catalogues
     python3 dev.py bench [args...]       venv, install, run the load benchmark (bench/run.py)
 
 The virtual environment is ``.venv`` beside this file. The project is installed
 into it with ``pip install -e '.[dev]'`` on the first run and again whenever
 pyproject.toml changes (a hash of it is kept in ``.venv/portal-install.stamp``).
+``install`` and ``test`` also run ``npm ci`` for the accessibility checkers of the
+browser tests (``package.json``), again whenever package-lock.json changes.
 """
 
 import argparse
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 STAMP = VENV / "portal-install.stamp"
+NPM_STAMP = ROOT / "node_modules" / ".portal-install.stamp"
 HOST, PORT = "127.0.0.1", "5000"
 TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -52,6 +55,25 @@ def install() -> None:
     print("Installing Portal and its dependencies into .venv ...", flush=True)
     run([PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"])
     STAMP.write_text(wanted)
+
+
+def install_checkers() -> None:
+    """Install the accessibility checkers the browser tests run (package.json: axe-core
+    and the Nu Html Checker's vnu.jar) into node_modules, again whenever
+    package-lock.json changed. Without npm the tests that need them say they are
+    skipped, and how to get them (CI fails on any skip)."""
+    digest = hashlib.sha256((ROOT / "package-lock.json").read_bytes()).hexdigest()
+    if NPM_STAMP.exists() and NPM_STAMP.read_text() == digest:
+        return
+    npm = shutil.which("npm")
+    if not npm:
+        print("npm is missing: the accessibility sweeps will be skipped.", flush=True)
+        return
+    print("Installing the accessibility checkers into node_modules (npm ci) ...", flush=True)
+    # --ignore-scripts: vnu-jar's install script would download a Java runtime when
+    # none is on the PATH; the tests use the machine's Java (Debian's default-jre-headless).
+    run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+    NPM_STAMP.write_text(digest)
 
 
 def flask(*arguments: str) -> list:
@@ -198,6 +220,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         install()
+        if args.command in ("install", "test"):
+            install_checkers()
         if args.command == "demo":
             demo(args.password)
         elif args.command == "test":
