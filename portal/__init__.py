@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     from portal import (
         i18n,
         models,  # noqa: F401 - every table must be known to Alembic
+        storage,
     )
     from portal.extensions import babel, csrf, db, limiter, login_manager, mail
     from portal.web import languages
@@ -70,6 +71,7 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=languages.select_timezone,
     )
     i18n.register(app)
+    storage.register(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)

@@ -67,6 +67,8 @@ def from_environment() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Uploaded files (the tenants' logos); None: the instance folder's uploads/.
+        "UPLOADS_DIR": os.environ.get("UPLOADS_DIR") or None,
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "fr", "fr_CA"],
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -110,8 +110,9 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(migrated_database, app_config):
-    app = create_app(make_config(migrated_database, **app_config))
+def app(migrated_database, app_config, tmp_path):
+    config = {"UPLOADS_DIR": str(tmp_path / "uploads"), **app_config}  # never instance/
+    app = create_app(make_config(migrated_database, **config))
     app.test_client_class = IsolatedClient
     with app.app_context():
         limiter.reset()
