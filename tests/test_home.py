@@ -523,6 +523,10 @@ def test_the_client_sees_the_support_desk_phone(app, world):
     set_tenant(world, support_phone="+1 514 555 0199")
     support = block(home_page(browser, world), "support")
     assert 'href="tel:+15145550199"' in support and "+1 514 555 0199" in support
+    assert "Open:" not in support, "no hours published: none invented"
+    set_tenant(world, support_hours="Monday to Friday, 8 am to 5 pm")
+    support = text(block(home_page(browser, world), "support"))
+    assert "Open: Monday to Friday, 8 am to 5 pm" in support
 
 
 def test_a_user_whose_role_gives_no_page_is_told_so(app, world):

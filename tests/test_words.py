@@ -208,3 +208,26 @@ def test_stored_change_values_read_as_words(app):
         assert change_value("permissions", "credit.npi") == str(CATALOGUE["credit.npi"])
         assert change_value("name", "Acme") == "Acme"
         assert change_value("name", None) is None
+
+
+#: Pictographs that a system may draw as colour emoji, or not at all: the Miscellaneous
+#: Symbols and Dingbats blocks, their supplements, and the emoji planes.
+PICTOGRAPHS = re.compile("[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
+
+
+def test_icons_are_inline_svg_never_emoji(app, world):
+    from pathlib import Path
+
+    templates = Path(app.root_path).parent / "templates"
+    found = {
+        f"{path.relative_to(templates)}:{number}": PICTOGRAPHS.findall(line)
+        for path in templates.rglob("*.html")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PICTOGRAPHS.search(line)
+    }
+    assert found == {}
+    browser = app.test_client()
+    login(browser, world.a.slug, world.a.admin_email)
+    page = browser.get(f"/{world.a.slug}/clients/?dir=desc").get_data(as_text=True)
+    icon = re.search(r'<svg class="icon"[^>]*>', page)
+    assert icon and 'aria-hidden="true"' in icon.group(0), "an icon beside its words, silent"

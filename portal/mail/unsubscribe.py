@@ -1,4 +1,5 @@
-"""Unsubscribing from the recap mails: the link of every recap leads here.
+"""Unsubscribing from the recap mails and the credit alerts: the link of every recap
+and of every alert leads here.
 
 GET only shows a page with a button (link scanners follow links, they do not press
 buttons); a POST, from that button or from a mail client's one-click
@@ -47,7 +48,10 @@ def unsubscribe(token: str):
         flash(
             _("You will receive the recap mails again.")
             if wanted
-            else _("You are unsubscribed: no more recap mails will be sent to this address."),
+            else _(
+                "You are unsubscribed: no more recap mails or credit alerts will be sent"
+                " to this address."
+            ),
             "success",
         )
         return redirect(url_for("mailing.unsubscribe", token=token))

@@ -115,6 +115,7 @@ class Home:
     company: Company | None = None
     #: The support desk's phone, for a client's contact (None when the tenant set none).
     support_phone: str | None = None
+    support_hours: str | None = None
     #: The threshold beyond which a debt needs care, for the reasons' wording.
     threshold: int = 0
     today: date = field(default_factory=lambda: utcnow().date())
@@ -158,6 +159,7 @@ def overview(*, actor: Actor) -> Home:
             home.company = company_of(user)
         if user.can("portal.self") or user.can("portal.statement"):
             home.support_phone = tenant.support_phone
+            home.support_hours = tenant.support_hours
         return home
     sees_clients = user.can("clients.view")
     administers = user.can("tenant.admin") or user.can("access.grant")

@@ -100,6 +100,20 @@ class AdjustmentForm(PortalForm):
             raise ValidationError(_l("A correction of 0 minutes changes nothing."))
 
 
+class AlertThresholdForm(PortalForm):
+    minutes = IntegerField(
+        _l("Alert the customer below (min)"),
+        validators=[
+            Optional(),
+            NumberRange(
+                0, MAX_CREDIT_MINUTES, _l("Between 0 and %(max)d minutes.", max=MAX_CREDIT_MINUTES)
+            ),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+    submit = SubmitField(_l("Save"))
+
+
 class NpiForm(PortalForm):
     reason = StringField(
         _l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip]

@@ -23,6 +23,7 @@ from portal.services import credit, interventions, search, unique
 from portal.services.credit import format_minutes
 from portal.support.forms import (
     AdjustmentForm,
+    AlertThresholdForm,
     InterventionForm,
     LinkForm,
     NpiForm,
@@ -206,7 +207,7 @@ def purchase(account_id: int):
     account = get_account(account_id)
     form = PurchaseForm()
     if form.validate_on_submit():
-        credit.record_purchase(
+        interventions.record_purchase(
             lock(account),
             minutes=form.minutes.data,
             amount=form.amount.data,
@@ -224,11 +225,28 @@ def adjust(account_id: int):
     account = get_account(account_id)
     form = AdjustmentForm()
     if form.validate_on_submit():
-        credit.adjust(
+        interventions.adjust(
             lock(account), delta=form.delta.data, reason=form.reason.data, actor=current_actor()
         )
         return saved(account)
     return render_form(account, form, _("Correct the balance"))
+
+
+@bp.route("/accounts/<id:account_id>/alerts", methods=["GET", "POST"])
+@permission("credit.purchase")
+def alert_threshold(account_id: int):
+    account = get_account(account_id)
+    form = AlertThresholdForm(
+        data={"minutes": account.alert_threshold_minutes} if request.method == "GET" else None
+    )
+    form.minutes.description = _(
+        "Empty: the portal's setting, %(minutes)s.",
+        minutes=format_minutes(g.tenant.credit_alert_minutes),
+    )
+    if form.validate_on_submit():
+        interventions.set_alert_threshold(lock(account), form.minutes.data, actor=current_actor())
+        return saved(account)
+    return render_form(account, form, _("Low-credit alert"))
 
 
 @bp.route("/accounts/<id:account_id>/npi", methods=["GET", "POST"])
