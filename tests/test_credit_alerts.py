@@ -54,7 +54,10 @@ def test_falling_below_the_tenants_threshold_mails_once_per_crossing(app, mailed
     tech = signed_in(app, world, world.a.tech_email)
     assert record(tech, world, minutes="5").status_code == 302  # 65: still above
     assert alert_mails() == []
-    record(tech, world, minutes="10")  # 55: crosses
+    crossed = record(tech, world, minutes="10")  # 55: crosses
+    assert "A credit alert went to the customer too" in tech.get(crossed.location).get_data(
+        as_text=True
+    )
     (low,) = alert_mails("low")
     assert low.to_address == BILLING and low.subject == "Your time credit is running low"
     assert "1 h" in low.text_body and "Time credit balance: 55 minutes." in low.text_body

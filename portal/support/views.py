@@ -182,6 +182,8 @@ def record(account_id: int):
             ),
             "success",
         )
+        if recorded.alerts_queued:
+            flash(_("A credit alert went to the customer too (see Credit alerts)."), "success")
     else:
         flash(_("No recap mail: the client has no address that accepts them."), "error")
     return redirect(url_for("support.account", account_id=account_id))
