@@ -28,19 +28,36 @@ STAFF_PERMISSIONS = {
     "support.override": _l("Record an intervention the credit policy would refuse, with a reason."),
     "credit.purchase": _l("Record a purchase of time credit."),
     "credit.npi": _l("Set or clear the do-not-intervene flag of a credit account."),
+    "requests.view": _l(
+        "See the support requests of the clients you see, internal notes included."
+    ),
+    "requests.reply": _l("Answer customers on their support requests and open requests for them."),
+    "requests.triage": _l(
+        "Acknowledge, prioritise, assign, refuse and resolve support requests; quote improvements."
+    ),
+    "requests.notes": _l("Write internal notes on support requests, which customers never see."),
     "tenant.admin": _l("Manage settings, branches, staff users and roles."),
 }
 
 CLIENT_PERMISSIONS = {
     "portal.self": _l("Keep one's own company data and contact card current."),
     "portal.statement": _l("See the time-credit statement of one's company."),
+    "portal.requests": _l("Open support requests for one's company, follow and answer them."),
 }
 
 CATALOGUE = {**STAFF_PERMISSIONS, **CLIENT_PERMISSIONS}
 
 #: Permissions of the roles every new tenant starts with (besides the system roles).
 DEFAULT_ROLES = {
-    "Technician": {"clients.view", "clients.view_all", "support.record"},
+    "Technician": {
+        "clients.view",
+        "clients.view_all",
+        "support.record",
+        "requests.view",
+        "requests.reply",
+        "requests.triage",
+        "requests.notes",
+    },
     "Sales administration": {
         "clients.view",
         "clients.view_all",
@@ -49,8 +66,10 @@ DEFAULT_ROLES = {
         "access.grant",
         "credit.purchase",
         "credit.npi",
+        "requests.view",
+        "requests.reply",
     },
-    "Staff": {"clients.view"},
+    "Staff": {"clients.view", "requests.view"},
 }
 
 

@@ -54,6 +54,9 @@ class ClientVisibility:
     assigned_to: int | None = None
     #: Branch-limited staff see that branch's clients.
     branch_id: int | None = None
+    #: A client user limited to a branch sees their company's records of that branch
+    #: where a record has one (support requests); their company stays theirs.
+    contact_branch_id: int | None = None
 
     @property
     def restricted(self) -> bool:

@@ -21,6 +21,16 @@ from portal.models.credit import (
 from portal.models.invitation import Invitation, InvitationState
 from portal.models.outbox import MailState, OutboxMail
 from portal.models.proposal import ContactProposal, ProposalState
+from portal.models.request import (
+    Priority,
+    QuoteState,
+    RequestAttachment,
+    RequestCounter,
+    RequestKind,
+    RequestMessage,
+    RequestState,
+    SupportRequest,
+)
 from portal.models.tenant import Branch, Tenant
 from portal.models.user import (
     Role,
@@ -53,7 +63,15 @@ __all__ = [
     "InvitationState",
     "MailState",
     "OutboxMail",
+    "Priority",
     "ProposalState",
+    "QuoteState",
+    "RequestAttachment",
+    "RequestCounter",
+    "RequestKind",
+    "RequestMessage",
+    "RequestState",
+    "SupportRequest",
     "Role",
     "RolePermission",
     "SystemRole",

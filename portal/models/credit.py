@@ -201,6 +201,9 @@ class LedgerEntry(ClientOwned, db.Model):
             ["tenant_id", "technician_id"], ["user_account.tenant_id", "user_account.id"]
         ),
         ForeignKeyConstraint(["tenant_id", "branch_id"], ["branch.tenant_id", "branch.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "request_id"], ["support_request.tenant_id", "support_request.id"]
+        ),
         # One entry per position: two writers that both missed the lock cannot both land.
         UniqueConstraint("tenant_id", "account_id", "position"),
         Index("ix_ledger_entry_account_time", "tenant_id", "account_id", "created_at", "position"),
@@ -208,6 +211,8 @@ class LedgerEntry(ClientOwned, db.Model):
         # walk an account's entries of one branch or one kind by position.
         Index("ix_ledger_entry_account_branch", "tenant_id", "account_id", "branch_id", "position"),
         Index("ix_ledger_entry_account_kind", "tenant_id", "account_id", "kind", "position"),
+        # A request's time, and the statement's filter by request.
+        Index("ix_ledger_entry_request", "tenant_id", "request_id"),
         # A technician's home lists the accounts they served lately.
         Index("ix_ledger_entry_technician_time", "tenant_id", "technician_id", "created_at"),
     )
@@ -252,6 +257,8 @@ class LedgerEntry(ClientOwned, db.Model):
     client_id: Mapped[int]
     #: The branch of the technician, for branch-limited views.
     branch_id: Mapped[int | None]
+    #: The support request the intervention was recorded from, if any.
+    request_id: Mapped[int | None]
     #: When it happened.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

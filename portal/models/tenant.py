@@ -1,8 +1,9 @@
 """Tenants (the service businesses) and their branches."""
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -49,6 +50,17 @@ class Tenant(db.Model):
     accent_color: Mapped[str | None] = mapped_column(String(7))
     #: Where the logo lies in the upload storage (``portal.storage``); none when unset.
     logo_key: Mapped[str | None] = mapped_column(String(120))
+    #: The price of a person-day of specific development, quoted for improvements that
+    #: serve one customer (the seed's 480 € per day), in ``default_currency``.
+    day_rate: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("480.00"))
+    #: The expected delay of a flash malfunction as customers read it; the seed's when unset.
+    delay_flash: Mapped[str | None] = mapped_column(String(200))
+    #: The expected delay of a high-priority malfunction; the seed's when unset.
+    delay_high: Mapped[str | None] = mapped_column(String(200))
+    #: The expected delay of a normal-priority malfunction; the seed's when unset.
+    delay_normal: Mapped[str | None] = mapped_column(String(200))
+    #: The expected delay of a low-priority malfunction; the seed's when unset.
+    delay_low: Mapped[str | None] = mapped_column(String(200))
     #: The page where customers leave a review (the seed's Facebook invitation).
     review_url: Mapped[str | None] = mapped_column(String(255))
     #: The code proposed to the next client created without one.

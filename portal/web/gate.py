@@ -78,7 +78,7 @@ def current_actor() -> Actor:
 def visibility_of(user) -> ClientVisibility:
     """The clients ``user`` may see, applied to every query of the request."""
     if user.is_client:
-        return ClientVisibility(client_id=user.client_id)
+        return ClientVisibility(client_id=user.client_id, contact_branch_id=user.branch_id)
     return ClientVisibility(
         assigned_to=None if user.can("clients.view_all") else user.id,
         branch_id=user.branch_id,
