@@ -94,10 +94,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.clients.views import bp as clients_bp
     from portal.contacts.views import bp as contacts_bp
+    from portal.desk.views import bp as desk_bp
     from portal.mail.mailbox import bp as mailbox_bp
     from portal.mail.unsubscribe import bp as mailing_bp
     from portal.main.views import bp as main_bp
     from portal.proposals.views import bp as proposals_bp
+    from portal.requests.views import bp as requests_bp
     from portal.statement.views import bp as statement_bp
     from portal.support.moved import moved as support_moved_bp
     from portal.support.views import bp as support_bp
@@ -113,6 +115,8 @@ def register_blueprints(app: Flask) -> None:
         statement_bp,
         support_bp,
         support_moved_bp,  # the support pages' addresses before /support
+        requests_bp,
+        desk_bp,
         mailing_bp,
     ):
         app.register_blueprint(blueprint)

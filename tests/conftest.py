@@ -24,8 +24,13 @@ from portal.models import (
     CreditAccountClient,
     EntryKind,
     LedgerEntry,
+    RequestAttachment,
+    RequestCounter,
+    RequestKind,
+    RequestMessage,
     Role,
     RolePermission,
+    SupportRequest,
     SystemRole,
     Tenant,
     User,
@@ -33,7 +38,9 @@ from portal.models import (
     UserSession,
     UserStatus,
 )
+from portal.models.base import utcnow
 from portal.services import search, sessions
+from portal.storage import storage
 from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
@@ -172,6 +179,18 @@ class TenantWorld:
     branch_id: int
     #: The editable Technician role, which the technician holds.
     role_id: int
+    #: A support request of the client, with a screenshot, a public reply and an
+    #: internal note that has a file of its own.
+    request_id: int
+    #: The screenshot sent with the request.
+    file_id: int
+    #: The internal note's file, which no client user may ever read.
+    note_file_id: int
+    #: The internal note's text.
+    note_text: str
+    #: A support request of the other client, with its file.
+    other_request_id: int
+    other_file_id: int
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
@@ -268,6 +287,7 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             )
             accounts.append(account)
         db.session.flush()
+        requests = _requests(client, other_client, contact, tech)
         return TenantWorld(
             tenant_id=tenant.id,
             slug=slug,
@@ -294,7 +314,82 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             other_account_id=accounts[1].id,
             branch_id=branch.id,
             role_id=tech.role_id,
+            **requests,
         )
+
+
+#: A screenshot: a 2 × 2 PNG.
+SCREENSHOT = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000020000000208020000"
+    "00fdd49a730000001249444154789c63f8cfc0f09f818181e13f0300"
+    "1efe04fcb1e5d0a50000000049454e44ae426082"
+)
+
+
+def _requests(client, other_client, contact, tech) -> dict:
+    """A request of each client; the first with a public reply and an internal note."""
+    made, year = {}, utcnow().year
+    for prefix, owner, number in (("", client, 1), ("other_", other_client, 2)):
+        request = SupportRequest(
+            year=year,
+            number=number,
+            kind=RequestKind.MALFUNCTION,
+            subject=f"{owner.name} cannot print",
+            description="Nothing happens when I click Print.",
+            client_id=owner.id,
+            contact_id=contact.id if owner is client else None,
+        )
+        db.session.add(request)
+        db.session.flush()
+        key = f"tenants/{owner.tenant_id}/requests/{request.id}/screen.png"
+        storage().save(key, SCREENSHOT)
+        attachment = RequestAttachment(
+            request_id=request.id,
+            client_id=owner.id,
+            storage_key=key,
+            filename="screen.png",
+            content_type="image/png",
+            size=len(SCREENSHOT),
+        )
+        db.session.add(attachment)
+        db.session.flush()
+        made[f"{prefix}request_id"], made[f"{prefix}file_id"] = request.id, attachment.id
+    db.session.add(RequestCounter(year=year, last_number=2))
+    request_id = made["request_id"]
+    note_text = f"Internal: {client.name} owes us money"
+    db.session.add_all(
+        [
+            RequestMessage(
+                request_id=request_id,
+                client_id=client.id,
+                author_id=tech.id,
+                body="We are looking into it.",
+            ),
+            note := RequestMessage(
+                request_id=request_id,
+                client_id=client.id,
+                author_id=tech.id,
+                internal=True,
+                body=note_text,
+            ),
+        ]
+    )
+    db.session.flush()
+    key = f"tenants/{client.tenant_id}/requests/{request_id}/note.pdf"
+    storage().save(key, b"%PDF-1.4 internal")
+    note_file = RequestAttachment(
+        request_id=request_id,
+        message_id=note.id,
+        client_id=client.id,
+        internal=True,
+        storage_key=key,
+        filename="note.pdf",
+        content_type="application/pdf",
+        size=17,
+    )
+    db.session.add(note_file)
+    db.session.flush()
+    return made | {"note_file_id": note_file.id, "note_text": note_text}
 
 
 @dataclass

@@ -245,9 +245,11 @@ def record_intervention(
     override_reason: str | None,
     actor: Actor,
     at: datetime | None = None,
+    request_id: int | None = None,
 ) -> LedgerEntry:
     """Record the acting technician's intervention on an account the caller has locked,
-    under the policy. A refusal (``CreditRefused``) comes before anything is written."""
+    under the policy, from a support request when ``request_id`` says so. A refusal
+    (``CreditRefused``) comes before anything is written."""
     technician = actor.user
     policy = evaluate(account, actor.tenant.credit_threshold_minutes)
     if not policy.allowed:
@@ -267,6 +269,7 @@ def record_intervention(
         advice=advice,
         review_invited=review_invited,
         override_reason=override_reason,
+        request_id=request_id,
         at=at,
     )
     audit.record(

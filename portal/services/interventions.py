@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 from portal.mail import alerts, recaps
-from portal.models import Client, CreditAccount, LedgerEntry
-from portal.services import audit, credit
+from portal.models import Billing, Client, CreditAccount, LedgerEntry, SupportRequest
+from portal.services import audit, credit, requests
 from portal.services.actor import Actor
 
 
@@ -26,11 +26,29 @@ class Recorded:
         return self.entry.credit_after
 
 
-def record(account: CreditAccount, *, client: Client, actor: Actor, **intervention) -> Recorded:
+def record(
+    account: CreditAccount,
+    *,
+    client: Client,
+    actor: Actor,
+    request: SupportRequest | None = None,
+    **intervention,
+) -> Recorded:
     """Record the acting technician's intervention for ``client`` on ``account`` (locked
-    by the caller; ``intervention`` as ``credit.record_intervention`` takes it) and queue
-    its recap. ``credit.CreditRefused`` is raised before anything is written."""
-    entry = credit.record_intervention(account, client=client, actor=actor, **intervention)
+    by the caller; ``intervention`` as ``credit.record_intervention`` takes it), from
+    ``request`` if given (which counts the time), and queue its recap.
+    ``credit.CreditRefused`` is raised before anything is written."""
+    entry = credit.record_intervention(
+        account,
+        client=client,
+        actor=actor,
+        request_id=request.id if request else None,
+        **intervention,
+    )
+    if request is not None:
+        requests.record_time(
+            request, entry.minutes, free=entry.billing is Billing.FREE, at=entry.created_at
+        )
     queued = recaps.queue_recap(actor.tenant, account, entry, client)
     return Recorded(entry, queued, alerts.check(account, actor.tenant, entry.credit_before))
 

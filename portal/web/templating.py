@@ -1,5 +1,6 @@
 """What every template can use: the tenant, the navigation, the CSRF token."""
 
+import flask_babel
 import ua_parser
 from flask import Flask, g, request, url_for
 from flask_babel import get_locale
@@ -7,6 +8,7 @@ from flask_login import current_user
 
 from portal.i18n import format_date, format_datetime, gettext
 from portal.i18n import lazy_gettext as _l
+from portal.mail.requests import expected_delay
 from portal.services.audit import labels
 from portal.services.credit import format_minutes, shown_summary
 from portal.web.languages import html_lang, locale_choices
@@ -101,6 +103,7 @@ def register(app: Flask) -> None:
         labels.event_subject,
         labels.permission_label,
         change_value,
+        expected_delay,
     ):
         app.add_template_global(helper)
 
@@ -111,6 +114,14 @@ def register(app: Flask) -> None:
     @app.template_filter("date")
     def date_filter(value):
         return format_date(value, "short") if value else ""
+
+    @app.template_filter("money")
+    def money_filter(value, currency: str):
+        return flask_babel.format_currency(value, currency) if value is not None else ""
+
+    @app.template_filter("decimal")
+    def decimal_filter(value):
+        return flask_babel.format_decimal(value) if value is not None else ""
 
     app.add_template_filter(format_minutes, "minutes")
     app.add_template_filter(browser_name, "browser")
