@@ -199,3 +199,56 @@ def test_an_acknowledgement_mail_arrives_with_priority_and_delay(app, world):
     assert mail.to == [world.a.client_user_email]
     assert mail.subject.startswith(f"[{request_row(world.a.request_id).reference}]")
     assert "Priority: High" in mail.body and "3 or 4 versions" in mail.body
+
+
+def test_time_recorded_from_a_request_shows_on_it_and_on_the_statement(app, world):
+    staff = signed_in(app, world, world.a.tech_email)
+    desk_page = staff.get(f"/{world.a.slug}/desk/{world.a.request_id}").get_data(as_text=True)
+    record_link = re.search(r'href="([^"]+/support/accounts/\d+\?request=\d+)"', desk_page)
+    assert record_link, "the request page offers to record time from it"
+    form_page = staff.get(record_link.group(1).replace("&amp;", "&"))
+    body = form_page.get_data(as_text=True)
+    reference = request_row(world.a.request_id).reference
+    assert f"For the request {reference}" in body
+    assert f"{reference} – " in body, "the summary opens with the reference"
+    account_url = record_link.group(1).split("?")[0]
+    response = staff.post(
+        f"{account_url}/interventions",
+        data={
+            "csrf_token": csrf_token(form_page),
+            "summary": f"{reference} – printer driver reinstalled",
+            "minutes": "15",
+            "normal": "Normal",
+            "request_id": str(world.a.request_id),
+            "client_id": str(world.a.client_id),
+        },
+    )
+    assert response.status_code == 302 and response.location.endswith(f"/desk/{world.a.request_id}")
+    assert request_row(world.a.request_id).minutes_normal == 15
+    customer = signed_in(app, world, world.a.client_user_email)
+    page = customer.get(f"/{world.a.slug}/requests/{world.a.request_id}").get_data(as_text=True)
+    assert re.search(r'id="time-spent">\s*15 min', page)
+    statement = customer.get(f"/{world.a.slug}/statement").get_data(as_text=True)
+    assert f">{reference}</a>" in statement
+    filtered = customer.get(
+        f"/{world.a.slug}/statement/{world.a.account_id}?request={world.a.request_id}"
+    ).get_data(as_text=True)
+    assert "printer driver reinstalled" in filtered and "Opening purchase" not in filtered
+
+
+def test_a_request_of_another_client_cannot_take_the_time(app, world):
+    staff = signed_in(app, world, world.a.tech_email)
+    url = f"/{world.a.slug}/support/accounts/{world.a.account_id}"
+    page = staff.get(f"{url}?request={world.a.other_request_id}")
+    assert "For the request" not in page.get_data(as_text=True)
+    staff.post(
+        f"{url}/interventions",
+        data={
+            "csrf_token": csrf_token(page),
+            "summary": "Forged",
+            "minutes": "5",
+            "normal": "Normal",
+            "request_id": str(world.a.other_request_id),
+        },
+    )
+    assert request_row(world.a.other_request_id).minutes_spent == 0

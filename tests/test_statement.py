@@ -115,7 +115,7 @@ def test_joseph_sees_account_4996_and_a_new_intervention_appears(app):
     assert "Numéro client 4996\u00a0: indiquez-le lorsque vous appelez le support." in html
     assert re.search(r'id="balance-\d+">\s*50 min', html)
     assert "expiré" in html  # valid until 30/07/2021
-    rows = [(cells[1].split()[0], cells[2], cells[6], cells[7]) for cells in table(html)]
+    rows = [(cells[1].split()[0], cells[2], cells[7], cells[8]) for cells in table(html)]
     assert [(kind, before, after) for kind, _summary, before, after in rows] == [
         ("Intervention", "55", "50"),
         ("Intervention", "65", "55"),
@@ -146,7 +146,7 @@ def test_joseph_sees_account_4996_and_a_new_intervention_appears(app):
     )
     html = joseph.get("/demo/statement").get_data(as_text=True)
     assert re.search(r'id="balance-\d+">\s*43 min', html)
-    assert [table(html)[0][index] for index in (2, 5, 6, 7)] == [
+    assert [table(html)[0][index] for index in (2, 6, 7, 8)] == [
         "Sauvegarde vérifiée",
         "7",
         "50",

@@ -270,6 +270,11 @@ class LedgerEntry(ClientOwned, db.Model):
         primaryjoin="and_(Client.id == foreign(LedgerEntry.client_id),"
         " Client.tenant_id == LedgerEntry.tenant_id)",
     )
+    request: Mapped["SupportRequest | None"] = relationship(  # noqa: F821
+        primaryjoin="and_(SupportRequest.id == foreign(LedgerEntry.request_id),"
+        " SupportRequest.tenant_id == LedgerEntry.tenant_id)",
+        viewonly=True,
+    )
 
     @classmethod
     def client_scope(cls, visibility: ClientVisibility) -> ColumnElement[bool]:

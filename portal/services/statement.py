@@ -42,6 +42,8 @@ class EntryFilter:
     start: date | None = None
     end: date | None = None
     branch_id: int | None = None
+    #: Only the interventions recorded from this support request.
+    request_id: int | None = None
 
     def start_at(self) -> datetime | None:
         return _utc(self.start) if self.start else None
@@ -64,6 +66,8 @@ class EntryFilter:
             criteria.append(_among(positions))
         if self.branch_id is not None:
             criteria.append(LedgerEntry.branch_id == self.branch_id)
+        if self.request_id is not None:
+            criteria.append(LedgerEntry.request_id == self.request_id)
         return criteria
 
 
@@ -138,7 +142,11 @@ def history(
     """The page of entries just older than ``before``, just newer than ``after``, or
     the newest: a keyset page, as fast on the thousandth page as on the first."""
     low, high = positions
-    statement = select(LedgerEntry).options(joinedload(LedgerEntry.technician)).limit(per_page + 1)
+    statement = (
+        select(LedgerEntry)
+        .options(joinedload(LedgerEntry.technician), joinedload(LedgerEntry.request))
+        .limit(per_page + 1)
+    )
     if after is not None:
         rows = db.session.scalars(
             statement.where(*entry_filter.criteria(account, (max(low, after + 1), high))).order_by(

@@ -47,6 +47,7 @@ def read_filter() -> tuple[DateRangeForm, ledger.EntryFilter]:
         start=form.start.data if valid else None,
         end=form.end.data if valid else None,
         branch_id=current_user.branch_id,
+        request_id=id_value(request.args.get("request")),
     )
 
 

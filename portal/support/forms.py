@@ -5,6 +5,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -55,6 +56,8 @@ class InterventionForm(PortalForm):
         validators=[Optional(), Length(max=500)],
         filters=[strip],
     )
+    #: The support request the intervention answers, when recorded from one.
+    request_id = HiddenField(validators=[Optional()])
     normal = SubmitField(_l("Normal"))
     free = SubmitField(_l("Free"))
 

@@ -4,6 +4,7 @@ mailed to the customer; and the sales administration's purchases, corrections,
 NPI flag and linked companies."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import exists, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -17,6 +18,7 @@ from portal.models import (
     CreditAccount,
     CreditAccountClient,
     LedgerEntry,
+    SupportRequest,
 )
 from portal.permissions import guard, permission
 from portal.services import credit, interventions, search, unique
@@ -115,7 +117,12 @@ def index():
     )
 
 
-def render_account(account: CreditAccount, form: InterventionForm | None = None, status=200):
+def render_account(
+    account: CreditAccount,
+    form: InterventionForm | None = None,
+    status=200,
+    answered: SupportRequest | None = None,
+):
     customer = account.clients[0]  # the billing client, unless it is out of this user's sight
     contact = next(
         (person for person in customer.contacts if person.archived_at is None),
@@ -136,12 +143,36 @@ def render_account(account: CreditAccount, form: InterventionForm | None = None,
         totals=credit.totals(account),
         form=form or InterventionForm(clients=account.clients),
         history=history,
+        answered=answered,
     ), status
+
+
+def request_served(account: CreditAccount, value: str | None) -> SupportRequest | None:
+    """The support request an intervention is recorded from: one this user may see,
+    of a company the account serves; None for anything else."""
+    if not value or not value.isdigit() or len(value) > 12:
+        return None
+    found = db.session.get(SupportRequest, int(value))
+    served = {client.id for client in account.clients}
+    return found if found is not None and found.client_id in served else None
 
 
 @bp.route("/accounts/<id:account_id>")
 def account(account_id: int):
-    return render_account(get_account(account_id))
+    account = get_account(account_id)
+    answered = request_served(account, request.args.get("request"))
+    if answered is None:
+        return render_account(account)
+    # From a request: its company served, its reference opening the summary.
+    form = InterventionForm(
+        clients=account.clients,
+        data={
+            "client_id": answered.client_id,
+            "summary": f"{answered.reference} – {answered.subject}\n",
+            "request_id": str(answered.id),
+        },
+    )
+    return render_account(account, form, answered=answered)
 
 
 @bp.route("/accounts/<id:account_id>/interventions", methods=["POST"])
@@ -151,13 +182,15 @@ def record(account_id: int):
     # they stand for this recording.
     locked = credit.lock(account_id, *RECORDING) or abort(404)
     form = InterventionForm(clients=locked.clients)
+    answered = request_served(locked, form.request_id.data)
     if not form.validate_on_submit():
-        return render_account(locked, form, 400)
+        return render_account(locked, form, 400, answered=answered)
     client = next(client for client in locked.clients if client.id == form.client_id.data)
     try:
         recorded = interventions.record(
             locked,
             client=client,
+            request=answered,
             minutes=form.minutes.data,
             billing=Billing.FREE if form.free.data else Billing.NORMAL,
             summary=form.summary.data,
@@ -168,7 +201,7 @@ def record(account_id: int):
         )
     except credit.CreditRefused as refusal:  # refused before anything was written
         form.form_errors.append(str(refusal))
-        return render_account(locked, form, 409)
+        return render_account(locked, form, 409, answered=answered)
     flash(
         _("Recorded: the balance is now %(balance)s.", balance=format_minutes(recorded.balance)),
         "success",
@@ -186,6 +219,8 @@ def record(account_id: int):
             flash(_("A credit alert went to the customer too (see Credit alerts)."), "success")
     else:
         flash(_("No recap mail: the client has no address that accepts them."), "error")
+    if answered is not None and current_user.can("requests.view"):
+        return redirect(url_for("desk.show", request_id=answered.id))
     return redirect(url_for("support.account", account_id=account_id))
 
 
