@@ -40,9 +40,9 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import search, sessions
-from portal.storage import storage
 from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
+from portal.storage import storage
 from portal.tenancy import bound_to, cross_tenant
 from tests.throwaway import throwaway_database
 

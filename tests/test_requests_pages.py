@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.mail import outbox
 from portal.models import OutboxMail, RequestState, SupportRequest, Tenant
-from portal.tenancy import bound_to, cross_tenant
+from portal.tenancy import cross_tenant
 from tests.conftest import csrf_token, login
 
 
