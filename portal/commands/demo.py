@@ -18,13 +18,16 @@ from portal.models import (
     CreditAccount,
     Invitation,
     InvitationState,
+    Priority,
+    RequestKind,
+    RequestState,
     SystemRole,
     Tenant,
     User,
     UserKind,
 )
 from portal.models.user import UserStatus
-from portal.services import credit, invitations, search
+from portal.services import credit, invitations, requests, search
 from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
@@ -362,6 +365,7 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     db.session.flush()
     if spec.slug == "demo":
         _load_credit(tenant)
+        _load_requests(tenant)
 
 
 #: Seed 002's history of account 4996 (JM-ACTIONS), oldest first, in the tenant's time:
@@ -473,3 +477,85 @@ def _load_credit(tenant: Tenant) -> None:
     flagged = account("7001")
     credit.adjust(flagged, delta=-90, reason="Solde d'ouverture", actor=by_sales)
     credit.set_npi(flagged, True, reason="Factures impayées depuis mars", actor=by_sales)
+
+
+def _load_requests(tenant: Tenant) -> None:
+    """Seed 001's requests from JM-ACTIONS, one in each state: a flash malfunction
+    acknowledged (its mail in the mailbox), an improvement with a quote waiting for the
+    customer's answer, and the rest of a request's life."""
+    client = db.session.scalar(select(Client).where(Client.code == "4996"))
+    joseph = db.session.scalar(select(User).where(User.email == "jszczygiel@jmactions.com"))
+    tech = db.session.scalar(select(User).where(User.email == "tech@demo.test"))
+    as_joseph, as_tech = Actor(tenant, user=joseph), Actor(tenant, user=tech)
+
+    def ask(kind: RequestKind, subject: str, description: str):
+        return requests.open_request(
+            client,
+            requests.NewRequest(kind, subject, description),
+            contact=joseph.contact,
+            actor=as_joseph,
+        )
+
+    ask(
+        RequestKind.HELP,
+        "Comment exporter les factures du mois ?",
+        "Je voudrais envoyer à mon comptable toutes les factures de novembre.",
+    )
+    flash = ask(
+        RequestKind.MALFUNCTION,
+        "Impossible d'imprimer les factures",
+        "Depuis la mise à jour, le bouton Imprimer ne fait rien. Aucun message.",
+    )
+    requests.acknowledge(flash, priority=Priority.FLASH, assignee=tech, actor=as_tech)
+    busy = ask(
+        RequestKind.MALFUNCTION,
+        "Le total de l'agenda est faux",
+        "Le total des heures de la semaine ne compte pas le samedi.",
+    )
+    requests.acknowledge(busy, priority=Priority.NORMAL, assignee=tech, actor=as_tech)
+    requests.move(busy, RequestState.IN_PROGRESS, actor=as_tech)
+    waiting = ask(
+        RequestKind.MALFUNCTION,
+        "Message d'erreur à l'ouverture",
+        "Un message « fichier verrouillé » apparaît le matin.",
+    )
+    requests.acknowledge(waiting, priority=Priority.HIGH, assignee=tech, actor=as_tech)
+    requests.reply(
+        waiting, "Pouvez-vous nous envoyer une copie d'écran du message ?", actor=as_tech
+    )
+    requests.move(waiting, RequestState.WAITING, actor=as_tech)
+    fixed = ask(
+        RequestKind.MALFUNCTION,
+        "Numéro de facture disparu",
+        "La facture 2024-118 n'apparaît plus dans la liste.",
+    )
+    requests.acknowledge(fixed, priority=Priority.HIGH, assignee=tech, actor=as_tech)
+    requests.reply(fixed, "Internal: index rebuilt on their server.", actor=as_tech, internal=True)
+    requests.move(fixed, RequestState.RESOLVED, actor=as_tech)
+    closed = ask(RequestKind.HELP, "Changer mon mot de passe", "Où change-t-on son mot de passe ?")
+    requests.acknowledge(closed, priority=None, assignee=tech, actor=as_tech)
+    requests.close(closed, actor=as_joseph)
+    quoted = ask(
+        RequestKind.IMPROVEMENT,
+        "Export des relances vers Excel",
+        "Nous aimerions exporter la liste des relances clients dans Excel.",
+    )
+    requests.acknowledge(quoted, priority=None, assignee=tech, actor=as_tech)
+    requests.quote(quoted, Decimal("1.5"), actor=as_tech)
+    refused = ask(RequestKind.IMPROVEMENT, "Un thème sombre", "L'écran est trop lumineux le soir.")
+    requests.turn_down(
+        refused,
+        RequestState.REFUSED,
+        "Un thème sombre n'est pas prévu : utilisez le mode sombre de votre navigateur.",
+        actor=as_tech,
+    )
+    again = ask(
+        RequestKind.MALFUNCTION, "Impression impossible", "Le bouton Imprimer ne marche pas."
+    )
+    requests.turn_down(
+        again,
+        RequestState.DUPLICATE,
+        "Même problème que votre demande " + flash.reference + ", que nous suivons.",
+        actor=as_tech,
+        duplicate_of=flash,
+    )

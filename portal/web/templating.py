@@ -17,8 +17,10 @@ from portal.web.languages import html_lang, locale_choices
 NAVIGATION = [
     (_l("Clients"), "clients.index", "clients.view"),
     (_l("Support"), "support.index", "clients.view"),
+    (_l("Requests"), "desk.index", "requests.view"),
     (_l("My company"), "account.index", "portal.self"),
     (_l("Time credit"), "statement.index", "portal.statement"),
+    (_l("Requests"), "requests.index", "portal.requests"),
     (_l("Colleagues"), "account.colleagues", "portal.self"),
     (_l("History"), "account.history", "portal.self"),
     (_l("Users"), "admin.users", "tenant.admin"),
