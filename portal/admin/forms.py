@@ -4,8 +4,10 @@ settings, its branches and its roles."""
 from functools import partial
 
 from flask import flash, g
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import (
+    BooleanField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -29,7 +31,7 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
-from portal.services import authority
+from portal.services import authority, brand
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
 from portal.web.forms import PortalForm, strip, text
 from portal.web.forms.access import GrantAccessForm, branch_choices
@@ -130,12 +132,73 @@ class SettingsForm(PortalForm):
         render_kw={"inputmode": "numeric"},
     )
     default_locale = SelectField(_l("Default language"), validate_choice=True)
+    logo = FileField(
+        _l("New logo"),
+        render_kw={"accept": "image/png,image/jpeg,image/svg+xml"},
+        description=_l(
+            "PNG, JPEG or SVG, 1 MB at most, from 16 × 16 to 2000 × 2000 pixels. Shown in "
+            "the page header, on the sign-in page and the printed statement, and in the "
+            "mails (PNG or JPEG)."
+        ),
+    )
+    remove_logo = BooleanField(_l("Remove the logo"))
+    accent_picker = StringField(_l("Accent colour"), render_kw={"type": "color"})
+    # No Optional(): its check runs when the text is empty too, to read the colour picked.
+    accent_color = StringField(
+        _l("Accent colour as #rrggbb"),
+        validators=[Length(max=20)],
+        filters=[strip],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+        description=_l(
+            "Colours the header's band, the buttons, the links and the mails. Typed here, it "
+            "wins over the colour picked; empty, Portal's blue. White text on it must stay "
+            "readable (a contrast ratio of 4.5:1)."
+        ),
+    )
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the languages the portal speaks, not every language a client may have.
         self.default_locale.choices = locale_choices()
+        if not self.accent_picker.data:  # a colour input always shows one
+            self.accent_picker.data = brand.accent_color(kwargs.get("obj"))
+        #: What the brand's fields ask for, once they are valid.
+        self.checked_logo: brand.Logo | None = None
+        self.chosen_accent: str | None = self.accent_color.object_data
+
+    def validate_logo(self, field):
+        if not field.data:
+            return
+        try:
+            self.checked_logo = brand.check_logo(field.data.read())
+        except brand.BrandRefused as refusal:
+            raise ValidationError(refusal.message) from None
+
+    def validate_accent_color(self, field):
+        """The colour typed when it differs from the current one, else the one picked
+        when it does; either must leave text enough contrast."""
+        current = field.object_data or None
+        typed = field.data or None
+        picked = self.accent_picker.data or None
+        if (typed or "").lower() != (current or ""):
+            wanted = typed
+        elif picked and picked.lower() != (current or brand.DEFAULT_ACCENT):
+            wanted = picked
+        else:
+            wanted = current
+        try:
+            self.chosen_accent = brand.check_accent_color(wanted)
+        except brand.BrandRefused as refusal:
+            raise ValidationError(refusal.message) from None
+
+    def brand_values(self) -> dict:
+        """The brand's changes for ``settings.update_settings``."""
+        return {
+            "logo": self.checked_logo,
+            "remove_logo": bool(self.remove_logo.data),
+            "accent_color": self.chosen_accent,
+        }
 
     def validate_support_sender_email(self, field):
         apply(field, normalise_email)
