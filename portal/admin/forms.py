@@ -73,8 +73,10 @@ class SettingsForm(PortalForm):
         "support_sender_name",
         "support_sender_email",
         "support_phone",
+        "support_hours",
         "review_url",
         "credit_threshold_minutes",
+        "credit_alert_minutes",
         "invitation_days",
         "default_locale",
     )
@@ -102,6 +104,13 @@ class SettingsForm(PortalForm):
         render_kw={"type": "tel"},
         description=_l("Signs the recap mails under the technician's name."),
     )
+    support_hours = text(
+        _l("Support hours"),
+        200,
+        description=_l(
+            "Shown to customers beside the phone, e.g. “Monday to Friday, 8 am to 5 pm”."
+        ),
+    )
     review_url = text(
         _l("Review page"),
         255,
@@ -120,6 +129,22 @@ class SettingsForm(PortalForm):
         ],
         render_kw={"inputmode": "numeric"},
         description=_l("Beyond this negative balance, technicians need an override."),
+    )
+    credit_alert_minutes = IntegerField(
+        _l("Low-credit alert below (min)"),
+        validators=[
+            InputRequired(_l("Give a number of minutes.")),
+            NumberRange(
+                0,
+                MAX_THRESHOLD_MINUTES,
+                _l("Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES),
+            ),
+        ],
+        render_kw={"inputmode": "numeric"},
+        description=_l(
+            "Customers are mailed when their balance falls below this;"
+            " each account may set its own."
+        ),
     )
     invitation_days = IntegerField(
         _l("Invitation lifetime (days)"),
@@ -210,6 +235,7 @@ class SettingsForm(PortalForm):
         return {name: self[name].data or None for name in self.FIELDS} | {
             "name": self.name.data,
             "credit_threshold_minutes": self.credit_threshold_minutes.data,
+            "credit_alert_minutes": self.credit_alert_minutes.data,
             "invitation_days": self.invitation_days.data,
         }
 
