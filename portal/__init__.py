@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.account.views import bp as account_bp
     from portal.admin import bp as admin_bp
     from portal.auth.views import bp as auth_bp
+    from portal.brand.views import bp as brand_bp
     from portal.clients.views import bp as clients_bp
     from portal.contacts.views import bp as contacts_bp
     from portal.desk.views import bp as desk_bp
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         requests_bp,
         desk_bp,
         mailing_bp,
+        brand_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin_bp)
@@ -126,8 +128,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from portal.web import gate
+    from portal.web import gate, uploads
 
+    app.request_class = uploads.PortalRequest  # the upload limit of the view, if larger
     app.before_request(gate.refuse_nul_characters)
     app.before_request(gate.check_access)
     app.after_request(gate.add_security_headers)

@@ -17,8 +17,10 @@ SETTINGS = {
     "support_sender_name": "Alpha Helpdesk",
     "support_sender_email": "Help@Alpha-Services.example",
     "support_phone": "+1 514-555-0199",
+    "support_hours": "Monday to Friday, 8 am to 5 pm",
     "review_url": "reviews.example.com/alpha",
     "credit_threshold_minutes": "10",
+    "credit_alert_minutes": "45",
     "invitation_days": "3",
     "default_locale": "en",
 }
@@ -68,12 +70,16 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
         tenant.support_sender_email,
         tenant.review_url,
         tenant.credit_threshold_minutes,
+        tenant.credit_alert_minutes,
+        tenant.support_hours,
         tenant.invitation_days,
     ) == (
         "Alpha Support Services",
         "Help@alpha-services.example",
         "https://reviews.example.com/alpha",
         10,
+        45,
+        "Monday to Friday, 8 am to 5 pm",
         3,
     )
     (event,) = events(world, "tenant.")
@@ -237,7 +243,7 @@ def test_the_audit_page_lists_the_tenants_events_with_filters(app, world):
 
     def rows(query: str = "") -> str:
         page = admin.get(audit + query).get_data(as_text=True)
-        return page.split('<table class="log">', 1)[1] if "<table" in page else ""
+        return page.split('<table class="log"', 1)[1] if "<table" in page else ""
 
     everything = rows()
     assert "Branch created" in everything and "Settings changed" in everything

@@ -37,6 +37,9 @@ PUBLIC_ENDPOINTS = {
     "auth.confirm_email",
     "auth.choose_language",  # the language switch of the pages above
     "mailing.unsubscribe",
+    # The tenant's logo and colour: the sign-in page shows them.
+    "brand.logo",
+    "brand.theme",
 }
 
 FOREIGN_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"

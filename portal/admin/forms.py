@@ -4,8 +4,10 @@ settings, its branches and its roles."""
 from functools import partial
 
 from flask import flash, g
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import (
+    BooleanField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -29,7 +31,7 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
-from portal.services import authority
+from portal.services import authority, brand
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
 from portal.web.forms import PortalForm, strip, text
 from portal.web.forms.access import GrantAccessForm, branch_choices
@@ -71,8 +73,10 @@ class SettingsForm(PortalForm):
         "support_sender_name",
         "support_sender_email",
         "support_phone",
+        "support_hours",
         "review_url",
         "credit_threshold_minutes",
+        "credit_alert_minutes",
         "invitation_days",
         "default_locale",
     )
@@ -100,6 +104,13 @@ class SettingsForm(PortalForm):
         render_kw={"type": "tel"},
         description=_l("Signs the recap mails under the technician's name."),
     )
+    support_hours = text(
+        _l("Support hours"),
+        200,
+        description=_l(
+            "Shown to customers beside the phone, e.g. “Monday to Friday, 8 am to 5 pm”."
+        ),
+    )
     review_url = text(
         _l("Review page"),
         255,
@@ -119,6 +130,22 @@ class SettingsForm(PortalForm):
         render_kw={"inputmode": "numeric"},
         description=_l("Beyond this negative balance, technicians need an override."),
     )
+    credit_alert_minutes = IntegerField(
+        _l("Low-credit alert below (min)"),
+        validators=[
+            InputRequired(_l("Give a number of minutes.")),
+            NumberRange(
+                0,
+                MAX_THRESHOLD_MINUTES,
+                _l("Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES),
+            ),
+        ],
+        render_kw={"inputmode": "numeric"},
+        description=_l(
+            "Customers are mailed when their balance falls below this;"
+            " each account may set its own."
+        ),
+    )
     invitation_days = IntegerField(
         _l("Invitation lifetime (days)"),
         validators=[
@@ -130,12 +157,73 @@ class SettingsForm(PortalForm):
         render_kw={"inputmode": "numeric"},
     )
     default_locale = SelectField(_l("Default language"), validate_choice=True)
+    logo = FileField(
+        _l("New logo"),
+        render_kw={"accept": "image/png,image/jpeg,image/svg+xml"},
+        description=_l(
+            "PNG, JPEG or SVG, 1 MB at most, from 16 × 16 to 2000 × 2000 pixels. Shown in "
+            "the page header, on the sign-in page and the printed statement, and in the "
+            "mails (PNG or JPEG)."
+        ),
+    )
+    remove_logo = BooleanField(_l("Remove the logo"))
+    accent_picker = StringField(_l("Accent colour"), render_kw={"type": "color"})
+    # No Optional(): its check runs when the text is empty too, to read the colour picked.
+    accent_color = StringField(
+        _l("Accent colour as #rrggbb"),
+        validators=[Length(max=20)],
+        filters=[strip],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+        description=_l(
+            "Colours the header's band, the buttons, the links and the mails. Typed here, it "
+            "wins over the colour picked; empty, Portal's blue. White text on it must stay "
+            "readable (a contrast ratio of 4.5:1)."
+        ),
+    )
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the languages the portal speaks, not every language a client may have.
         self.default_locale.choices = locale_choices()
+        if not self.accent_picker.data:  # a colour input always shows one
+            self.accent_picker.data = brand.accent_color(kwargs.get("obj"))
+        #: What the brand's fields ask for, once they are valid.
+        self.checked_logo: brand.Logo | None = None
+        self.chosen_accent: str | None = self.accent_color.object_data
+
+    def validate_logo(self, field):
+        if not field.data:
+            return
+        try:
+            self.checked_logo = brand.check_logo(field.data.read())
+        except brand.BrandRefused as refusal:
+            raise ValidationError(refusal.message) from None
+
+    def validate_accent_color(self, field):
+        """The colour typed when it differs from the current one, else the one picked
+        when it does; either must leave text enough contrast."""
+        current = field.object_data or None
+        typed = field.data or None
+        picked = self.accent_picker.data or None
+        if (typed or "").lower() != (current or ""):
+            wanted = typed
+        elif picked and picked.lower() != (current or brand.DEFAULT_ACCENT):
+            wanted = picked
+        else:
+            wanted = current
+        try:
+            self.chosen_accent = brand.check_accent_color(wanted)
+        except brand.BrandRefused as refusal:
+            raise ValidationError(refusal.message) from None
+
+    def brand_values(self) -> dict:
+        """The brand's changes for ``settings.update_settings``."""
+        return {
+            "logo": self.checked_logo,
+            "remove_logo": bool(self.remove_logo.data),
+            "accent_color": self.chosen_accent,
+        }
 
     def validate_support_sender_email(self, field):
         apply(field, normalise_email)
@@ -147,6 +235,7 @@ class SettingsForm(PortalForm):
         return {name: self[name].data or None for name in self.FIELDS} | {
             "name": self.name.data,
             "credit_threshold_minutes": self.credit_threshold_minutes.data,
+            "credit_alert_minutes": self.credit_alert_minutes.data,
             "invitation_days": self.invitation_days.data,
         }
 

@@ -10,13 +10,21 @@ from portal.i18n import gettext as _
 from portal.models import Branch
 from portal.services import settings
 from portal.web.gate import current_actor
+from portal.web.uploads import accepts_upload
+
+#: A settings form may carry a logo: a file somewhat over the logo's limit still reaches
+#: the form, which says so beside the field.
+SETTINGS_UPLOAD_LIMIT = 4 * 1024 * 1024
 
 
 @bp.route("/settings", methods=["GET", "POST"])
+@accepts_upload(SETTINGS_UPLOAD_LIMIT)
 def edit_settings():
     form = SettingsForm(obj=g.tenant)
     if form.validate_on_submit():
-        changes = settings.update_settings(g.tenant, form.values(), actor=current_actor())
+        changes = settings.update_settings(
+            g.tenant, form.values(), brand_values=form.brand_values(), actor=current_actor()
+        )
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("admin.edit_settings"))
     return render_template("admin/settings.html", form=form), 400 if form.errors else 200

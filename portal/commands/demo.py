@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from portal.models import (
     UserKind,
 )
 from portal.models.user import UserStatus
-from portal.services import credit, invitations, requests, search
+from portal.services import brand, credit, invitations, requests, search
 from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
@@ -96,7 +97,13 @@ class TenantSpec:
     #: Who the recap mails come from (the seed's support@gestan.fr), which customers reply to.
     support_sender_name: str | None = None
     support_sender_email: str | None = None
+    #: The tenant's brand: its accent colour, and its logo's file in portal/data.
+    accent_color: str | None = None
+    logo: str | None = None
 
+
+#: Where the demo's files lie (its logo).
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 DEMO = (
     TenantSpec(
@@ -107,6 +114,8 @@ DEMO = (
         review_url="https://reviews.example.com/m-repare-tout",
         support_sender_name="M. Répare Tout",
         support_sender_email="support@mreparetout.example",
+        accent_color="#b4401d",
+        logo="demo-logo.png",
         timezone="America/Toronto",
         country="CA",
         locale="fr_CA",
@@ -290,6 +299,9 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     tenant.review_url = spec.review_url
     tenant.support_sender_name = spec.support_sender_name
     tenant.support_sender_email = spec.support_sender_email
+    if spec.accent_color or spec.logo:
+        logo = brand.check_logo((DATA / spec.logo).read_bytes()) if spec.logo else None
+        brand.change_brand(tenant, logo=logo, accent_color=spec.accent_color)
     for staff in spec.staff:
         create_staff_user(
             email=staff.email,

@@ -8,13 +8,14 @@ yet; the tenant prefix scopes them like every other page (OutboxMail is tenant-o
 
 import re
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, g, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import OutboxMail
 from portal.permissions import public
+from portal.services import brand
 from portal.web.pagination import paginate
 
 bp = Blueprint("mailbox", __name__, url_prefix="/<tenant>/dev/mailbox")
@@ -66,7 +67,8 @@ MAIL_PART_POLICY = (
 @public
 def html_part(mail_id: int):
     mail = db.get_or_404(OutboxMail, mail_id)
-    response = Response(mail.html_body, mimetype="text/html")
+    # The images the mail carries as its own parts (the logo), written into the page.
+    response = Response(brand.with_data_images(g.tenant, mail.html_body), mimetype="text/html")
     response.headers["Content-Security-Policy"] = MAIL_PART_POLICY
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response

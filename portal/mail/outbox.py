@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import Address
+from email.mime.image import MIMEImage
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mailman import EmailMultiAlternatives
-from flask_mailman.message import sanitize_address
+from flask_mailman.message import SafeMIMEMultipart, sanitize_address
 from sqlalchemy import select, update
 
 from portal.extensions import db, mail
 from portal.models import MailState, OutboxMail, Tenant
 from portal.models.base import utcnow
+from portal.services import brand
 from portal.tenancy import cross_tenant
 
 #: Attempts before a mail is marked failed (about two days with the back-off below).
@@ -194,16 +196,50 @@ def claim_next(now: datetime) -> OutboxMail | None:
         # Another worker claimed it between our read and our update: look again.
 
 
+class RelatedMessage(EmailMultiAlternatives):
+    """A text part and an HTML alternative that carries the images it shows: the HTML
+    and its images in one multipart/related part, each image named by its Content-ID
+    (``<img src="cid:…">``), so that no mail client fetches anything from outside."""
+
+    def __init__(self, *args, related: list[tuple[str, bytes, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        #: (Content-ID, bytes, image subtype) of each image the HTML shows.
+        self.related = list(related)
+
+    def _create_mime_attachment(self, content, mimetype):
+        part = super()._create_mime_attachment(content, mimetype)
+        if mimetype != "text/html" or not self.related:
+            return part
+        encoding = self.encoding or current_app.extensions["mailman"].default_charset
+        related = SafeMIMEMultipart(_subtype="related", encoding=encoding)
+        related.attach(part)
+        for cid, data, subtype in self.related:
+            image = MIMEImage(data, _subtype=subtype)
+            image.add_header("Content-ID", f"<{cid}>")
+            image.add_header("Content-Disposition", "inline", filename=cid.split("@", 1)[0])
+            related.attach(image)
+        return related
+
+
+def related_images(queued: OutboxMail) -> list[tuple[str, bytes, str]]:
+    """The images the mail's HTML shows from its own parts (the tenant's logo)."""
+    if "cid:" not in queued.html_body:
+        return []
+    tenant = db.session.get(Tenant, queued.tenant_id)
+    return brand.mail_images(tenant, queued.html_body) if tenant is not None else []
+
+
 def build(queued: OutboxMail, connection) -> EmailMultiAlternatives:
     """The message, checked as the backend will check it before sending: a header
     with a line break or an address that does not parse raises here (ValueError)."""
-    message = EmailMultiAlternatives(
+    message = RelatedMessage(
         subject=queued.subject,
         body=queued.text_body,
         from_email=queued.from_address,
         to=[queued.to_address],
         headers=queued.headers or None,
         connection=connection,
+        related=related_images(queued),
     )
     message.attach_alternative(queued.html_body, "text/html")
     message.message()

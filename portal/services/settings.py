@@ -7,15 +7,23 @@ from sqlalchemy import exists, select
 
 from portal.extensions import db
 from portal.models import Branch, Client, LedgerEntry, Tenant, User
-from portal.services import audit
+from portal.services import audit, brand
 from portal.services.actor import Actor
 from portal.services.clients import apply_changes
 
 
 def update_settings(
-    tenant: Tenant, values: dict[str, Any], *, actor: Actor
+    tenant: Tenant,
+    values: dict[str, Any],
+    *,
+    brand_values: dict[str, Any] | None = None,
+    actor: Actor,
 ) -> dict[str, list[str | None]]:
-    changes = apply_changes(tenant, values)
+    """Save the settings and the brand (``brand.change_brand``'s logo, removal and
+    accent colour) as one change; a refused colour (``brand.BrandRefused``) writes
+    nothing."""
+    changes = brand.change_brand(tenant, **brand_values) if brand_values else {}
+    changes = apply_changes(tenant, values) | changes
     if changes:
         audit.record("tenant.settings_changed", actor=actor, changes=changes)
     return changes

@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.i18n import format_date, format_datetime, gettext
 from portal.i18n import lazy_gettext as _l
 from portal.mail.requests import expected_delay
+from portal.services import brand
 from portal.services.audit import labels
 from portal.services.credit import format_minutes, shown_summary
 from portal.web.languages import html_lang, locale_choices
@@ -86,6 +87,19 @@ def change_value(name: str, value):
     return labels.change_value(name, value)
 
 
+def logo_url(tenant) -> str | None:
+    """Where the tenant's logo is served, or None when it has none."""
+    name = brand.logo_name(tenant)
+    return url_for("brand.logo", tenant=tenant.slug, name=name) if name else None
+
+
+def theme_url(tenant) -> str | None:
+    """The style sheet of the tenant's accent colour, or None for Portal's own."""
+    if tenant is None or not tenant.accent_color:
+        return None
+    return url_for("brand.theme", tenant=tenant.slug, v=brand.accent_color(tenant)[1:])
+
+
 def register(app: Flask) -> None:
     @app.context_processor
     def inject():
@@ -106,6 +120,9 @@ def register(app: Flask) -> None:
         labels.permission_label,
         change_value,
         expected_delay,
+        logo_url,
+        theme_url,
+        brand.mail_logo,
     ):
         app.add_template_global(helper)
 

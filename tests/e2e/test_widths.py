@@ -1,13 +1,25 @@
-"""Phones and small windows (issue 19): no page of the route map is wider than the
-window, at 390 px (a phone) and at 1280 px, for each kind of user. Each page is kept
-as a screenshot under test-artifacts/e2e/widths/<who>-<width>-<page>.png, which CI keeps.
+"""Every page of the route map, visited once as each kind of user (issue 19).
+
+- Phones and small windows: no page is wider than the window, at 390 px (a phone) and
+  at 1280 px. Each page is kept as a screenshot under
+  test-artifacts/e2e/widths/<who>-<width>-<page>.png, which CI keeps.
+- WCAG 2.1 AA, by tools nobody here wrote: axe-core (node_modules, from npm) runs in each
+  page at both widths with the WCAG 2.0/2.1 A and AA rules and finds no violation; the
+  HTML each page was sent with is kept under test-artifacts/e2e/html/<who>-<page>.html
+  and the Nu Html Checker (vnu.jar, from npm, on the machine's Java) finds no error and
+  no warning in any of them, but for the few explained in VNU_ALLOWED.
 
 The pages come from the app's own url map, so a new page is covered without anyone
 editing this test: the pages without ids are opened directly, those with ids by the
 first link to them found on the pages the user has seen (links are followed until no
 new page of the map turns up)."""
 
+import json
+import re
+import shutil
+import subprocess
 from collections import deque
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,9 +30,10 @@ from werkzeug.routing import MapAdapter, Rule
 from portal import create_app
 from portal.web.routing import IdConverter
 from tests.conftest import make_config
-from tests.e2e.conftest import ARTIFACTS, PASSWORD
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, ROOT
 
 SHOTS = ARTIFACTS / "widths"
+HTML = ARTIFACTS / "html"
 WIDTHS = (390, 1280)
 TENANT = "demo"
 #: Who visits: a name for the screenshots, and the login (None: nobody signed in).
@@ -35,6 +48,8 @@ NOT_PAGES = {
     "statement.export": "a CSV file",
     "statement.account_export": "a CSV file",
     "support_moved.moved_page": "a redirect of an old address",
+    "brand.logo": "the tenant's logo, an image",
+    "brand.theme": "the tenant's colour, a style sheet",
 }
 #: Pages that only some data of the demo links to, which the first links followed do
 #: not reach (the route sweep of tests/test_routes.py opens them with its own data).
@@ -48,6 +63,27 @@ ONLY_WITH_DATA = {
 #: Where a route takes a token from a mail, a forged one: the "invalid link" page.
 FORGED_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+#: The checkers, from package.json (`python3 dev.py install` runs `npm ci`).
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+JAVA = shutil.which("java")
+NO_AXE = (
+    f"axe-core sweep skipped: no {AXE.relative_to(ROOT)}; run `python3 dev.py install` "
+    "(npm ci, which needs npm: `apt-get install npm`)"
+)
+NO_VNU = (
+    f"Nu Html Checker skipped: no {VNU.relative_to(ROOT)} or no java; run `python3 dev.py "
+    "install` (npm ci) and install Java (`apt-get install default-jre-headless`)"
+)
+#: axe-core's rules for WCAG 2.0 and 2.1, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_RUN = """tags => axe.run(document, {runOnly: {type: "tag", values: tags},
+    resultTypes: ["violations"]}).then(result => result.violations.map(v => ({
+        id: v.id, help: v.help, targets: v.nodes.map(n => n.target.join(" "))})))"""
+#: Warnings of the Nu Html Checker that are no defect, each for a reason (a regular
+#: expression matched against the message). Errors are never allowed.
+VNU_ALLOWED: dict[str, str] = {}
 
 
 def page_rules() -> tuple[list[Rule], MapAdapter]:
@@ -85,9 +121,38 @@ def shot_name(path: str) -> str:
     return name.replace(".", "-")
 
 
-def visit_all(page: Page, base: str, who: str, signed_in: bool) -> tuple[dict, list, set]:
-    """Opens every page of the map this user reaches, at each width. Returns the pages
-    (endpoint → path), the overflows found, and the routes never reached."""
+@dataclass
+class Sweep:
+    """What one user's visit of the map found."""
+
+    #: Each page shown: the route's rule → the path that showed it.
+    pages: dict[str, str] = field(default_factory=dict)
+    #: The pages wider than the window.
+    overflows: list[str] = field(default_factory=list)
+    #: What axe-core found: one line per rule broken on a page at a width.
+    violations: list[str] = field(default_factory=list)
+    #: The routes of the map this user never reached.
+    unreached: set[str] = field(default_factory=set)
+
+
+def check_with_axe(page: Page, axe: str, where: str) -> list[str]:
+    """Runs axe-core in the page as it is shown, and says what it finds.
+
+    The source is evaluated through the browser's debugging protocol, which the
+    page's Content-Security-Policy (script-src 'self', no inline script) does not
+    apply to: the sweep sees the pages exactly as they are served."""
+    if page.evaluate("typeof axe") == "undefined":
+        page.evaluate(axe)
+    return [
+        f"{found['id']} ({found['help']}) {where}: {', '.join(found['targets'])}"
+        for found in page.evaluate(AXE_RUN, AXE_TAGS)
+    ]
+
+
+def visit_all(page: Page, base: str, who: str, signed_in: bool, axe: str | None) -> Sweep:
+    """Opens every page of the map this user reaches, at each width: checks its width,
+    keeps a screenshot and the HTML it was sent with, and runs axe-core in it (unless
+    axe is None)."""
     rules, adapter = page_rules()
     queue: deque[tuple[Rule, str]] = deque()
     for rule in rules:
@@ -99,9 +164,9 @@ def visit_all(page: Page, base: str, who: str, signed_in: bool) -> tuple[dict, l
             continue  # the links from mails are for people not signed in
         values.update(dict.fromkeys(tokens, FORGED_TOKEN))
         queue.append((rule, rule.build(values, append_unknown=False)[1]))
-    rendered: dict[str, str] = {}  # rule → the path that showed it
+    sweep = Sweep()
+    rendered = sweep.pages
     tried: set[str] = set()
-    overflows = []
     while queue:
         rule, path = queue.popleft()
         if rule.rule in tried:
@@ -124,19 +189,25 @@ def visit_all(page: Page, base: str, who: str, signed_in: bool) -> tuple[dict, l
         elif response.status >= 400 and not token_flow:
             continue
         rendered[rule.rule] = path
+        # The HTML as the server sent it (after redirects), not the DOM scripts changed.
+        if response.headers.get("content-type", "").startswith("text/html"):
+            (HTML / f"{who}-{shot_name(path)}.html").write_text(response.text())
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             excess = page.evaluate(OVERFLOW)
             page.screenshot(path=SHOTS / f"{who}-{width}-{shot_name(path)}.png", full_page=True)
             if excess > 0:
-                overflows.append(f"{who} at {width} px: {path} is {excess} px too wide")
+                sweep.overflows.append(f"{who} at {width} px: {path} is {excess} px too wide")
+            if axe:
+                where = f"on {path} as {who} at {width} px"
+                sweep.violations += check_with_axe(page, axe, where)
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
             parts = urlsplit(href)
             found = match(adapter, parts.path) if parts.netloc == urlsplit(base).netloc else None
             if found in rules and found.rule not in tried:
                 queue.append((found, parts.path))
-    unreached = {rule.endpoint for rule in rules if rule.rule not in rendered}
-    return rendered, overflows, unreached
+    sweep.unreached = {rule.endpoint for rule in rules if rule.rule not in rendered}
+    return sweep
 
 
 @pytest.fixture(scope="module")
@@ -147,21 +218,64 @@ def visits():
 @pytest.mark.parametrize("who", USERS)
 def test_no_page_is_wider_than_the_window_at_390_and_1280_px(live, pages, visits, who):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    HTML.mkdir(parents=True, exist_ok=True)
     page = pages(who, locale="fr-CA", viewport={"width": WIDTHS[-1], "height": 900})
     login = USERS[who]
     if login:
         sign_in(page, live, login)
-    seen, overflows, unreached = visit_all(page, live, who, signed_in=bool(login))
-    visits[who] = (seen, unreached)
-    print(f"\n{who}: {len(seen)} pages x {len(WIDTHS)} widths; not theirs: {sorted(unreached)}")
-    assert overflows == [], "\n".join(overflows)
+    axe = AXE.read_text() if AXE.exists() else None
+    sweep = visit_all(page, live, who, signed_in=bool(login), axe=axe)
+    visits[who] = sweep
+    print(
+        f"\n{who}: {len(sweep.pages)} pages x {len(WIDTHS)} widths; "
+        f"not theirs: {sorted(sweep.unreached)}"
+    )
+    assert sweep.overflows == [], "\n".join(sweep.overflows)
 
 
 def test_every_page_of_the_map_was_visited_by_someone(visits):
     """The sweep above reached every page of the map, as one user or another."""
     assert set(visits) == set(USERS), "run the whole module"
-    nobody = set.intersection(*(unreached for _seen, unreached in visits.values()))
+    nobody = set.intersection(*(sweep.unreached for sweep in visits.values()))
     assert nobody - set(ONLY_WITH_DATA) == set(), "pages nobody reached by a link"
+
+
+def test_axe_core_finds_no_wcag_2_1_aa_violation_on_any_page(visits):
+    """axe-core, run in every page of the sweep above at 390 and 1280 px as each kind of
+    user, finds nothing against WCAG 2.0 and 2.1, levels A and AA."""
+    if not AXE.exists():
+        pytest.skip(NO_AXE)
+    assert set(visits) == set(USERS), "run the whole module"
+    violations = [line for sweep in visits.values() for line in sweep.violations]
+    assert violations == [], f"{len(violations)} axe-core violations:\n" + "\n".join(violations)
+
+
+def test_the_nu_html_checker_finds_nothing_in_any_page(visits):
+    """The Nu Html Checker, run once over the HTML every page of the sweep was sent with,
+    reports no error, and no warning but the few explained in VNU_ALLOWED."""
+    if not (VNU.exists() and JAVA):
+        pytest.skip(NO_VNU)
+    assert set(visits) == set(USERS), "run the whole module"
+    files = sorted(HTML.glob("*.html"))
+    assert files, "no page kept"
+    checked = subprocess.run(  # noqa: S603 - the checker from package.json, on our files
+        [JAVA, "-jar", VNU, "--format", "json", "--stdout", "--exit-zero-always", *files],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    findings = []
+    for message in json.loads(checked.stdout)["messages"]:
+        kind = message.get("subType", message["type"])
+        text = message.get("message", "")
+        if kind == "warning" and any(re.search(allowed, text) for allowed in VNU_ALLOWED):
+            continue
+        if message["type"] == "info" and kind != "warning":
+            continue  # notes that are neither errors nor warnings
+        name = message.get("url", "").rsplit("/", 1)[-1]
+        findings.append(f"{kind}: {name}:{message.get('lastLine', '?')}: {text}")
+    assert findings == [], f"{len(findings)} Nu Html Checker findings:\n" + "\n".join(findings)
 
 
 def test_the_menu_folds_on_a_phone_and_opens_without_javascript_by_keyboard(live, pages):
@@ -213,3 +327,75 @@ def test_a_wide_table_scrolls_in_its_box_keeping_its_first_column_and_prints_who
     phone.emulate_media(media="print")
     assert table.evaluate("t => getComputedStyle(t).display") == "table"
     assert table.evaluate("t => getComputedStyle(t).overflowX") == "visible"
+
+
+#: The focused element's ring: its colour, style and width, and the colour it sits on
+#: (the first ancestor's that is not transparent; the ring is outside the element);
+#: ``again`` once the keyboard has gone round the page, ``outside`` past its last control.
+FOCUS_RING = """() => {
+    const el = document.activeElement, style = getComputedStyle(el);
+    let under = el.parentElement, background = "rgb(255, 255, 255)";
+    for (; under; under = under.parentElement) {
+        const color = getComputedStyle(under).backgroundColor;
+        if (color !== "transparent" && !color.endsWith(", 0)")) { background = color; break; }
+    }
+    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+        + " " + (el.textContent || el.value || "").replace(/\\s+/g, " ").trim().slice(0, 30);
+    const again = el.hasAttribute("data-ring-seen"), outside = el === document.body;
+    el.setAttribute("data-ring-seen", "");
+    return {name, again, outside, color: style.outlineColor, style: style.outlineStyle,
+            width: parseFloat(style.outlineWidth), background};
+}"""
+
+
+def luminance(rgb: str) -> float:
+    """The relative luminance of a CSS rgb()/rgba() colour, as WCAG 2.1 defines it."""
+    red, green, blue = (int(part) / 255 for part in re.findall(r"[\d.]+", rgb)[:3])
+    linear = [
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)
+    ]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "width"),
+    [
+        ("anonymous", "/login", 1280),
+        ("admin", "/", 1280),
+        ("admin", "/", 390),
+        ("client", "/statement", 1280),
+    ],
+)
+def test_the_focus_ring_stands_out_from_what_it_sits_on(live, pages, who, path, width):
+    """WCAG 2.1, 1.4.11 (which axe-core cannot measure): every control the keyboard
+    reaches shows a ring of 2 px or more that contrasts 3:1 or more with the colour it
+    sits on: the header's white, the page's grey, a card's white."""
+    page = pages(who, locale="fr-CA", viewport={"width": width, "height": 900})
+    if USERS[who]:
+        sign_in(page, live, USERS[who])
+    page.goto(f"{live}/{TENANT}{path}")
+    if width < 768:
+        page.locator("header details.menu summary").click()  # the menu's links too
+    seen, faint = [], []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        ring = page.evaluate(FOCUS_RING)
+        if ring["again"]:
+            break  # round the page, from wherever the focus was first
+        if ring["outside"]:
+            continue  # past the last control: the next Tab starts again from the top
+        seen.append(ring["name"])
+        ratio = contrast(ring["color"], ring["background"])
+        if ring["style"] == "none" or ring["width"] < 2 or ratio < 3:
+            faint.append(
+                f"{ring['name']}: {ring['style']} {ring['width']} px {ring['color']} "
+                f"on {ring['background']} ({ratio:.2f}:1)"
+            )
+    print(f"\n{who} on {path} at {width} px: {len(seen)} controls reached by keyboard")
+    assert len(seen) > 3, "the keyboard reached hardly any control"
+    assert faint == [], "\n".join(faint)

@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, StopValidation
+from wtforms.widgets import Select
 
 from portal.i18n import lazy_gettext as _l
 
@@ -87,7 +88,22 @@ class PortalForm(FlaskForm):
             # access panel) would otherwise repeat ``csrf_token`` and ``submit``.
             if getattr(field.widget, "input_type", None) in {"hidden", "submit"}:
                 render_kw = {"id": False, **render_kw}
+            # HTML allows ``required`` on a one-line list only when its first option is
+            # an empty placeholder: a list without one always has a value chosen, so the
+            # attribute says nothing there (the server's check stays).
+            if field.flags.required and not placeholder_first(field):
+                render_kw = {"required": False, **render_kw}
             return super().render_field(field, render_kw)
+
+
+def placeholder_first(field) -> bool:
+    """Whether ``field``, if it is a one-line list, begins with an empty option (True for
+    any other field)."""
+    widget = field.widget
+    if not isinstance(widget, Select) or widget.multiple or field.has_groups():
+        return True
+    first = next(iter(field.iter_choices()), None)
+    return first is None or first[0] in ("", None)
 
 
 NO_CHOICE = SelectChoice("", "—")
