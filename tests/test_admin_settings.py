@@ -17,7 +17,6 @@ SETTINGS = {
     "support_sender_name": "Alpha Helpdesk",
     "support_sender_email": "Help@Alpha-Services.example",
     "support_phone": "+1 514-555-0199",
-    "support_hours": "Monday to Friday, 8 am to 5 pm",
     "review_url": "reviews.example.com/alpha",
     "credit_threshold_minutes": "10",
     "credit_alert_minutes": "45",
@@ -71,7 +70,6 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
         tenant.review_url,
         tenant.credit_threshold_minutes,
         tenant.credit_alert_minutes,
-        tenant.support_hours,
         tenant.invitation_days,
     ) == (
         "Alpha Support Services",
@@ -79,7 +77,6 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
         "https://reviews.example.com/alpha",
         10,
         45,
-        "Monday to Friday, 8 am to 5 pm",
         3,
     )
     (event,) = events(world, "tenant.")

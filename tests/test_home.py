@@ -523,10 +523,15 @@ def test_the_client_sees_the_support_desk_phone(app, world):
     set_tenant(world, support_phone="+1 514 555 0199")
     support = block(home_page(browser, world), "support")
     assert 'href="tel:+15145550199"' in support and "+1 514 555 0199" in support
-    assert "Open:" not in support, "no hours published: none invented"
-    set_tenant(world, support_hours="Monday to Friday, 8 am to 5 pm")
+    # Seed 001's week until the tenant sets its own, in words and as "open now" or not.
     support = text(block(home_page(browser, world), "support"))
-    assert "Open: Monday to Friday, 8 am to 5 pm" in support
+    assert "Monday to Friday: 9:00 to 18:00" in support
+    assert "Saturday: 9:00 to 12:00, urgent matters only" in support
+    assert "Open now" in support or "Reopens" in support
+    always_closed = [None] * 7
+    set_tenant(world, opening_hours=always_closed)
+    support = text(block(home_page(browser, world), "support"))
+    assert "Monday to Sunday: closed" in support and "Open now" not in support
 
 
 def test_a_user_whose_role_gives_no_page_is_told_so(app, world):

@@ -1,4 +1,4 @@
-"""the tenant's brand and support hours, credit alerts, a technician's recent entries
+"""the tenant's brand and the desk's opening hours, credit alerts, a technician's recent entries
 
 Revision ID: 0010_brand_alerts
 Revises: 0009_running_totals
@@ -18,7 +18,8 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('tenant', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('support_hours', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('opening_hours', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('holidays', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('credit_alert_minutes', sa.Integer(), nullable=False, server_default='60'))
         batch_op.add_column(sa.Column('accent_color', sa.String(length=7), nullable=True))
         batch_op.add_column(sa.Column('logo_key', sa.String(length=120), nullable=True))
@@ -40,5 +41,6 @@ def downgrade():
                        'low_alert_sent_at', 'alert_threshold_minutes'):
             batch_op.drop_column(column)
     with op.batch_alter_table('tenant', schema=None) as batch_op:
-        for column in ('logo_key', 'accent_color', 'credit_alert_minutes', 'support_hours'):
+        for column in ('logo_key', 'accent_color', 'credit_alert_minutes', 'holidays',
+                       'opening_hours'):
             batch_op.drop_column(column)

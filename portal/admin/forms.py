@@ -1,6 +1,7 @@
 """The administrator's forms: the access list's buttons, staff users, the tenant's
 settings, its branches and its roles."""
 
+from datetime import date
 from functools import partial
 
 from flask import flash, g
@@ -8,11 +9,16 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
+    TimeField,
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
@@ -31,7 +37,7 @@ from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.models import Branch, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
-from portal.services import authority, brand
+from portal.services import authority, brand, hours
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
 from portal.web.forms import PortalForm, strip, text
 from portal.web.forms.access import GrantAccessForm, branch_choices
@@ -73,7 +79,6 @@ class SettingsForm(PortalForm):
         "support_sender_name",
         "support_sender_email",
         "support_phone",
-        "support_hours",
         "review_url",
         "credit_threshold_minutes",
         "credit_alert_minutes",
@@ -103,13 +108,6 @@ class SettingsForm(PortalForm):
         40,
         render_kw={"type": "tel"},
         description=_l("Signs the recap mails under the technician's name."),
-    )
-    support_hours = text(
-        _l("Support hours"),
-        200,
-        description=_l(
-            "Shown to customers beside the phone, e.g. “Monday to Friday, 8 am to 5 pm”."
-        ),
     )
     review_url = text(
         _l("Review page"),
@@ -238,6 +236,70 @@ class SettingsForm(PortalForm):
             "credit_alert_minutes": self.credit_alert_minutes.data,
             "invitation_days": self.invitation_days.data,
         }
+
+
+class DayForm(Form):
+    """One day of the desk's week: closed when both times are empty."""
+
+    opens = TimeField(_l("Opens"), validators=[Optional()])
+    closes = TimeField(_l("Closes"), validators=[Optional()])
+    reduced = BooleanField(_l("Urgent matters only"))
+
+    def validate(self, extra_validators=None) -> bool:
+        # Here, not in a field's check: an empty time stops its own field's checks.
+        valid = super().validate(extra_validators)
+        if not valid:
+            return False
+        opens, closes = self.opens.data, self.closes.data
+        if (opens is None) != (closes is None):
+            self.closes.errors = [_("Give both times, or neither for a closed day.")]
+        elif closes is not None and closes <= opens:
+            self.closes.errors = [_("The desk must close after it opens.")]
+        return not self.closes.errors
+
+    def day(self) -> hours.Day | None:
+        if self.opens.data is None:
+            return None
+        return hours.Day(self.opens.data, self.closes.data, bool(self.reduced.data))
+
+
+#: Most holidays a tenant lists.
+MAX_HOLIDAYS = 60
+
+
+class HoursForm(PortalForm):
+    """The desk's week (seed 001's by default) and its holidays."""
+
+    week = FieldList(FormField(DayForm), min_entries=7, max_entries=7)
+    holidays = TextAreaField(
+        _l("Holidays"),
+        validators=[Optional(), Length(max=MAX_HOLIDAYS * 12)],
+        filters=[strip],
+        description=_l("One date a line, as 2026-12-25: the desk is closed on these days."),
+    )
+    submit = SubmitField(_l("Save"))
+
+    @property
+    def dates(self) -> list[date]:
+        """The holidays, once the form is valid."""
+        return sorted({date.fromisoformat(line) for line in (self.holidays.data or "").split()})
+
+    def validate_holidays(self, field):
+        days, wrong = [], []
+        for line in (field.data or "").split():
+            try:
+                days.append(date.fromisoformat(line))
+            except ValueError:
+                wrong.append(line)
+        if wrong:
+            raise ValidationError(
+                _l("Not a date as 2026-12-25: %(values)s", values=", ".join(wrong[:5]))
+            )
+        if len(set(days)) > MAX_HOLIDAYS:
+            raise ValidationError(_l("At most %(max)d holidays.", max=MAX_HOLIDAYS))
+
+    def chosen_week(self) -> list[hours.Day | None]:
+        return [entry.form.day() for entry in self.week]
 
 
 class BranchForm(PortalForm):

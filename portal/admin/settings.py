@@ -4,11 +4,17 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal.admin.blueprint import bp
-from portal.admin.forms import BranchForm, SettingsForm, UserActionForm, action_confirmed
+from portal.admin.forms import (
+    BranchForm,
+    HoursForm,
+    SettingsForm,
+    UserActionForm,
+    action_confirmed,
+)
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Branch
-from portal.services import settings
+from portal.services import hours, settings
 from portal.web.gate import current_actor
 from portal.web.uploads import accepts_upload
 
@@ -28,6 +34,28 @@ def edit_settings():
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("admin.edit_settings"))
     return render_template("admin/settings.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/hours", methods=["GET", "POST"])
+def edit_hours():
+    schedule = hours.Schedule(g.tenant)
+    data = {
+        "week": [
+            {"opens": day.opens, "closes": day.closes, "reduced": day.reduced} if day else {}
+            for day in schedule.week
+        ],
+        "holidays": "\n".join(day.isoformat() for day in sorted(schedule.holidays)),
+    }
+    form = HoursForm(data=data if request.method == "GET" else None)
+    if form.validate_on_submit():
+        changed = settings.update_hours(
+            g.tenant, form.chosen_week(), form.dates, actor=current_actor()
+        )
+        flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+        return redirect(url_for("admin.edit_hours"))
+    return render_template(
+        "admin/hours.html", form=form, days=hours.DAY_NAMES
+    ), 400 if form.errors else 200
 
 
 def get_branch(branch_id: int) -> Branch:

@@ -92,7 +92,6 @@ class TenantSpec:
     #: The tenant's default language.
     locale: str = "en"
     support_phone: str | None = None
-    support_hours: str | None = None
     review_url: str | None = None
     #: Who the recap mails come from (the seed's support@gestan.fr), which customers reply to.
     support_sender_name: str | None = None
@@ -110,7 +109,6 @@ DEMO = (
         slug="demo",
         name="M. Répare Tout",
         support_phone="+1 514-555-0100",
-        support_hours="Du lundi au vendredi, de 8 h à 17 h",
         review_url="https://reviews.example.com/m-repare-tout",
         support_sender_name="M. Répare Tout",
         support_sender_email="support@mreparetout.example",
@@ -295,7 +293,6 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     db.session.add_all(branches.values())
     db.session.flush()
     tenant.support_phone = spec.support_phone
-    tenant.support_hours = spec.support_hours
     tenant.review_url = spec.review_url
     tenant.support_sender_name = spec.support_sender_name
     tenant.support_sender_email = spec.support_sender_email

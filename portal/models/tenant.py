@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -40,8 +40,12 @@ class Tenant(db.Model):
     support_sender_email: Mapped[str | None] = mapped_column(String(254))
     #: The support desk's phone, signing the recap mails under the technician's name.
     support_phone: Mapped[str | None] = mapped_column(String(40))
-    #: The support desk's opening hours, shown to customers beside its phone.
-    support_hours: Mapped[str | None] = mapped_column(String(200))
+    #: The support desk's week, Monday first: each day closed (null) or its opening
+    #: and closing times and whether only urgent matters are handled (seed 001's
+    #: Saturday); seed 001's week when unset. See ``portal.services.hours``.
+    opening_hours: Mapped[list | None] = mapped_column(JSON)
+    #: Dates (ISO) on which the desk is closed whatever the week says.
+    holidays: Mapped[list | None] = mapped_column(JSON)
     #: Balance, in minutes, below which a customer is mailed a low-credit alert, for
     #: the accounts that set no threshold of their own.
     credit_alert_minutes: Mapped[int] = mapped_column(default=60)

@@ -34,6 +34,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
+from portal.services import hours
 from portal.services.actor import Actor
 
 #: Accounts a technician served lately, distinct, the latest first.
@@ -115,7 +116,10 @@ class Home:
     company: Company | None = None
     #: The support desk's phone, for a client's contact (None when the tenant set none).
     support_phone: str | None = None
-    support_hours: str | None = None
+    #: The desk's week in words, and whether it is open now or when it reopens.
+    desk_week: list[str] | None = None
+    desk_status: hours.Status | None = None
+    desk_reopens: str | None = None
     #: The threshold beyond which a debt needs care, for the reasons' wording.
     threshold: int = 0
     today: date = field(default_factory=lambda: utcnow().date())
@@ -159,7 +163,11 @@ def overview(*, actor: Actor) -> Home:
             home.company = company_of(user)
         if user.can("portal.self") or user.can("portal.statement"):
             home.support_phone = tenant.support_phone
-            home.support_hours = tenant.support_hours
+            schedule, now = hours.Schedule(tenant), utcnow()
+            home.desk_week = schedule.lines()
+            home.desk_status = schedule.status(now)
+            if home.desk_status.reopens_at is not None:
+                home.desk_reopens = hours.reopening(home.desk_status, now, schedule.zone)
         return home
     sees_clients = user.can("clients.view")
     administers = user.can("tenant.admin") or user.can("access.grant")

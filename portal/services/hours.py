@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import get_locale
+
 from portal.i18n import format_date, gettext
 from portal.i18n import lazy_gettext as _l
 from portal.models import Tenant
@@ -143,7 +145,7 @@ class Schedule:
                     gettext("%(hours)s, urgent matters only", hours=hours) if day.reduced else hours
                 )
             start = index
-        return lines
+        return [line[:1].upper() + line[1:] for line in lines]
 
 
 DAY_NAMES = (
@@ -158,12 +160,15 @@ DAY_NAMES = (
 
 
 def clock(value: time) -> str:
-    """9:00, 17:30: the 24-hour clock both French and English readers here use."""
+    """The 24-hour clock both audiences use here, each in its own way: 9:00 and 17:30
+    in English, 9 h and 17 h 30 in French."""
+    if get_locale().language == "fr":
+        return f"{value.hour} h" + (f" {value.minute:02d}" if value.minute else "")
     return f"{value.hour}:{value.minute:02d}"
 
 
 def reopening(status: Status, now: datetime, zone: ZoneInfo) -> str:
-    """"Reopens today at 14:00", "tomorrow at 9:00", "Monday at 9:00", or a date."""
+    """ "Reopens today at 14:00", "tomorrow at 9:00", "Monday at 9:00", or a date."""
     at = status.reopens_at.astimezone(zone)
     today = now.astimezone(zone).date()
     when = clock(at.time())

@@ -1,13 +1,14 @@
 """A tenant's own settings and branches, changed by its administrators; every change
 is audited with what it was and what it became."""
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, select
 
 from portal.extensions import db
 from portal.models import Branch, Client, LedgerEntry, Tenant, User
-from portal.services import audit, brand
+from portal.services import audit, brand, hours
 from portal.services.actor import Actor
 from portal.services.clients import apply_changes
 
@@ -72,4 +73,30 @@ def delete_branch(branch: Branch, *, actor: Actor) -> bool:
         return False
     db.session.delete(branch)
     audit.record("branch.deleted", actor=actor, branch=branch.name)
+    return True
+
+
+def update_hours(
+    tenant: Tenant, week: list[hours.Day | None], holidays: list[date], *, actor: Actor
+) -> bool:
+    """Set the desk's week and holidays; return whether anything changed (audited with
+    the week in words before and after)."""
+    before = hours.Schedule(tenant)
+    new_week, new_holidays = hours.week_json(week), sorted(day.isoformat() for day in holidays)
+    if new_week == hours.week_json(before.week) and new_holidays == sorted(
+        day.isoformat() for day in before.holidays
+    ):
+        return False
+    changes = {}
+    if new_week != hours.week_json(before.week):
+        changes["opening_hours"] = ["; ".join(before.lines()), None]
+    if new_holidays != sorted(day.isoformat() for day in before.holidays):
+        changes["holidays"] = [
+            ", ".join(sorted(day.isoformat() for day in before.holidays)) or None,
+            ", ".join(new_holidays) or None,
+        ]
+    tenant.opening_hours, tenant.holidays = new_week, new_holidays
+    if "opening_hours" in changes:
+        changes["opening_hours"][1] = "; ".join(hours.Schedule(tenant).lines())
+    audit.record("tenant.hours_changed", actor=actor, changes=changes)
     return True
