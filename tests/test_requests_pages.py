@@ -252,3 +252,42 @@ def test_a_request_of_another_client_cannot_take_the_time(app, world):
         },
     )
     assert request_row(world.a.other_request_id).minutes_spent == 0
+
+
+def set_week(world, week) -> None:
+    with cross_tenant(db.session):
+        tenant = db.session.get(Tenant, world.a.tenant_id)
+        tenant.opening_hours, tenant.support_sender_email = week, "desk@alpha.test"
+        db.session.commit()
+
+
+def test_the_customer_hears_when_a_closed_desk_will_read_the_request(app, world):
+    monday_only = [{"opens": "00:00", "closes": "00:01", "reduced": False}] + [None] * 6
+    set_week(world, monday_only)
+    browser = signed_in(app, world, world.a.client_user_email)
+    form = browser.get(f"/{world.a.slug}/requests/new")
+    assert "The desk is closed now: your request will be read when it reopens, " in (
+        form.get_data(as_text=True)
+    )
+
+
+def test_a_blocking_malfunction_is_flagged_to_the_desk_on_a_reduced_day(app, world):
+    all_day = {"opens": "00:00", "closes": "23:59", "reduced": True}
+    set_week(world, [all_day] * 7)
+    browser = signed_in(app, world, world.a.client_user_email)
+    form = browser.get(f"/{world.a.slug}/requests/new")
+    assert "Today the desk handles urgent matters only" in form.get_data(as_text=True)
+    browser.post(
+        f"/{world.a.slug}/requests/new",
+        data={
+            "csrf_token": csrf_token(form),
+            "kind": "malfunction",
+            "subject": "Nothing works",
+            "description": "The server is down.",
+            "blocking": "y",
+        },
+    )
+    (told,) = [mail for mail in sent_mails() if mail.kind == "request_new"]
+    assert "Blocking malfunction at" in told.subject and told.to_address == "desk@alpha.test"
+    queue = signed_in(app, world, world.a.tech_email).get(f"/{world.a.slug}/desk/")
+    assert ">blocking</span>" in queue.get_data(as_text=True)

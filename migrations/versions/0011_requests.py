@@ -43,6 +43,7 @@ def upgrade():
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('state_reason', sa.Text(), nullable=True),
     sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
+    sa.Column('blocking', sa.Boolean(), nullable=False),
     sa.Column('remote_access_id', sa.String(length=40), nullable=True),
     sa.Column('accepted_for_everyone', sa.Boolean(), nullable=False),
     sa.Column('quote_days', sa.Numeric(precision=6, scale=2), nullable=True),

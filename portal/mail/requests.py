@@ -95,7 +95,11 @@ def tell_desk(request: SupportRequest, *, actor: Actor, new: bool) -> bool:
         to=address,
         subject=_subject(
             request,
-            _l("New request from %(client)s", client=request.client.name)
+            (
+                _l("Blocking malfunction at %(client)s", client=request.client.name)
+                if request.blocking
+                else _l("New request from %(client)s", client=request.client.name)
+            )
             if new
             else _l("%(client)s answered", client=request.client.name),
         ),

@@ -215,6 +215,9 @@ class SupportRequest(ClientOwned, db.Model):
     state_reason: Mapped[str | None] = mapped_column(Text)
     #: The request this one repeats.
     duplicate_of_id: Mapped[int | None]
+    #: The customer says the malfunction stops their work (seed 001's "bloquant"): the
+    #: desk is told at once, on a reduced day too.
+    blocking: Mapped[bool] = mapped_column(default=False)
     #: The customer's remote-access ID (AnyDesk), shown to the assignee only.
     remote_access_id: Mapped[str | None] = mapped_column(String(40))
     #: An improvement accepted for every user: done free of charge.

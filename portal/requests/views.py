@@ -4,15 +4,16 @@ decline a quote, and close a request one considers done. The scoping hook shows 
 company's requests only (the branch's, for a contact limited to one), and never an
 internal note."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.i18n import gettext as _
 from portal.models import RequestState, SupportRequest
+from portal.models.base import utcnow
 from portal.models.request import FINISHED
 from portal.permissions import guard
-from portal.services import requests
+from portal.services import hours, requests
 from portal.web.forms import ConfirmForm
 from portal.web.forms.requests import ReplyForm, RequestForm
 from portal.web.gate import current_actor
@@ -38,6 +39,26 @@ def index():
     return render_template("requests/index.html", page=paginate(statement), shown=shown)
 
 
+def desk_notice() -> str | None:
+    """What the customer should know of the desk right now: closed (and when it will
+    read the request), or open for urgent matters only."""
+    schedule, now = hours.Schedule(g.tenant), utcnow()
+    status = schedule.status(now)
+    if status.open and status.reduced:
+        return _(
+            "Today the desk handles urgent matters only: other requests will be read on its"
+            " next full day."
+        )
+    if not status.open and status.reopens_at is not None:
+        return _(
+            "The desk is closed now: your request will be read when it reopens, %(when)s.",
+            when=hours.reopening(status, now, schedule.zone),
+        )
+    if not status.open:
+        return _("The desk is closed now: your request will be read when it reopens.")
+    return None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = RequestForm()
@@ -56,8 +77,13 @@ def new():
             ),
             "success",
         )
+        notice = desk_notice()
+        if notice:
+            flash(notice, "info")
         return redirect(url_for("requests.show", request_id=opened.id))
-    return render_template("requests/new.html", form=form), 400 if form.errors else 200
+    return render_template("requests/new.html", form=form, notice=desk_notice()), (
+        400 if form.errors else 200
+    )
 
 
 def render_request(support_request: SupportRequest, reply_form: ReplyForm, status: int = 200):

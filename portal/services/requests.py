@@ -68,6 +68,8 @@ class NewRequest:
     subject: str
     description: str
     remote_access_id: str | None = None
+    #: A malfunction that stops the customer's work.
+    blocking: bool = False
 
 
 def next_number(year: int) -> int:
@@ -110,6 +112,7 @@ def open_request(
         opened_by_id=user.id if user else None,
         branch_id=_branch_of(user, client),
         remote_access_id=asked.remote_access_id,
+        blocking=asked.blocking and asked.kind is RequestKind.MALFUNCTION,
         created_at=now,
         updated_at=now,
     )

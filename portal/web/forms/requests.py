@@ -2,7 +2,14 @@
 request itself (seed 001's three kinds, a subject, a description, screenshots, the
 remote-access ID) and a reply with its files."""
 
-from wtforms import MultipleFileField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.i18n import lazy_gettext as _l
@@ -69,6 +76,10 @@ class RequestForm(PortalForm):
             " if one appeared."
         ),
     )
+    blocking = BooleanField(
+        _l("It stops my work (a blocking malfunction)"),
+        description=_l("The desk is told at once, on a day it handles urgent matters only too."),
+    )
     files = FilesField()
     remote_access_id = StringField(
         _l("Remote-access ID (optional)"),
@@ -88,6 +99,7 @@ class RequestForm(PortalForm):
             subject=self.subject.data,
             description=self.description.data,
             remote_access_id=self.remote_access_id.data or None,
+            blocking=bool(self.blocking.data),
         )
 
 
