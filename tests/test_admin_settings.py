@@ -20,6 +20,8 @@ SETTINGS = {
     "review_url": "reviews.example.com/alpha",
     "credit_threshold_minutes": "10",
     "credit_alert_minutes": "45",
+    "day_rate": "520.00",
+    "delay_flash": "Within the day",
     "invitation_days": "3",
     "default_locale": "en",
 }
@@ -78,6 +80,11 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
         10,
         45,
         3,
+    )
+    assert (str(tenant.day_rate), tenant.delay_flash, tenant.delay_high) == (
+        "520.00",
+        "Within the day",
+        None,
     )
     (event,) = events(world, "tenant.")
     assert event.details["changes"]["credit_threshold_minutes"] == ["60", "10"]

@@ -9,6 +9,7 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
+    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -35,7 +36,8 @@ from wtforms.validators import (
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
-from portal.models import Branch, Role, SystemRole, User
+from portal.mail.requests import DEFAULT_DELAYS
+from portal.models import Branch, Priority, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
 from portal.services import authority, brand, hours
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
@@ -84,6 +86,11 @@ class SettingsForm(PortalForm):
         "credit_alert_minutes",
         "invitation_days",
         "default_locale",
+        "day_rate",
+        "delay_flash",
+        "delay_high",
+        "delay_normal",
+        "delay_low",
     )
 
     name = StringField(
@@ -144,6 +151,17 @@ class SettingsForm(PortalForm):
             " each account may set its own."
         ),
     )
+    day_rate = DecimalField(
+        _l("Day rate of specific development"),
+        places=2,
+        validators=[InputRequired(_l("Give an amount.")), NumberRange(0, 100_000)],
+        render_kw={"inputmode": "decimal"},
+        description=_l("Per person-day, in the business's currency: quotes for improvements."),
+    )
+    delay_flash = text(_l("Expected delay of a flash malfunction"), 200)
+    delay_high = text(_l("Expected delay of a high-priority malfunction"), 200)
+    delay_normal = text(_l("Expected delay of a normal-priority malfunction"), 200)
+    delay_low = text(_l("Expected delay of a low-priority malfunction"), 200)
     invitation_days = IntegerField(
         _l("Invitation lifetime (days)"),
         validators=[
@@ -184,6 +202,10 @@ class SettingsForm(PortalForm):
         super().__init__(*args, **kwargs)
         # Only the languages the portal speaks, not every language a client may have.
         self.default_locale.choices = locale_choices()
+        # Empty, a delay is seed 001's, which the field shows as its placeholder.
+        for priority in Priority:
+            delay = self[f"delay_{priority.value}"]
+            delay.render_kw = {"placeholder": str(DEFAULT_DELAYS[priority])}
         if not self.accent_picker.data:  # a colour input always shows one
             self.accent_picker.data = brand.accent_color(kwargs.get("obj"))
         #: What the brand's fields ask for, once they are valid.
@@ -234,6 +256,7 @@ class SettingsForm(PortalForm):
             "name": self.name.data,
             "credit_threshold_minutes": self.credit_threshold_minutes.data,
             "credit_alert_minutes": self.credit_alert_minutes.data,
+            "day_rate": self.day_rate.data,
             "invitation_days": self.invitation_days.data,
         }
 
