@@ -74,6 +74,13 @@ def ngettext(singular: str, plural: str, num: int, **variables) -> str:
     return translations().ungettext(singular, plural, num) % variables
 
 
+def pgettext(context: str, string: str, **variables) -> str:
+    """``string`` as said in ``context``: one English word that French says two ways
+    (a request "Closed" is "Clôturée", a desk "Closed" is "Fermé")."""
+    text = translations().upgettext(context, string)
+    return text % variables if variables else text
+
+
 def lazy_gettext(string: str, **variables) -> LazyString:
     return LazyString(gettext, string, **variables)
 

@@ -161,6 +161,8 @@ def test_the_desk_queue_sorts_by_priority_then_age_and_counts_states(app, world)
     only_new = staff.get(f"/{world.a.slug}/desk/?state=new").get_data(as_text=True)
     assert f'/desk/{world.a.other_request_id}"' not in only_new
     assert re.search(r"Acknowledged <span class=\"count\">1</span>", only_new)
+    # The other tenant's two new requests are not counted: the hook scopes the counts too.
+    assert re.search(r"New <span class=\"count\">1</span>", only_new)
     reference = request_row(world.a.request_id).reference
     search = staff.get(f"/{world.a.slug}/desk/?q={reference}").get_data(as_text=True)
     assert f'/desk/{world.a.request_id}"' in search
@@ -194,6 +196,16 @@ def test_an_acknowledgement_mail_arrives_with_priority_and_delay(app, world):
         f"{url}/acknowledge",
         data={"csrf_token": csrf_token(page), "priority": "high"},
     )
+    # The request's pages say the priority, what it means and the delay.
+    for page in (
+        staff.get(url),
+        signed_in(app, world, world.a.client_user_email).get(
+            f"/{world.a.slug}/requests/{world.a.request_id}"
+        ),
+    ):
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and "Major malfunction, not blocking." in text
+        assert "3 or 4 versions" in text
     assert outbox.deliver_due().sent == 1
     (mail,) = app.extensions["mailman"].outbox
     assert mail.to == [world.a.client_user_email]

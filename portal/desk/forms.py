@@ -14,7 +14,6 @@ from portal.web.forms.requests import FilesField, RequestForm
 class AcknowledgeForm(PortalForm):
     priority = SelectField(
         _l("Priority"),
-        choices=[NO_CHOICE, *enum_choices(Priority)],
         default="",
         validate_choice=True,
         description=_l("A malfunction needs one: the customer is mailed it with its delay."),
@@ -25,6 +24,7 @@ class AcknowledgeForm(PortalForm):
     def __init__(self, *args, staff=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.assignee_id.choices = [NO_CHOICE, *((str(user.id), user.name) for user in staff)]
+        self.priority.choices = [NO_CHOICE, *enum_choices(Priority)]  # in the reader's language
 
 
 class AssignForm(PortalForm):
@@ -57,14 +57,7 @@ class DeskReplyForm(PortalForm):
 
 
 class TurnDownForm(PortalForm):
-    outcome = SelectField(
-        _l("Outcome"),
-        choices=[
-            (RequestState.REFUSED.value, RequestState.REFUSED.label),
-            (RequestState.DUPLICATE.value, RequestState.DUPLICATE.label),
-        ],
-        validate_choice=True,
-    )
+    outcome = SelectField(_l("Outcome"), validate_choice=True)
     reason = TextAreaField(
         _l("Reason, as the customer will read it"),
         validators=[DataRequired(), Length(max=2000)],
@@ -77,6 +70,12 @@ class TurnDownForm(PortalForm):
         description=_l("For a duplicate, e.g. R-2026-00042."),
     )
     submit = SubmitField(_l("Close the request"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = [
+            (state.value, state.label) for state in (RequestState.REFUSED, RequestState.DUPLICATE)
+        ]
 
 
 class QuoteForm(PortalForm):

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select, text, tuple_
 from sqlalchemy.orm import joinedload
 
 from portal.desk.forms import (
@@ -35,7 +35,7 @@ from portal.models import (
     UserKind,
     UserStatus,
 )
-from portal.models.request import FINISHED
+from portal.models.request import GOING_ON_SQL
 from portal.permissions import guard, permission
 from portal.services import credit, requests
 from portal.web.forms import ConfirmForm
@@ -103,7 +103,7 @@ class Queue:
             found.append(
                 SupportRequest.state == self.state
                 if self.state
-                else SupportRequest.state.not_in(FINISHED)
+                else text(f"support_request.{GOING_ON_SQL}")
             )
         if self.kind:
             found.append(SupportRequest.kind == self.kind)
@@ -143,6 +143,29 @@ class Queue:
 
 
 SORT = (SupportRequest.priority_rank, SupportRequest.created_at, SupportRequest.id)
+#: Counts per state stop here ("99+"): each costs at most this many index entries, so
+#: the queue costs the same for a desk of a hundred requests as for one of a million.
+COUNT_CAP = 100
+
+
+def state_counts(queue: Queue) -> dict[RequestState, int]:
+    """How many requests of each state match the queue's other filters, at most
+    ``COUNT_CAP``, in one statement."""
+    criteria = queue.criteria(with_state=False)
+    columns = [
+        select(func.count())
+        .select_from(
+            select(SupportRequest.id)
+            .where(SupportRequest.state == state, *criteria)
+            .limit(COUNT_CAP)
+            .subquery()
+        )
+        .scalar_subquery()
+        .label(state.value)
+        for state in RequestState
+    ]
+    row = db.session.execute(select(*columns)).one()
+    return dict(zip(RequestState, row, strict=True))
 
 
 @bp.route("/")
@@ -159,13 +182,7 @@ def index():
         statement = statement.where(tuple_(*SORT) > tuple_(*queue.after))
     rows = db.session.scalars(statement).unique().all()
     shown, more = rows[:PER_PAGE], len(rows) > PER_PAGE
-    counts = dict(
-        db.session.execute(
-            select(SupportRequest.state, func.count())
-            .where(*queue.criteria(with_state=False))
-            .group_by(SupportRequest.state)
-        ).all()
-    )
+    counts = state_counts(queue)
     last = shown[-1] if shown else None
     return render_template(
         "desk/index.html",
@@ -175,6 +192,7 @@ def index():
         if more
         else None,
         counts=counts,
+        count_cap=COUNT_CAP,
         states=list(RequestState),
         kinds=list(RequestKind),
         priorities=list(Priority),
@@ -194,7 +212,7 @@ def account_of(client_id: int) -> CreditAccount | None:
 
 
 def render_request(support_request: SupportRequest, status: int = 200, **forms):
-    messages, opening_files = conversation(support_request)
+    talk = conversation(support_request)
     staff = active_staff()
     account = account_of(support_request.client_id)
     state = support_request.state
@@ -202,8 +220,7 @@ def render_request(support_request: SupportRequest, status: int = 200, **forms):
         render_template(
             "desk/show.html",
             request_=support_request,
-            messages=messages,
-            opening_files=opening_files,
+            talk=talk,
             account=account,
             policy=credit.evaluate(account, g.tenant.credit_threshold_minutes) if account else None,
             reply_form=forms.get("reply") or DeskReplyForm(formdata=None),

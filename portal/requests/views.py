@@ -87,13 +87,12 @@ def new():
 
 
 def render_request(support_request: SupportRequest, reply_form: ReplyForm, status: int = 200):
-    messages, opening_files = conversation(support_request)
+    talk = conversation(support_request)
     return (
         render_template(
             "requests/show.html",
             request_=support_request,
-            messages=messages,
-            opening_files=opening_files,
+            talk=talk,
             reply_form=reply_form,
             confirm_form=ConfirmForm(),
         ),

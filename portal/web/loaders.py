@@ -4,11 +4,12 @@ The tenancy hook scopes every query, so a client out of the user's sight is simp
 found: the answer is the same 404 as for an id that does not exist.
 """
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response, abort
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import Client, RequestAttachment, RequestMessage, SupportRequest
@@ -27,28 +28,42 @@ def get_request(request_id: int) -> SupportRequest:
         select(SupportRequest)
         .where(SupportRequest.id == request_id)
         .options(
-            selectinload(SupportRequest.client),
-            selectinload(SupportRequest.contact),
-            selectinload(SupportRequest.assignee),
+            joinedload(SupportRequest.client),
+            joinedload(SupportRequest.contact),
+            joinedload(SupportRequest.assignee),
         )
     ) or abort(404)
 
 
-def conversation(request: SupportRequest) -> tuple[list[RequestMessage], list[RequestAttachment]]:
-    """The request's messages, oldest first, with their authors and files, and the files
-    sent with the request itself: what this user may read of them (automatic)."""
+@dataclass(frozen=True)
+class Conversation:
+    """What this user may read of a request's conversation (the hook leaves internal
+    notes out for a client's user): the messages, oldest first, with their authors, and
+    the files, by message (``None``: sent with the request itself)."""
+
+    messages: list[RequestMessage]
+    files: dict[int | None, list[RequestAttachment]]
+
+    def files_of(self, message: RequestMessage | None) -> list[RequestAttachment]:
+        return self.files.get(message.id if message is not None else None, [])
+
+
+def conversation(request: SupportRequest) -> Conversation:
+    """Two statements, whatever the length of the conversation."""
     messages = db.session.scalars(
         select(RequestMessage)
         .where(RequestMessage.request_id == request.id)
-        .options(selectinload(RequestMessage.author), selectinload(RequestMessage.attachments))
+        .options(joinedload(RequestMessage.author))
         .order_by(RequestMessage.created_at, RequestMessage.id)
     ).all()
-    opening_files = db.session.scalars(
+    files: dict[int | None, list[RequestAttachment]] = {}
+    for attachment in db.session.scalars(
         select(RequestAttachment)
-        .where(RequestAttachment.request_id == request.id, RequestAttachment.message_id.is_(None))
+        .where(RequestAttachment.request_id == request.id)
         .order_by(RequestAttachment.id)
-    ).all()
-    return list(messages), list(opening_files)
+    ):
+        files.setdefault(attachment.message_id, []).append(attachment)
+    return Conversation(list(messages), files)
 
 
 def attachment_response(request: SupportRequest, attachment_id: int) -> Response:

@@ -56,11 +56,7 @@ class FilesField(MultipleFileField):
 
 
 class RequestForm(PortalForm):
-    kind = SelectField(
-        _l("What do you need?"),
-        choices=enum_choices(RequestKind),
-        validate_choice=True,
-    )
+    kind = SelectField(_l("What do you need?"), validate_choice=True)
     subject = StringField(
         _l("Subject"),
         validators=[DataRequired(), Length(max=200)],
@@ -92,6 +88,10 @@ class RequestForm(PortalForm):
         description=_l("Your AnyDesk number, if the technician may take control of your screen."),
     )
     submit = SubmitField(_l("Send the request"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = enum_choices(RequestKind)  # in the reader's language
 
     def asked(self) -> NewRequest:
         return NewRequest(

@@ -1,0 +1,264 @@
+"""Benchmark of the support requests (issue 20): does a tenant with 100,000 requests
+answer the desk's queue and a customer's list as fast as one with 100, with the same
+number of SQL statements per request (at most 8)?
+
+For each database and each size, it builds a fresh database with the migrations, fills
+two tenants with that many requests each (the second one only makes the tables twice as
+big), one request in ten from the customer whose user signs in, in a realistic mix of
+states (most of them finished), then times through the Flask test client: the desk's
+queue as it opens, the queue of new requests, a request's page, and the customer's list.
+It prints the medians, the statements per request and the ratio between the sizes.
+
+    .venv/bin/python bench/requests.py --databases sqlite,postgresql --sizes 100,100000
+"""
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from common import (
+    PASSWORD,
+    TARGET_RATIO,
+    IsolatedClient,
+    Measure,
+    StatementCounter,
+    client_user,
+    loaded,
+    parse_options,
+    print_table,
+    ratio_row,
+    sign_in,
+)
+from flask import Flask
+from sqlalchemy import insert, text
+from werkzeug.security import generate_password_hash
+
+from portal.extensions import db
+from portal.models import (
+    Client,
+    Contact,
+    Priority,
+    RequestCounter,
+    RequestKind,
+    RequestState,
+    SupportRequest,
+    SystemRole,
+    UserStatus,
+)
+from portal.models.request import UNRANKED
+from portal.services.tenants import create_staff_user, create_tenant, system_role
+from portal.tenancy import bound_to
+
+TENANTS = (("alpha", "Alpha Services"), ("beta", "Beta Services"))
+CLIENTS = 200
+CHUNK = 5_000
+PAGES = ("queue", "queue: new", "request", "customer list")
+MAX_STATEMENTS = 8
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+#: A desk's mix: most requests finished, a quarter still going on.
+STATES = (
+    *[RequestState.CLOSED] * 12,
+    *[RequestState.RESOLVED] * 2,
+    RequestState.REFUSED,
+    RequestState.DUPLICATE,
+    RequestState.NEW,
+    RequestState.ACKNOWLEDGED,
+    RequestState.IN_PROGRESS,
+    RequestState.WAITING,
+)
+KINDS = (
+    RequestKind.MALFUNCTION,
+    RequestKind.HELP,
+    RequestKind.MALFUNCTION,
+    RequestKind.IMPROVEMENT,
+)
+
+
+def request_row(tenant_id: int, index: int, clients: list[int]) -> dict:
+    """The ``index``-th generated request: derived from the index alone."""
+    kind = KINDS[index % len(KINDS)]
+    state = STATES[index % len(STATES)]
+    priority = (
+        list(Priority)[index // 7 % 4]
+        if kind is RequestKind.MALFUNCTION and state is not RequestState.NEW
+        else None
+    )
+    created = EPOCH + timedelta(minutes=10 * index)
+    return {
+        "tenant_id": tenant_id,
+        "year": created.year,
+        "number": index + 1,
+        "kind": kind,
+        "subject": f"Request {index + 1}: invoices do not print",
+        "description": "Since the update, the Print button does nothing.",
+        "client_id": clients[0] if index % 10 == 0 else clients[1 + index % (len(clients) - 1)],
+        "state": state,
+        "priority": priority,
+        "priority_rank": priority.rank if priority else UNRANKED,
+        "blocking": False,
+        "accepted_for_everyone": False,
+        "minutes_normal": 0,
+        "minutes_free": 0,
+        "created_at": created,
+        "updated_at": created + timedelta(hours=index % 48),
+    }
+
+
+def load(size: int) -> tuple[int, str]:
+    """Both tenants with their clients and ``size`` requests each; the first tenant's
+    customer signs in later. Returns a request of that customer and the customer's login.
+
+    Deliberately cross-tenant, like a CLI import: Core inserts on the session's
+    connection, which the ORM's tenancy hooks never see, so every row sets its tenant."""
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    password_hash = generate_password_hash(PASSWORD)
+    connection = db.session.connection()
+    known = None
+    for slug, name in TENANTS:
+        tenant = create_tenant(slug, name)
+        with bound_to(db.session, tenant.id):
+            admin = create_staff_user(
+                email=f"admin@{slug}.test",
+                name=f"{name} Admin",
+                password=None,
+                role=system_role(SystemRole.ADMINISTRATOR),
+            )
+            admin.password_hash, admin.status = password_hash, UserStatus.ACTIVE
+            db.session.flush()
+        clients = (
+            connection.execute(
+                insert(Client).returning(Client.id, sort_by_parameter_order=True),
+                [
+                    {"tenant_id": tenant.id, "code": str(1000 + i), "name": f"Client {i}"}
+                    for i in range(CLIENTS)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        ids: list[int] = []
+        for start in range(0, size, CHUNK):
+            rows = [
+                request_row(tenant.id, i, clients) for i in range(start, min(start + CHUNK, size))
+            ]
+            ids += (
+                connection.execute(
+                    insert(SupportRequest).returning(
+                        SupportRequest.id, sort_by_parameter_order=True
+                    ),
+                    rows,
+                )
+                .scalars()
+                .all()
+            )
+        years = {row_year for row_year in range(EPOCH.year, EPOCH.year + 3)}
+        connection.execute(
+            insert(RequestCounter),
+            [{"tenant_id": tenant.id, "year": year, "last_number": size} for year in years],
+        )
+        if known is None:
+            with bound_to(db.session, tenant.id):
+                contact = Contact(
+                    client_id=clients[0], name="Joseph Customer", email="joseph@example.com"
+                )
+                db.session.add(contact)
+                db.session.flush()
+                client_user(contact, "CUST1", password_hash)
+                db.session.flush()
+            known = ids[size // 2 // 10 * 10]  # one of the customer's, in the middle
+    db.session.commit()
+    if postgresql:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    return known, "joseph@example.com"
+
+
+def check(response, url: str, expected: str) -> None:
+    if response.status_code != 200 or expected not in response.get_data(as_text=True):
+        raise SystemExit(f"GET {url}: status {response.status_code}, expected {expected!r}.")
+
+
+def measure(app: Flask, size: int, known: tuple[int, str], warmups: int, repeat: int):
+    slug = TENANTS[0][0]
+    request_id, customer_login = known
+    staff_pages = {
+        "queue": (f"/{slug}/desk/", "<tbody>"),
+        "queue: new": (f"/{slug}/desk/?state=new", "<tbody>"),
+        "request": (f"/{slug}/desk/{request_id}", "invoices do not print"),
+    }
+    customer_pages = {"customer list": (f"/{slug}/requests/?show=all", "<tbody>")}
+    app.test_client_class = IsolatedClient
+    counter = StatementCounter(db.engine)
+    results = []
+    for login, pages in ((f"admin@{slug}.test", staff_pages), (customer_login, customer_pages)):
+        client = app.test_client()
+        sign_in(client, slug, login)
+        for page, (url, expected) in pages.items():
+            for _ in range(warmups):
+                check(client.get(url), url, expected)
+            result = Measure(page, size)
+            for _ in range(repeat):
+                counter.count, counter.counting = 0, True
+                start = time.perf_counter()
+                response = client.get(url)
+                result.milliseconds.append((time.perf_counter() - start) * 1000)
+                counter.counting = False
+                result.statements.append(counter.count)
+                check(response, url, expected)
+            results.append(result)
+    return results
+
+
+def run(kind: str, size: int, options: argparse.Namespace):
+    print(f"{kind}: 2 tenants x {size:,} requests...", file=sys.stderr, flush=True)
+    with loaded(kind, options.postgres_url, lambda: load(size)) as (app, seconds, known):
+        results = measure(app, size, known, options.warmups, options.repeat)
+    return seconds, results
+
+
+def report(kind: str, loads: dict[int, float], results: list[Measure]) -> None:
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
+    print(f"\n== {title} ==\n")
+    for size, seconds in loads.items():
+        print(f"load: 2 tenants x {size:,} requests in {seconds:.1f} s")
+    print()
+    print_table(
+        ("page", "requests/tenant", "median ms", "p95 ms", "statements", f"<= {MAX_STATEMENTS}?"),
+        [
+            (
+                r.page,
+                f"{r.size:,}",
+                f"{r.median:.1f}",
+                f"{r.p95:.1f}",
+                r.statement_label,
+                "yes" if max(r.statements) <= MAX_STATEMENTS else "NO",
+            )
+            for r in sorted(results, key=lambda r: (PAGES.index(r.page), r.size))
+        ],
+    )
+    small, large = min(loads), max(loads)
+    if small == large:
+        return
+    print(f"\n{large:,} vs {small:,} requests per tenant\n")
+    by_key = {(r.page, r.size): r for r in results}
+    rows = [ratio_row(page, by_key[page, small], by_key[page, large]) for page in PAGES]
+    print_table(("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows)
+
+
+def main() -> None:
+    options, kinds, sizes = parse_options(
+        __doc__.split("\n\n")[0], "comma-separated requests per tenant"
+    )
+    for kind in kinds:
+        loads, results = {}, []
+        for size in sizes:
+            loads[size], measures = run(kind, size, options)
+            results += measures
+        report(kind, loads, results)
+
+
+if __name__ == "__main__":
+    main()
