@@ -17,6 +17,9 @@ down_revision = '0010_brand_alerts'
 branch_labels = None
 depends_on = None
 
+#: The requests going on, which the desk's queue opens on (portal.models.request).
+GOING_ON = "state IN ('new', 'acknowledged', 'in_progress', 'waiting')"
+
 
 def upgrade():
     op.create_table('request_counter',
@@ -69,7 +72,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'year', 'number', name=op.f('uq_support_request_tenant_id_year_number'))
     )
     with op.batch_alter_table('support_request', schema=None) as batch_op:
-        batch_op.create_index('ix_support_request_client', ['tenant_id', 'client_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_support_request_client', ['tenant_id', 'client_id', 'updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_support_request_going_on', ['tenant_id', 'priority_rank', 'created_at', 'id'], unique=False, postgresql_where=sa.text(GOING_ON), sqlite_where=sa.text(GOING_ON))
         batch_op.create_index('ix_support_request_queue', ['tenant_id', 'state', 'priority_rank', 'created_at', 'id'], unique=False)
 
     op.create_table('request_message',
@@ -164,6 +168,7 @@ def downgrade():
 
     op.drop_table('request_message')
     with op.batch_alter_table('support_request', schema=None) as batch_op:
+        batch_op.drop_index('ix_support_request_going_on')
         batch_op.drop_index('ix_support_request_queue')
         batch_op.drop_index('ix_support_request_client')
 
