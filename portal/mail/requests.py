@@ -10,6 +10,8 @@ the request's reference in its subject:
 Internal notes are never mailed: no function here takes one.
 """
 
+from flask_babel.speaklater import LazyString
+
 from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
 from portal.models import RequestMessage, SupportRequest, Tenant, User, UserStatus
@@ -29,12 +31,10 @@ CUSTOMER_SUBJECTS = {
 }
 
 
-def expected_delay(priority: Priority, tenant: Tenant) -> str:
-    """The delay the tenant announces for ``priority`` (seed 001's by default)."""
-    custom = getattr(tenant, f"delay_{priority.value}")
-    if custom:
-        return custom
-    return str(DEFAULT_DELAYS[priority])
+def expected_delay(priority: Priority, tenant: Tenant) -> str | LazyString:
+    """The delay the tenant announces for ``priority`` (seed 001's by default, lazily
+    translated: a mail says it in its recipient's language, not the sender's)."""
+    return getattr(tenant, f"delay_{priority.value}") or DEFAULT_DELAYS[priority]
 
 
 DEFAULT_DELAYS = {
