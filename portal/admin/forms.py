@@ -10,7 +10,6 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectField,
@@ -238,8 +237,11 @@ class SettingsForm(PortalForm):
         }
 
 
-class DayForm(Form):
+class DayForm(PortalForm):
     """One day of the desk's week: closed when both times are empty."""
+
+    class Meta:
+        csrf = False  # a part of HoursForm, whose token covers it
 
     opens = TimeField(_l("Opens"), validators=[Optional()])
     closes = TimeField(_l("Closes"), validators=[Optional()])
