@@ -83,6 +83,7 @@ def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
             {  # S2M at -15 min is now beyond the limit
                 "name": "M. Répare Tout",
                 "credit_threshold_minutes": "10",
+                "credit_alert_minutes": "60",
                 "invitation_days": "7",
                 "default_locale": "en",
                 "support_phone": "+1 514-555-0100",

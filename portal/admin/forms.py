@@ -11,7 +11,6 @@ from wtforms import (
     BooleanField,
     DecimalField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectField,
@@ -261,8 +260,11 @@ class SettingsForm(PortalForm):
         }
 
 
-class DayForm(Form):
+class DayForm(PortalForm):
     """One day of the desk's week: closed when both times are empty."""
+
+    class Meta:
+        csrf = False  # a part of HoursForm, whose token covers it
 
     opens = TimeField(_l("Opens"), validators=[Optional()])
     closes = TimeField(_l("Closes"), validators=[Optional()])
