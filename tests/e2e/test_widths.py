@@ -48,6 +48,8 @@ NOT_PAGES = {
     "statement.export": "a CSV file",
     "statement.account_export": "a CSV file",
     "support_moved.moved_page": "a redirect of an old address",
+    "requests.attachment": "a file sent with a request (an image or a PDF)",
+    "desk.attachment": "a file sent with a request (an image or a PDF)",
     "brand.logo": "the tenant's logo, an image",
     "brand.theme": "the tenant's colour, a style sheet",
 }
