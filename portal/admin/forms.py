@@ -71,6 +71,23 @@ def action_confirmed() -> bool:
     return False
 
 
+def minutes_field(label, description) -> IntegerField:
+    """A required number of minutes from 0 to ``MAX_THRESHOLD_MINUTES``."""
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(_l("Give a number of minutes.")),
+            NumberRange(
+                0,
+                MAX_THRESHOLD_MINUTES,
+                _l("Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES),
+            ),
+        ],
+        render_kw={"inputmode": "numeric"},
+        description=description,
+    )
+
+
 class SettingsForm(PortalForm):
     """What a business decides about its portal and its support desk."""
 
@@ -121,31 +138,13 @@ class SettingsForm(PortalForm):
         render_kw={"inputmode": "url"},
         description=_l("Where “Invite to leave a review” sends the customer."),
     )
-    credit_threshold_minutes = IntegerField(
+    credit_threshold_minutes = minutes_field(
         _l("Debt allowed before refusal (min)"),
-        validators=[
-            InputRequired(_l("Give a number of minutes.")),
-            NumberRange(
-                0,
-                MAX_THRESHOLD_MINUTES,
-                _l("Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES),
-            ),
-        ],
-        render_kw={"inputmode": "numeric"},
-        description=_l("Beyond this negative balance, technicians need an override."),
+        _l("Beyond this negative balance, technicians need an override."),
     )
-    credit_alert_minutes = IntegerField(
+    credit_alert_minutes = minutes_field(
         _l("Low-credit alert below (min)"),
-        validators=[
-            InputRequired(_l("Give a number of minutes.")),
-            NumberRange(
-                0,
-                MAX_THRESHOLD_MINUTES,
-                _l("Between 0 and %(max)d minutes.", max=MAX_THRESHOLD_MINUTES),
-            ),
-        ],
-        render_kw={"inputmode": "numeric"},
-        description=_l(
+        _l(
             "Customers are mailed when their balance falls below this;"
             " each account may set its own."
         ),
