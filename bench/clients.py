@@ -19,14 +19,12 @@ from types import SimpleNamespace
 
 from common import (
     PASSWORD,
-    TARGET_RATIO,
     IsolatedClient,
     Measure,
     StatementCounter,
     loaded,
     parse_options,
-    print_table,
-    ratio_row,
+    report_sizes,
     sign_in,
 )
 from flask import Flask
@@ -317,28 +315,6 @@ def run(kind: str, size: int, options: argparse.Namespace) -> tuple[float, list[
 # --- Report ------------------------------------------------------------------------------
 
 
-def report(kind: str, loads: dict[int, float], results: list[Measure]) -> None:
-    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
-    print(f"\n== {title} ==\n")
-    for size, seconds in loads.items():
-        print(f"load: 2 tenants x {size:,} clients in {seconds:.1f} s")
-    print()
-    print_table(
-        ("page", "rows/tenant", "median ms", "p95 ms", "statements"),
-        [
-            (r.page, f"{r.size:,}", f"{r.median:.1f}", f"{r.p95:.1f}", r.statement_label)
-            for r in sorted(results, key=lambda r: (PAGES.index(r.page), r.size))
-        ],
-    )
-    small, large = min(loads), max(loads)
-    if small == large:
-        return
-    print(f"\n{large:,} vs {small:,} clients per tenant\n")
-    by_key = {(r.page, r.size): r for r in results}
-    rows = [ratio_row(page, by_key[page, small], by_key[page, large]) for page in PAGES]
-    print_table(("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows)
-
-
 def main() -> None:
     options, kinds, sizes = parse_options(
         __doc__.split("\n\n")[0], "comma-separated clients per tenant"
@@ -348,7 +324,7 @@ def main() -> None:
         for size in sizes:
             loads[size], measures = run(kind, size, options)
             results += measures
-        report(kind, loads, results)
+        report_sizes(kind, "clients", loads, results, PAGES)
 
 
 if __name__ == "__main__":

@@ -203,3 +203,38 @@ def ratio_row(page: str, small: Measure, large: Measure) -> tuple:
         f"{small.statement_label} vs {large.statement_label}",
         "yes" if same_statements(small, large) else "NO, GROWS",
     )
+
+
+def report_sizes(
+    kind: str,
+    noun: str,
+    loads: dict[int, float],
+    results: list[Measure],
+    pages: tuple[str, ...],
+    max_statements: int | None = None,
+) -> None:
+    """The table of each page at each size (``noun`` per tenant), then the largest size
+    against the smallest: the median ratio and whether the statements stay the same;
+    with ``max_statements``, whether each page stays within it."""
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
+    print(f"\n== {title} ==\n")
+    for size, seconds in loads.items():
+        print(f"load: 2 tenants x {size:,} {noun} in {seconds:.1f} s")
+    print()
+    headers = ("page", f"{noun}/tenant", "median ms", "p95 ms", "statements")
+    if max_statements is not None:
+        headers += (f"<= {max_statements}?",)
+    rows = []
+    for r in sorted(results, key=lambda r: (pages.index(r.page), r.size)):
+        row = (r.page, f"{r.size:,}", f"{r.median:.1f}", f"{r.p95:.1f}", r.statement_label)
+        if max_statements is not None:
+            row += ("yes" if max(r.statements) <= max_statements else "NO",)
+        rows.append(row)
+    print_table(headers, rows)
+    small, large = min(loads), max(loads)
+    if small == large:
+        return
+    print(f"\n{large:,} vs {small:,} {noun} per tenant\n")
+    by_key = {(r.page, r.size): r for r in results}
+    ratios = [ratio_row(page, by_key[page, small], by_key[page, large]) for page in pages]
+    print_table(("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), ratios)

@@ -19,15 +19,13 @@ from datetime import UTC, datetime, timedelta
 
 from common import (
     PASSWORD,
-    TARGET_RATIO,
     IsolatedClient,
     Measure,
     StatementCounter,
     client_user,
     loaded,
     parse_options,
-    print_table,
-    ratio_row,
+    report_sizes,
     sign_in,
 )
 from flask import Flask
@@ -219,35 +217,6 @@ def run(kind: str, size: int, options: argparse.Namespace):
     return seconds, results
 
 
-def report(kind: str, loads: dict[int, float], results: list[Measure]) -> None:
-    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]
-    print(f"\n== {title} ==\n")
-    for size, seconds in loads.items():
-        print(f"load: 2 tenants x {size:,} requests in {seconds:.1f} s")
-    print()
-    print_table(
-        ("page", "requests/tenant", "median ms", "p95 ms", "statements", f"<= {MAX_STATEMENTS}?"),
-        [
-            (
-                r.page,
-                f"{r.size:,}",
-                f"{r.median:.1f}",
-                f"{r.p95:.1f}",
-                r.statement_label,
-                "yes" if max(r.statements) <= MAX_STATEMENTS else "NO",
-            )
-            for r in sorted(results, key=lambda r: (PAGES.index(r.page), r.size))
-        ],
-    )
-    small, large = min(loads), max(loads)
-    if small == large:
-        return
-    print(f"\n{large:,} vs {small:,} requests per tenant\n")
-    by_key = {(r.page, r.size): r for r in results}
-    rows = [ratio_row(page, by_key[page, small], by_key[page, large]) for page in PAGES]
-    print_table(("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), rows)
-
-
 def main() -> None:
     options, kinds, sizes = parse_options(
         __doc__.split("\n\n")[0], "comma-separated requests per tenant"
@@ -257,7 +226,7 @@ def main() -> None:
         for size in sizes:
             loads[size], measures = run(kind, size, options)
             results += measures
-        report(kind, loads, results)
+        report_sizes(kind, "requests", loads, results, PAGES, max_statements=MAX_STATEMENTS)
 
 
 if __name__ == "__main__":
