@@ -69,7 +69,7 @@ DEFAULT_ROLES = {
         "requests.view",
         "requests.reply",
     },
-    "Staff": {"clients.view", "requests.view"},
+    "Staff": {"clients.view"},
 }
 
 

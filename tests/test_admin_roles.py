@@ -53,7 +53,15 @@ def test_the_list_shows_each_role_with_its_users_and_the_system_roles_read_only(
     # The permissions by their explanation (issue 19: no raw keys shown to people).
     explained = "</li><li>".join(
         re.escape(html.escape(str(CATALOGUE[name])))
-        for name in ("clients.view", "clients.view_all", "support.record")
+        for name in (
+            "clients.view",
+            "clients.view_all",
+            "requests.notes",
+            "requests.reply",
+            "requests.triage",
+            "requests.view",
+            "support.record",
+        )
     )
     assert re.search(
         rf"Technician</a></td>\s*<td><ul[^>]*><li>{explained}</li></ul></td>",

@@ -84,6 +84,7 @@ def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
                 "name": "M. Répare Tout",
                 "credit_threshold_minutes": "10",
                 "credit_alert_minutes": "60",
+                "day_rate": "480.00",
                 "invitation_days": "7",
                 "default_locale": "en",
                 "support_phone": "+1 514-555-0100",

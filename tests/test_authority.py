@@ -107,7 +107,11 @@ USER_ACTIONS = {
     ("target", "missing"),
     [
         ("administrator", ", ".join(sorted(set(STAFF_PERMISSIONS) - OFFICE))),
-        ("technician", "clients.view_all, support.record"),
+        (
+            "technician",
+            "clients.view_all, requests.notes, requests.reply, requests.triage, requests.view,"
+            " support.record",
+        ),
     ],
 )
 def test_nobody_acts_on_a_user_who_holds_more(

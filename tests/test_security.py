@@ -12,7 +12,14 @@ from sqlalchemy import JSON, String, func, select
 
 from portal.extensions import db
 from portal.mail import outbox
-from portal.models import AuditEvent, ContactProposal, LedgerEntry, OutboxMail
+from portal.models import (
+    AuditEvent,
+    ContactProposal,
+    LedgerEntry,
+    OutboxMail,
+    RequestMessage,
+    SupportRequest,
+)
 from portal.models.base import utcnow
 from portal.tenancy import cross_tenant
 from portal.web.forms import has_control_characters
@@ -292,6 +299,9 @@ MULTI_LINE_COLUMNS = frozenset(
         ContactProposal.decision_note,
         OutboxMail.text_body,
         OutboxMail.html_body,
+        SupportRequest.description,
+        SupportRequest.state_reason,
+        RequestMessage.body,
     )
 )
 

@@ -40,10 +40,13 @@ LINK = re.compile(r"(https?://\S+/(?:password/set|unsubscribe)/\S+)")
 class Mailbox(Inbox):
     """The SMTP server's inbox, with a wait for the next mail to someone."""
 
-    def wait_for(self, to: str, count: int = 1, timeout: float = 30):
+    def wait_for(self, to: str, count: int = 1, timeout: float = 30, subject: str = ""):
+        """The mails to ``to`` (whose subject holds ``subject``), once there are ``count``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [mail for mail in self.messages if to in mail["To"]]
+            found = [
+                mail for mail in self.messages if to in mail["To"] and subject in mail["Subject"]
+            ]
             if len(found) >= count:
                 return found
             time.sleep(0.2)

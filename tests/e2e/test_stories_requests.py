@@ -6,7 +6,6 @@ acknowledgement with the priority and the delay, sees the answer and the 15 minu
 the request and on his statement, never the note, and receives the resolution."""
 
 import re
-import time
 
 from PIL import Image
 from playwright.sync_api import expect
@@ -16,21 +15,6 @@ from tests.e2e.words import words
 
 NOTE = "Note interne : le pilote d'impression du client est obsolète"
 REPLY = "Nous avons reproduit le problème ; une correction arrive."
-
-
-def mails_about(mailbox, reference: str, count: int, timeout: float = 30) -> list:
-    """The mails to Joseph about ``reference``, once there are ``count`` of them."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [
-            mail
-            for mail in mailbox.messages
-            if "jszczygiel@jmactions.com" in mail["To"] and reference in mail["Subject"]
-        ]
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"fewer than {count} mails about {reference} within {timeout} s")
 
 
 def screenshot(folder) -> str:
@@ -65,7 +49,7 @@ def test_seed_001_a_malfunction_from_report_to_fix(live, mailbox, pages, tmp_pat
     expect(tech.get_by_text(say("Acknowledged: the customer is told."))).to_be_visible()
 
     # The acknowledgement of seed 001: the priority, what it means, the delay.
-    (acknowledgement,) = mails_about(mailbox, reference, 1)
+    (acknowledgement,) = mailbox.wait_for("jszczygiel@jmactions.com", subject=reference)
     text = mailbox.text(acknowledgement)
     assert words("fr")("Priority: %(priority)s", priority="Flash") in text
     assert "trois semaines" in text, "the flash delay of seed 001"
@@ -99,6 +83,9 @@ def test_seed_001_a_malfunction_from_report_to_fix(live, mailbox, pages, tmp_pat
     tech.get_by_label(say("New state")).select_option("resolved")
     tech.get_by_role("button", name=say("Change the state")).click()
     # The acknowledgement, the answer, and seed 001's second mail: the fix is available.
-    texts = [mailbox.text(mail) for mail in mails_about(mailbox, reference, 3)]
+    texts = [
+        mailbox.text(mail)
+        for mail in mailbox.wait_for("jszczygiel@jmactions.com", count=3, subject=reference)
+    ]
     assert any(words("fr")("Your request is resolved: the fix is available.") in t for t in texts)
     assert all(NOTE not in t for t in texts)

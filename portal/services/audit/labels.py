@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from portal.i18n import format_date, format_datetime, gettext
 from portal.i18n import lazy_gettext as _l
-from portal.models import ClientMode, ClientStatus, ClientType, UserStatus
+from portal.models import ClientMode, ClientStatus, ClientType, RequestState, UserStatus
 from portal.permissions import CATALOGUE
 
 ACTIONS = {
@@ -43,6 +43,11 @@ ACTIONS = {
     "credit.npi_set": _l("Flagged “do not intervene”"),
     "credit.npi_cleared": _l("“Do not intervene” cleared"),
     "credit.alert_threshold": _l("Credit alert threshold changed"),
+    "request.opened": _l("Support request opened"),
+    "request.replied": _l("Support request answered"),
+    "request.noted": _l("Internal note written"),
+    "request.state_changed": _l("Support request moved on"),
+    "request.assigned": _l("Support request assigned"),
     "credit.client_linked": _l("Linked to a credit account"),
     "credit.client_unlinked": _l("Unlinked from a credit account"),
     "mailing.unsubscribed": _l("Unsubscribed from the recap mails and credit alerts"),
@@ -115,6 +120,8 @@ FIELDS = {
     "credit_alert_minutes": _l("Low-credit alert below (min)"),
     "alert_threshold": _l("Low-credit alert below (min)"),
     "opening_hours": _l("Opening hours"),
+    "state": _l("State"),
+    "assignee": _l("In charge"),
     "day_rate": _l("Day rate of specific development"),
     "delay_flash": _l("Expected delay of a flash malfunction"),
     "delay_high": _l("Expected delay of a high-priority malfunction"),
@@ -173,6 +180,7 @@ ENUM_FIELDS = {
     "mode": (ClientMode,),
     "status": (ClientStatus, UserStatus),
     "type": (ClientType,),
+    "state": (RequestState,),
 }
 
 #: Fields whose values are stored as ISO dates or date-times.
