@@ -136,6 +136,17 @@ def test_the_internal_note_reaches_no_mail(app, world):
     assert "Secret" not in customer_page.get_data(as_text=True)
 
 
+def test_the_internal_note_reaches_no_search(app, world):
+    customer = signed_in(app, world, world.a.client_user_email)
+    url = f"/{world.a.slug}/requests/?show=all&q="
+    found = customer.get(url + "cannot print").get_data(as_text=True)
+    assert f"/requests/{world.a.request_id}\"" in found, "the subject's words find it"
+    note_words = world.a.note_text.split(": ", 1)[1]  # words of the internal note only
+    hidden = customer.get(url + note_words).get_data(as_text=True)
+    assert f"/requests/{world.a.request_id}\"" not in hidden
+    assert "No request matches" in hidden
+
+
 def test_the_internal_note_reaches_no_statement_csv(app, world):
     customer = signed_in(app, world, world.a.client_user_email)
     export = customer.get(f"/{world.a.slug}/statement.csv")

@@ -3,12 +3,11 @@ then age, with its counts per state, filters, search and keyset pages; a request
 page with the customer, their credit, the conversation and the actions; a request
 opened for a caller."""
 
-import re
 from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select, text, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import joinedload
 
 from portal.desk.forms import (
@@ -46,7 +45,6 @@ bp = Blueprint("desk", __name__, url_prefix="/<tenant>/desk")
 guard(bp, "requests.view")
 
 PER_PAGE = 25
-REFERENCE = r"R-(\d{4})-(\d{1,6})"
 
 
 def active_staff() -> list[User]:
@@ -126,20 +124,7 @@ class Queue:
         return found
 
     def _search(self):
-        reference = re.fullmatch(REFERENCE, self.query.upper())
-        if reference:
-            return (SupportRequest.year == int(reference[1])) & (
-                SupportRequest.number == int(reference[2])
-            )
-        pattern = (
-            "%" + self.query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        return or_(
-            SupportRequest.subject.ilike(pattern, escape="\\"),
-            SupportRequest.client_id.in_(
-                select(Client.id).where(Client.name.ilike(pattern, escape="\\"))
-            ),
-        )
+        return requests.matching(self.query, client_names=True)
 
 
 SORT = (SupportRequest.priority_rank, SupportRequest.created_at, SupportRequest.id)
@@ -357,14 +342,10 @@ def turn_down(request_id: int):
 
 
 def find_reference(text: str | None) -> SupportRequest | None:
-    found = re.fullmatch(REFERENCE, (text or "").strip().upper())
-    if not found:
+    criterion = requests.by_reference(text)
+    if criterion is None:
         return None
-    return db.session.scalar(
-        select(SupportRequest).where(
-            SupportRequest.year == int(found[1]), SupportRequest.number == int(found[2])
-        )
-    )
+    return db.session.scalar(select(SupportRequest).where(criterion))
 
 
 @bp.route("/<id:request_id>/improvement", methods=["POST"])

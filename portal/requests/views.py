@@ -36,7 +36,12 @@ def index():
     )
     if shown == "open":
         statement = statement.where(SupportRequest.state.not_in(FINISHED - {RequestState.RESOLVED}))
-    return render_template("requests/index.html", page=paginate(statement), shown=shown)
+    query = request.args.get("q", "").strip()[:100]
+    if query:
+        statement = statement.where(requests.matching(query))
+    return render_template(
+        "requests/index.html", page=paginate(statement), shown=shown, query=query
+    )
 
 
 def desk_notice() -> str | None:

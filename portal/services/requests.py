@@ -2,11 +2,13 @@
 close. Each checks, writes, audits and queues its mails (``portal.mail.requests``) in
 the caller's transaction; a refusal (``RequestRefused``) comes before any write."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -70,6 +72,35 @@ class NewRequest:
     remote_access_id: str | None = None
     #: A malfunction that stops the customer's work.
     blocking: bool = False
+
+
+#: A reference as customers quote it: R-2026-00042 (leading zeros optional).
+REFERENCE = re.compile(r"R-(\d{4})-(\d{1,6})")
+
+
+def by_reference(text: str | None):
+    """The criterion of the request ``text`` names by its reference, or None."""
+    found = REFERENCE.fullmatch((text or "").strip().upper())
+    if not found:
+        return None
+    return (SupportRequest.year == int(found[1])) & (SupportRequest.number == int(found[2]))
+
+
+def matching(query: str, *, client_names: bool = False):
+    """The criterion of a search: a reference, or words of the subject (and of the
+    client's name, for the desk). Internal notes are never searched."""
+    reference = by_reference(query)
+    if reference is not None:
+        return reference
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found = [SupportRequest.subject.ilike(pattern, escape="\\")]
+    if client_names:
+        found.append(
+            SupportRequest.client_id.in_(
+                select(Client.id).where(Client.name.ilike(pattern, escape="\\"))
+            )
+        )
+    return or_(*found)
 
 
 def next_number(year: int) -> int:
