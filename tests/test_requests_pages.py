@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.mail import outbox
 from portal.models import OutboxMail, RequestState, SupportRequest, Tenant
 from portal.tenancy import cross_tenant
-from tests.conftest import csrf_token, login
+from tests.conftest import PASSWORD, csrf_token, login
 
 
 def signed_in(app, world, email):
@@ -140,10 +140,10 @@ def test_the_internal_note_reaches_no_search(app, world):
     customer = signed_in(app, world, world.a.client_user_email)
     url = f"/{world.a.slug}/requests/?show=all&q="
     found = customer.get(url + "cannot print").get_data(as_text=True)
-    assert f"/requests/{world.a.request_id}\"" in found, "the subject's words find it"
+    assert f'/requests/{world.a.request_id}"' in found, "the subject's words find it"
     note_words = world.a.note_text.split(": ", 1)[1]  # words of the internal note only
     hidden = customer.get(url + note_words).get_data(as_text=True)
-    assert f"/requests/{world.a.request_id}\"" not in hidden
+    assert f'/requests/{world.a.request_id}"' not in hidden
     assert "No request matches" in hidden
 
 
@@ -314,3 +314,20 @@ def test_a_blocking_malfunction_is_flagged_to_the_desk_on_a_reduced_day(app, wor
     assert "Blocking malfunction at" in told.subject and told.to_address == "desk@alpha.test"
     queue = signed_in(app, world, world.a.tech_email).get(f"/{world.a.slug}/desk/")
     assert ">blocking</span>" in queue.get_data(as_text=True)
+
+
+def test_a_mails_link_to_the_request_signs_in_first_then_opens_it(app, world):
+    link = f"/{world.a.slug}/requests/{world.a.request_id}"
+    visitor = app.test_client()
+    asked = visitor.get(link)
+    assert asked.status_code == 302 and "/login" in asked.location
+    form = visitor.get(asked.location)
+    signed = visitor.post(
+        asked.location,
+        data={
+            "csrf_token": csrf_token(form),
+            "login": world.a.client_user_email,
+            "password": PASSWORD,
+        },
+    )
+    assert signed.status_code == 302 and signed.location.endswith(link)
