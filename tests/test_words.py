@@ -259,3 +259,22 @@ def test_every_audited_action_has_words():
                 }
     assert len(recorded) > 30
     assert sorted(recorded - set(ACTIONS)) == []
+
+
+def test_one_number_one_name_in_every_language():
+    """The customer ID (the credit account's number, seed 002's 4996) and the client's
+    code are two numbers: no language may call both by the same name, nor give the
+    customer ID two names."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    folder = Path(__file__).resolve().parents[1] / "portal" / "translations"
+    for locale in ("fr", "fr_CA"):
+        with open(folder / locale / "LC_MESSAGES" / "messages.po", "rb") as po:
+            catalogue = read_po(po)
+        labels = {message.id: message.string for message in catalogue if message.string}
+        if "Customer ID" not in labels:
+            continue  # fr_CA says it as fr does
+        same_name = sorted(id_ for id_, text in labels.items() if text == labels["Customer ID"])
+        assert same_name == ["Customer ID"], (locale, same_name)
