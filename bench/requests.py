@@ -4,10 +4,13 @@ number of SQL statements per request (at most 8)?
 
 For each database and each size, it builds a fresh database with the migrations, fills
 two tenants with that many requests each (the second one only makes the tables twice as
-big), one request in ten from the customer whose user signs in, in a realistic mix of
-states (most of them finished), then times through the Flask test client: the desk's
-queue as it opens, the queue of new requests, a request's page, and the customer's list.
-It prints the medians, the statements per request and the ratio between the sizes.
+big), one request in three from the customer whose user signs in, in a mix of states,
+then times through the Flask test client: the desk's queue as it opens, the queue of new
+requests, a request's page, and the customer's list. It prints the medians, the
+statements per request and the ratio between the sizes.
+
+Each list is a full page (25 rows) at 100 requests already: otherwise the ratio would
+measure a page of 5 rows against one of 25, not a table of 100 against 100,000.
 
     .venv/bin/python bench/requests.py --databases sqlite,postgresql --sizes 100,100000
 """
@@ -15,7 +18,9 @@ It prints the medians, the statements per request and the ratio between the size
 import argparse
 import sys
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from common import (
     PASSWORD,
@@ -28,7 +33,6 @@ from common import (
     report_sizes,
     sign_in,
 )
-from flask import Flask
 from sqlalchemy import insert, text
 from werkzeug.security import generate_password_hash
 
@@ -54,16 +58,17 @@ CHUNK = 5_000
 PAGES = ("queue", "queue: new", "request", "customer list")
 MAX_STATEMENTS = 8
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-#: A desk's mix: most requests finished, a quarter still going on.
+#: The mix of states: new requests fill a page at 100 requests (30 of them), and the
+#: finished ones are many, as at a real desk.
 STATES = (
-    *[RequestState.CLOSED] * 12,
+    *[RequestState.NEW] * 6,
+    *[RequestState.ACKNOWLEDGED] * 2,
+    *[RequestState.IN_PROGRESS] * 2,
+    *[RequestState.WAITING] * 2,
     *[RequestState.RESOLVED] * 2,
+    *[RequestState.CLOSED] * 4,
     RequestState.REFUSED,
     RequestState.DUPLICATE,
-    RequestState.NEW,
-    RequestState.ACKNOWLEDGED,
-    RequestState.IN_PROGRESS,
-    RequestState.WAITING,
 )
 KINDS = (
     RequestKind.MALFUNCTION,
@@ -90,7 +95,7 @@ def request_row(tenant_id: int, index: int, clients: list[int]) -> dict:
         "kind": kind,
         "subject": f"Request {index + 1}: invoices do not print",
         "description": "Since the update, the Print button does nothing.",
-        "client_id": clients[0] if index % 10 == 0 else clients[1 + index % (len(clients) - 1)],
+        "client_id": clients[0] if index % 3 == 0 else clients[1 + index % (len(clients) - 1)],
         "state": state,
         "priority": priority,
         "priority_rank": priority.rank if priority else UNRANKED,
@@ -166,7 +171,7 @@ def load(size: int) -> tuple[int, str]:
                 db.session.flush()
                 client_user(contact, "CUST1", password_hash)
                 db.session.flush()
-            known = ids[size // 2 // 10 * 10]  # one of the customer's, in the middle
+            known = ids[size // 2 // 3 * 3]  # one of the customer's, in the middle
     db.session.commit()
     if postgresql:
         db.session.execute(text("ANALYZE"))
@@ -179,42 +184,55 @@ def check(response, url: str, expected: str) -> None:
         raise SystemExit(f"GET {url}: status {response.status_code}, expected {expected!r}.")
 
 
-def measure(app: Flask, size: int, known: tuple[int, str], warmups: int, repeat: int):
+def pages_of(known: tuple[int, str]) -> list[tuple[str, str, str, str]]:
+    """(page, who signs in, url, a text the page must hold) for each page measured."""
     slug = TENANTS[0][0]
     request_id, customer_login = known
-    staff_pages = {
-        "queue": (f"/{slug}/desk/", "<tbody>"),
-        "queue: new": (f"/{slug}/desk/?state=new", "<tbody>"),
-        "request": (f"/{slug}/desk/{request_id}", "invoices do not print"),
-    }
-    customer_pages = {"customer list": (f"/{slug}/requests/?show=all", "<tbody>")}
-    app.test_client_class = IsolatedClient
-    counter = StatementCounter(db.engine)
-    results = []
-    for login, pages in ((f"admin@{slug}.test", staff_pages), (customer_login, customer_pages)):
-        client = app.test_client()
-        sign_in(client, slug, login)
-        for page, (url, expected) in pages.items():
-            for _ in range(warmups):
-                check(client.get(url), url, expected)
-            result = Measure(page, size)
-            for _ in range(repeat):
+    staff = f"admin@{slug}.test"
+    return [
+        ("queue", staff, f"/{slug}/desk/", "<tbody>"),
+        ("queue: new", staff, f"/{slug}/desk/?state=new", "<tbody>"),
+        ("request", staff, f"/{slug}/desk/{request_id}", "invoices do not print"),
+        ("customer list", customer_login, f"/{slug}/requests/?show=all", "<tbody>"),
+    ]
+
+
+def measure(kind: str, sizes: list[int], options: argparse.Namespace):
+    """Load every size, each in its own database, then time the pages in turns: one
+    request of each size after the other, so that a change of the machine's speed
+    during the run (it is shared) weighs on every size alike, and the ratio is one run's."""
+    slug = TENANTS[0][0]
+    with ExitStack() as stack:
+        loads, visits = {}, []
+        for size in sizes:
+            print(f"{kind}: 2 tenants x {size:,} requests...", file=sys.stderr, flush=True)
+            app, loads[size], known = stack.enter_context(
+                loaded(kind, options.postgres_url, partial(load, size))
+            )
+            app.test_client_class = IsolatedClient
+            with app.app_context():
+                counter = StatementCounter(db.engine)
+            browsers = {}
+            for page, login, url, expected in pages_of(known):
+                if login not in browsers:
+                    browsers[login] = app.test_client()
+                    sign_in(browsers[login], slug, login)
+                visits.append((Measure(page, size), browsers[login], url, expected, counter))
+        for _ in range(options.warmups):
+            for _, browser, url, expected, _ in visits:
+                check(browser.get(url), url, expected)
+        for _ in range(options.repeat):
+            for result, browser, url, expected, counter in sorted(
+                visits, key=lambda visit: PAGES.index(visit[0].page)
+            ):
                 counter.count, counter.counting = 0, True
                 start = time.perf_counter()
-                response = client.get(url)
+                response = browser.get(url)
                 result.milliseconds.append((time.perf_counter() - start) * 1000)
                 counter.counting = False
                 result.statements.append(counter.count)
                 check(response, url, expected)
-            results.append(result)
-    return results
-
-
-def run(kind: str, size: int, options: argparse.Namespace):
-    print(f"{kind}: 2 tenants x {size:,} requests...", file=sys.stderr, flush=True)
-    with loaded(kind, options.postgres_url, lambda: load(size)) as (app, seconds, known):
-        results = measure(app, size, known, options.warmups, options.repeat)
-    return seconds, results
+        return loads, [visit[0] for visit in visits]
 
 
 def main() -> None:
@@ -222,10 +240,7 @@ def main() -> None:
         __doc__.split("\n\n")[0], "comma-separated requests per tenant"
     )
     for kind in kinds:
-        loads, results = {}, []
-        for size in sizes:
-            loads[size], measures = run(kind, size, options)
-            results += measures
+        loads, results = measure(kind, sizes, options)
         report_sizes(kind, "requests", loads, results, PAGES, max_statements=MAX_STATEMENTS)
 
 
