@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.models import RequestAttachment, SupportRequest
+from portal.services.refusal import Refusal
 from portal.storage import save_in
 
 #: Largest file, in bytes.
@@ -28,12 +29,8 @@ IMAGE_TYPES = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg")}
 CONVERTED = {"GIF", "WEBP", "BMP"}
 
 
-class FileRefused(ValueError):
+class FileRefused(Refusal):
     """The file cannot be attached; the message says why, for the field."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass(frozen=True)

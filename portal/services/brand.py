@@ -37,6 +37,7 @@ from portal.i18n import gettext as _
 from portal.models import Tenant
 from portal.services import audit
 from portal.services.actor import Actor
+from portal.services.refusal import Refusal
 
 #: The largest logo accepted, as uploaded.
 MAX_LOGO_BYTES = 1024 * 1024
@@ -66,13 +67,9 @@ MIMETYPES = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
 KIND_NAMES = {"png": "PNG", "jpg": "JPEG", "svg": "SVG"}
 
 
-class BrandRefused(ValueError):
+class BrandRefused(Refusal):
     """A logo or a colour that is not accepted; ``message`` says why, in the page's
     language."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # --- The accent colour -------------------------------------------------------------

@@ -30,6 +30,7 @@ from portal.models.base import utcnow
 from portal.models.request import FINISHED, UNRANKED
 from portal.services import attachments, audit
 from portal.services.actor import Actor
+from portal.services.refusal import Refusal
 from portal.tenancy import bound_tenant_id
 
 #: Longest description or message, in characters.
@@ -54,12 +55,8 @@ MOVES = {
 }
 
 
-class RequestRefused(Exception):
+class RequestRefused(Refusal):
     """The operation is not possible on this request now; the message says why."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass(frozen=True)
