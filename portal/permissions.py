@@ -36,6 +36,8 @@ STAFF_PERMISSIONS = {
         "Acknowledge, prioritise, assign, refuse and resolve support requests; quote improvements."
     ),
     "requests.notes": _l("Write internal notes on support requests, which customers never see."),
+    "chat.use": _l("Talk with colleagues in the team chat."),
+    "chat.admin": _l("Rename, recolour and archive any chat channel one is a member of."),
     "tenant.admin": _l("Manage settings, branches, staff users and roles."),
 }
 
@@ -57,6 +59,7 @@ DEFAULT_ROLES = {
         "requests.reply",
         "requests.triage",
         "requests.notes",
+        "chat.use",
     },
     "Sales administration": {
         "clients.view",
@@ -68,8 +71,9 @@ DEFAULT_ROLES = {
         "credit.npi",
         "requests.view",
         "requests.reply",
+        "chat.use",
     },
-    "Staff": {"clients.view"},
+    "Staff": {"clients.view", "chat.use"},
 }
 
 

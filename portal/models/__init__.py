@@ -1,6 +1,15 @@
 """All models, imported here so that Alembic and the scoping hook see every table."""
 
 from portal.models.audit import AuditEvent
+from portal.models.chat import (
+    ChannelKind,
+    ChatChannel,
+    ChatMember,
+    ChatMention,
+    ChatMessage,
+    ChatProfile,
+    Presence,
+)
 from portal.models.client import (
     ADDRESS_FIELDS,
     Client,
@@ -46,6 +55,13 @@ __all__ = [
     "ADDRESS_FIELDS",
     "AuditEvent",
     "Billing",
+    "ChannelKind",
+    "ChatChannel",
+    "ChatMember",
+    "ChatMention",
+    "ChatMessage",
+    "ChatProfile",
+    "Presence",
     "CreditAccount",
     "CreditAccountClient",
     "EntryKind",

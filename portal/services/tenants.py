@@ -7,6 +7,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Role, RolePermission, SystemRole, Tenant, User, UserKind, UserStatus
 from portal.permissions import DEFAULT_ROLES
+from portal.services import chat
 from portal.tenancy import bound_to
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -42,6 +43,7 @@ def create_tenant(slug: str, name: str) -> Tenant:
             role.grants = [RolePermission(permission=name) for name in sorted(permissions)]
             db.session.add(role)
         db.session.flush()
+        chat.create_everyone()
     return tenant
 
 
@@ -90,4 +92,5 @@ def create_staff_user(
         user.set_password(password)
     db.session.add(user)
     db.session.flush()
+    chat.welcome(user)
     return user

@@ -67,6 +67,11 @@ ACTIONS = {
     "role.created": _l("Role created"),
     "role.updated": _l("Role changed"),
     "role.deleted": _l("Role deleted"),
+    "chat.channel_created": _l("Chat channel created"),
+    "chat.channel_changed": _l("Chat channel changed"),
+    "chat.channel_archived": _l("Chat channel archived"),
+    "chat.channel_reopened": _l("Chat channel reopened"),
+    "chat.channel_left": _l("Chat channel left"),
 }
 
 FIELDS = {
@@ -131,6 +136,9 @@ FIELDS = {
     "invitation_days": _l("Invitation lifetime (days)"),
     "default_locale": _l("Default language"),
     "accent_color": _l("Accent colour"),
+    "color": _l("Colour"),
+    "members_added": _l("Members added"),
+    "members_removed": _l("Members removed"),
     "logo": _l("Logo"),
     "permissions": _l("Permissions"),
     "role": _l("Role"),
