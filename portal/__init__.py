@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.brand.views import bp as brand_bp
+    from portal.chat.views import bp as chat_bp
     from portal.clients.views import bp as clients_bp
     from portal.contacts.views import bp as contacts_bp
     from portal.desk.views import bp as desk_bp
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         support_moved_bp,  # the support pages' addresses before /support
         requests_bp,
         desk_bp,
+        chat_bp,
         mailing_bp,
         brand_bp,
     ):

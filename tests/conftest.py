@@ -39,7 +39,7 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import search, sessions
+from portal.services import chat, search, sessions
 from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.storage import storage
@@ -191,6 +191,16 @@ class TenantWorld:
     #: A support request of the other client, with its file.
     other_request_id: int
     other_file_id: int
+    #: A chat channel of the administrator and the technician, with a message of the
+    #: administrator that mentions the technician.
+    channel_id: int
+    message_id: int
+    #: A channel of the technician alone, with its name and a message: the
+    #: administrator is no member of it.
+    private_channel_id: int
+    private_channel_name: str
+    private_message_id: int
+    private_message_text: str
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
@@ -288,6 +298,7 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             accounts.append(account)
         db.session.flush()
         requests = _requests(client, other_client, contact, tech)
+        channels = _chat(tenant, admin, tech, label)
         return TenantWorld(
             tenant_id=tenant.id,
             slug=slug,
@@ -315,6 +326,7 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             branch_id=branch.id,
             role_id=tech.role_id,
             **requests,
+            **channels,
         )
 
 
@@ -390,6 +402,23 @@ def _requests(client, other_client, contact, tech) -> dict:
     db.session.add(note_file)
     db.session.flush()
     return made | {"note_file_id": note_file.id, "note_text": note_text}
+
+
+def _chat(tenant, admin, tech, label: str) -> dict:
+    """A channel of the administrator and the technician, and one of the technician
+    alone, each with a message."""
+    made = {}
+    for prefix, author, members, name, text in (
+        ("", admin, [tech.id], f"{label} Team", f"Hello @{label}.Tech, **welcome**"),
+        ("private_", tech, [], f"{label} Secret corner", f"{label} private chat words"),
+    ):
+        actor = Actor(tenant=tenant, user=author)
+        channel = chat.create_channel(name, "#2e7d32", None, members, actor=actor)
+        message = chat.post(channel, text, actor=actor)
+        made[f"{prefix}channel_id"], made[f"{prefix}message_id"] = channel.id, message.id
+    made["private_channel_name"] = f"{label} Secret corner"
+    made["private_message_text"] = f"{label} private chat words"
+    return made
 
 
 @dataclass

@@ -97,6 +97,8 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "role_id": world.role_id,
         "request_id": world.request_id,
         "file_id": world.file_id,
+        "channel_id": world.channel_id,
+        "message_id": world.message_id,
     }
 
 
@@ -113,6 +115,8 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "role_id": world.role_id,  # nor the roles
         "request_id": world.other_request_id,
         "file_id": world.other_file_id,
+        "channel_id": world.channel_id,  # no client user may reach the chat at all
+        "message_id": world.message_id,
     }
 
 
@@ -232,6 +236,38 @@ def test_every_url_with_ids_not_ones_own_answers_404_or_403(app, world, who, who
             assert not any(name in body for name in hidden), (method, url)
             checked += 1
     assert checked, "no route with ids was found: the sweep would prove nothing"
+
+
+def test_every_chat_url_of_a_channel_one_is_not_in_answers_404_without_its_content(app, world):
+    """Membership is the chat's one rule: every route that takes a channel or a message,
+    walked by a member of the tenant (its administrator, who holds the chat's
+    administration too) with the ids of a channel they are not in, answers 404 and
+    shows neither the channel's name nor its messages."""
+    ids = own_ids(world.a) | {
+        "channel_id": world.a.private_channel_id,
+        "message_id": world.a.private_message_id,
+    }
+    hidden = [world.a.private_channel_name, world.a.private_message_text]
+    browser = visitor(app, world.a.slug, world.a.admin_email)
+    checked = 0
+    for rule in tenant_routes(app):
+        if not {"channel_id", "message_id"} & set(id_arguments(rule)):
+            continue
+        url = fill(rule, world.a.slug, ids)
+        for method in methods(rule):
+            response = browser.call(method, url)
+            assert response.status_code == 404, (method, url, response.status_code)
+            body = response.get_data(as_text=True)
+            assert not any(text in body for text in hidden), (method, url)
+            checked += 1
+    for url in (
+        f"/{world.a.slug}/chat/updates?channel={world.a.private_channel_id}&after=0",
+        f"/{world.a.slug}/chat/",
+        f"/{world.a.slug}/",
+    ):
+        body = browser.client.get(url, follow_redirects=True).get_data(as_text=True)
+        assert not any(text in body for text in hidden), url
+    assert checked >= 8, "the chat's routes with ids were not found"
 
 
 def test_the_sweep_ids_are_real_every_id_page_opens_for_its_own_tenant(app, world):

@@ -14,12 +14,10 @@ from wtforms import (
     FormField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
     TimeField,
-    widgets,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -40,7 +38,7 @@ from portal.models import Branch, Priority, Role, SystemRole, User
 from portal.permissions import STAFF_PERMISSIONS
 from portal.services import authority, brand, hours
 from portal.validation import apply, normalise_email, normalise_phone, normalise_website
-from portal.web.forms import PortalForm, strip, text
+from portal.web.forms import MultiCheckboxField, PortalForm, strip, text
 from portal.web.forms.access import GrantAccessForm, branch_choices
 from portal.web.languages import locale_choices
 
@@ -48,13 +46,6 @@ from portal.web.languages import locale_choices
 MAX_INVITATION_DAYS = 30
 #: The deepest debt a tenant may allow before the credit policy refuses (a week's work).
 MAX_THRESHOLD_MINUTES = 5 * 8 * 60
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices as a list of labelled checkboxes."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class UserActionForm(PortalForm):

@@ -1,12 +1,15 @@
 """Pages outside any feature: the tenant's home and the health check."""
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.permissions import SIGNED_IN, permission, public
+from portal.services import chat
 from portal.services import home as home_service
+from portal.web.forms.chat import ChatMessageForm
 from portal.web.gate import current_actor
 
 bp = Blueprint("main", __name__)
@@ -29,5 +32,14 @@ def health():
 @bp.route("/<tenant>/")
 @permission(SIGNED_IN)
 def home():
-    """What needs the user's attention, by role: where signing in lands."""
-    return render_template("main/home.html", home=home_service.overview(actor=current_actor()))
+    """What needs the user's attention, by role: where signing in lands. Staff who use
+    the chat see its panel (the seed's widget), on the channel ``?chat=`` names."""
+    chat_panel = None
+    if current_user.can("chat.use"):
+        chat_panel = chat.panel(current_user, request.args.get("chat", type=int))
+    return render_template(
+        "main/home.html",
+        home=home_service.overview(actor=current_actor()),
+        chat_panel=chat_panel,
+        chat_form=ChatMessageForm(back="home") if chat_panel else None,
+    )

@@ -16,7 +16,7 @@ from portal.i18n import gettext as _
 from portal.mail import notices
 from portal.models import User, UserStatus
 from portal.network import address_allowed
-from portal.services import audit
+from portal.services import audit, chat
 from portal.services.actor import Actor
 
 
@@ -105,3 +105,4 @@ def sign_out(*, actor: Actor) -> None:
     """Record the sign-out; the session's change notices need not wait any longer."""
     audit.record("auth.logout", actor=actor, client_id=actor.user.client_id)
     notices.send_now(actor.session_id)
+    chat.went_away(actor.user)

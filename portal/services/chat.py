@@ -79,7 +79,12 @@ PICTURE_NAME = re.compile(r"face-[A-Za-z0-9_-]{16,40}\.png")
 
 
 class ChatRefused(Refusal):
-    """The chat will not do this; the message says why."""
+    """The chat will not do this; the message says why, and ``field`` which form field
+    it is about, when one is."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 # --- Reading: one mechanism, the reader's membership ---------------------------------
@@ -160,9 +165,7 @@ def people(user: User, now: datetime, channel: ChatChannel | None = None) -> lis
         )
         for row in db.session.execute(statement)
     ]
-    found.sort(
-        key=lambda p: (p.id != user.id, PRESENCE_ORDER[p.presence], p.name.casefold(), p.id)
-    )
+    found.sort(key=lambda p: (p.id != user.id, PRESENCE_ORDER[p.presence], p.name.casefold(), p.id))
     return found
 
 
@@ -368,7 +371,8 @@ class Pulse:
 
 def pulse(user: User, now: datetime) -> Pulse:
     channels = tuple(
-        db.session.execute(
+        tuple(row)
+        for row in db.session.execute(
             select(
                 ChatChannel.id,
                 ChatChannel.sequence,
@@ -377,7 +381,7 @@ def pulse(user: User, now: datetime) -> Pulse:
             )
             .join(ChatMember, _membership(user))
             .order_by(ChatChannel.id)
-        ).tuples()
+        )
     )
     recent = db.session.execute(
         select(ChatProfile.user_id, ChatProfile.seen_at, ChatProfile.active_at)
@@ -677,9 +681,7 @@ def may_manage(user: User, channel: ChatChannel) -> bool:
 
 def _refuse_unmanaged(channel: ChatChannel, actor: Actor) -> None:
     if not may_manage(actor.user, channel):
-        raise ChatRefused(
-            _l("Only the channel's creator or a chat administrator may change it.")
-        )
+        raise ChatRefused(_l("Only the channel's creator or a chat administrator may change it."))
 
 
 def change_channel(
@@ -815,17 +817,26 @@ def check_nickname(value: str | None) -> str | None:
             _l(
                 "Use 1 to 30 letters, digits, dots, dashes or underscores, starting and "
                 "ending with a letter or a digit."
-            )
+            ),
+            field="nickname",
         )
     return value
 
 
 def change_profile(
-    user: User, nickname: str | None, newest_first: bool, *, actor: Actor
+    user: User,
+    *,
+    nickname: str | None,
+    newest_first: bool,
+    picture: bytes | None = None,
+    remove_picture: bool = False,
+    actor: Actor,
 ) -> None:
-    profile = profile_of(user)
+    """Change ``user``'s nickname, reading order and picture (a new one from an upload's
+    bytes, or none): all checked before anything is written."""
     nickname = check_nickname(nickname)
     key = nickname.casefold() if nickname else None
+    profile = profile_of(user)
     if key and key != profile.nickname_key:
         taken = db.session.scalar(
             select(ChatProfile.id).where(
@@ -833,14 +844,22 @@ def change_profile(
             )
         )
         if taken is not None:
-            raise ChatRefused(_l("A colleague already goes by this nickname."))
+            raise ChatRefused(_l("A colleague already goes by this nickname."), field="nickname")
+    stored = check_picture(picture) if picture is not None else None
     profile.newest_first = newest_first
-    if profile.nickname != nickname:
-        try:
-            with unique.claimed():
-                profile.nickname, profile.nickname_key = nickname, key
-        except unique.Taken:
-            raise ChatRefused(_l("A colleague already goes by this nickname.")) from None
+    profile.nickname, profile.nickname_key = nickname, key
+    if stored is not None or remove_picture:
+        if profile.picture:
+            delete_after_commit(db.session, picture_key(user.tenant_id, profile.picture))
+        profile.picture = None
+    if stored is not None:
+        profile.picture = f"face-{secrets.token_urlsafe(18)}.png"
+        save_in(db.session, picture_key(user.tenant_id, profile.picture), stored)
+
+
+def picture_named(name: str) -> bool:
+    """Whether ``name`` is a staff member's current picture in the bound tenant."""
+    return db.session.scalar(select(ChatProfile.id).where(ChatProfile.picture == name)) is not None
 
 
 def picture_key(tenant_id: int, name: str) -> str:
@@ -851,10 +870,12 @@ def check_picture(data: bytes) -> bytes:
     """The picture to store from an upload: a PNG of at most 256 px a side, cropped
     square, re-encoded without metadata; or ChatRefused saying what is wrong."""
     if not data:
-        raise ChatRefused(_l("The file is empty."))
+        raise ChatRefused(_l("The file is empty."), field="picture")
     if len(data) > MAX_PICTURE_BYTES:
-        raise ChatRefused(_l("A picture may be 2 MB at most."))
-    refused = ChatRefused(_l("The picture must be a PNG, JPEG, GIF or WebP image."))
+        raise ChatRefused(_l("A picture may be 2 MB at most."), field="picture")
+    refused = ChatRefused(
+        _l("The picture must be a PNG, JPEG, GIF or WebP image."), field="picture"
+    )
     smallest, largest = PICTURE_SIDES
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -872,7 +893,8 @@ def check_picture(data: bytes) -> bytes:
                             height=height,
                             min=smallest,
                             max=largest,
-                        )
+                        ),
+                        field="picture",
                     )
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
@@ -896,17 +918,34 @@ def check_picture(data: bytes) -> bytes:
     return output.getvalue()
 
 
-def set_picture(user: User, data: bytes | None, *, actor: Actor) -> None:
-    """Store ``data`` (checked) as ``user``'s picture, or remove it with None."""
-    profile = profile_of(user)
-    stored = check_picture(data) if data is not None else None
-    if profile.picture:
-        delete_after_commit(db.session, picture_key(user.tenant_id, profile.picture))
-    profile.picture = None
-    if stored is not None:
-        profile.picture = f"face-{secrets.token_urlsafe(18)}.png"
-        save_in(db.session, picture_key(user.tenant_id, profile.picture), stored)
-
-
 def set_home_channel(user: User, channel: ChatChannel) -> None:
     profile_of(user).home_channel_id = channel.id
+
+
+#: Messages the home page's chat panel shows.
+PANEL_MESSAGES = 5
+
+
+@dataclass
+class Panel:
+    """The home page's chat (the seed's desktop widget): the user's channels with their
+    marks, and the latest messages of one of them."""
+
+    entries: list[ChannelEntry]
+    current: ChannelEntry | None
+    messages: list[ShownMessage]
+
+
+def panel(user: User, channel_id: int | None, now: datetime | None = None) -> Panel:
+    """The panel on ``channel_id`` if the user is a member of it, else on their first
+    channel with something unread, else on "Everyone"."""
+    now = now or utcnow()
+    entries = channel_list(user)
+    current = next((e for e in entries if e.channel.id == channel_id), None)
+    current = current or next((e for e in entries if e.starred), None)
+    current = current or (entries[0] if entries else None)
+    messages: list[ShownMessage] = []
+    if current is not None:
+        latest = page(current.channel).messages[-PANEL_MESSAGES:]
+        messages = shown(user, latest, now)
+    return Panel(entries, current, messages)

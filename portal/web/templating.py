@@ -9,9 +9,10 @@ from flask_login import current_user
 from portal.i18n import format_date, format_datetime, gettext
 from portal.i18n import lazy_gettext as _l
 from portal.mail.requests import expected_delay
-from portal.services import brand
+from portal.services import brand, chat
 from portal.services.audit import labels
 from portal.services.credit import format_minutes, shown_summary
+from portal.web.emoji import emoji_choices
 from portal.web.languages import html_lang, locale_choices
 
 #: Navigation entries: label, endpoint, the permission that shows them.
@@ -19,6 +20,7 @@ NAVIGATION = [
     (_l("Clients"), "clients.index", "clients.view"),
     (_l("Support"), "support.index", "clients.view"),
     (_l("Requests"), "desk.index", "requests.view"),
+    (_l("Chat"), "chat.index", "chat.use"),
     (_l("My company"), "account.index", "portal.self"),
     (_l("Time credit"), "statement.index", "portal.statement"),
     (_l("Requests"), "requests.index", "portal.requests"),
@@ -32,20 +34,35 @@ NAVIGATION = [
 ]
 
 
-def navigation() -> list[tuple[str, str, bool]]:
-    """The user's entries: label, link, and whether it is the current section (the
-    longest link the path starts with)."""
+#: Entries that show a count beside their label: the function that counts for the user.
+COUNTS = {"chat.index": chat.unread_total}
+
+
+def navigation() -> list[tuple[str, str, bool, int | None]]:
+    """The user's entries: label, link, whether it is the current section (the longest
+    link the path starts with), and the count shown beside it (the chat's unread
+    messages), None where none is."""
     if not current_user.is_authenticated or "tenant" not in g:
         return []
     links = [
-        (label, url_for(endpoint))
+        (label, url_for(endpoint), endpoint)
         for label, endpoint, needed in NAVIGATION
         if current_user.can(needed)
     ]
     current = max(
-        (href for _label, href in links if request.path.startswith(href)), key=len, default=None
+        (href for _label, href, _endpoint in links if request.path.startswith(href)),
+        key=len,
+        default=None,
     )
-    return [(label, href, href == current) for label, href in links]
+    return [
+        (
+            label,
+            href,
+            href == current,
+            COUNTS[endpoint](current_user) if endpoint in COUNTS else None,
+        )
+        for label, href, endpoint in links
+    ]
 
 
 def country_name(code: str) -> str:
@@ -123,6 +140,7 @@ def register(app: Flask) -> None:
         logo_url,
         theme_url,
         brand.mail_logo,
+        emoji_choices,
     ):
         app.add_template_global(helper)
 

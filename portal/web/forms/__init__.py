@@ -20,7 +20,14 @@ character now would lock out whoever chose one before.
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, StopValidation
 from wtforms.widgets import Select
@@ -122,6 +129,13 @@ def text(label, max_length: int, **kwargs) -> StringField:
     return StringField(
         label, validators=[Optional(), Length(max=max_length)], filters=[strip], **kwargs
     )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of labelled checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 class ConfirmForm(PortalForm):
