@@ -156,16 +156,19 @@ def read(channel_id: int):
 def edit(message_id: int):
     message, channel = load_message(message_id)
     form = EditMessageForm(data={"body": message.body} if request.method == "GET" else None)
+    refusal = None
     if form.validate_on_submit():
         try:
             chat.edit(message, channel, form.body.data, actor=current_actor())
-        except chat.ChatRefused as refusal:
-            form.body.errors = [*form.body.errors, str(refusal.message)]
+        except chat.ChatRefused as error:
+            if error.field == "body":
+                form.body.errors = [*form.body.errors, str(error.message)]
+            else:
+                refusal = error.message
         else:
             flash(_("Message changed."), "success")
             return redirect(url_for("chat.show", channel_id=channel.id) + f"#message-{message.id}")
-    refusal = None
-    if message.author_id != current_user.id or not chat.changeable(message, utcnow()):
+    elif message.author_id != current_user.id or not chat.changeable(message, utcnow()):
         refusal = _("This message can no longer be changed.")
     return render_template(
         "chat/edit.html", message=message, channel=channel, form=form, refusal=refusal

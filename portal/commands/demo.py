@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import (
     Billing,
     Branch,
+    ChatChannel,
     Client,
     ClientAssignment,
     ClientMode,
@@ -28,7 +29,7 @@ from portal.models import (
     UserKind,
 )
 from portal.models.user import UserStatus
-from portal.services import brand, credit, invitations, requests, search
+from portal.services import brand, chat, credit, invitations, requests, search
 from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
@@ -375,6 +376,7 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     if spec.slug == "demo":
         _load_credit(tenant)
         _load_requests(tenant)
+        _load_chat(tenant)
 
 
 #: Seed 002's history of account 4996 (JM-ACTIONS), oldest first, in the tenant's time:
@@ -568,3 +570,29 @@ def _load_requests(tenant: Tenant) -> None:
         actor=as_tech,
         duplicate_of=flash,
     )
+
+
+def _load_chat(tenant: Tenant) -> None:
+    """Seed 003's channels ("Administratif", "Service marketing", "Machine à café"),
+    each with its colour and a few messages, and the staff's nicknames."""
+    staff = {user.email.split("@")[0]: user for user in db.session.scalars(select(User))}
+    admin, tech, sales = staff["admin"], staff["tech"], staff["sales"]
+    chat.change_profile(tech, nickname="HRY", newest_first=False, actor=Actor(tenant, user=tech))
+    everyone = db.session.scalar(select(ChatChannel).where(ChatChannel.unique_key == "everyone"))
+    channels = {}
+    for name, color, founder, members in (
+        ("Administratif", "#1f5fbf", admin, [sales]),
+        ("Service marketing", "#8e24aa", sales, [admin]),
+        ("Machine à café", "#a15c00", tech, [admin, sales, staff["ecn"], staff["nvl"]]),
+    ):
+        channels[name] = chat.create_channel(
+            name, color, None, [m.id for m in members], actor=Actor(tenant, user=founder)
+        )
+    for channel, author, text in (
+        (everyone, admin, "Bienvenue sur le clavardage de **M. Répare Tout** !"),
+        (everyone, tech, "Merci ! Je suis sur le dossier *JM-ACTIONS* cet après-midi."),
+        (channels["Administratif"], sales, "Les factures de novembre partent vendredi."),
+        (channels["Machine à café"], staff["nvl"], "Il reste du café ? ☕"),
+        (channels["Machine à café"], tech, "Plus un grain. @Roger.Point, on en commande ?"),
+    ):
+        chat.post(channel, text, actor=Actor(tenant, user=author))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import and_, delete, func, literal, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -183,12 +183,19 @@ class ChannelEntry:
         return self.unread > 0
 
 
-def _capped_count(*criteria):
-    return (
-        select(func.count())
-        .select_from(select(literal(1)).where(*criteria).limit(UNREAD_CAP).subquery())
+def _capped_count(column, *criteria):
+    """How many rows meet ``criteria``, at most ``UNREAD_CAP``: a correlated count that
+    reads no further than the cap's row of the index (is there a 100th?)."""
+    beyond = (
+        select(column)
+        .where(*criteria)
+        .order_by(column)
+        .offset(UNREAD_CAP - 1)
+        .limit(1)
         .scalar_subquery()
     )
+    counted = select(func.count(column)).where(*criteria).scalar_subquery()
+    return case((beyond.is_not(None), UNREAD_CAP), else_=counted)
 
 
 def unread_marks(user: User) -> dict[int, tuple[int, int]]:
@@ -196,12 +203,14 @@ def unread_marks(user: User) -> dict[int, tuple[int, int]]:
     channels with something unread (one statement; a channel read up to its last
     message costs no count)."""
     unread = _capped_count(
+        ChatMessage.id,
         ChatMessage.channel_id == ChatMember.channel_id,
         ChatMessage.id > ChatMember.last_read_id,
         ChatMessage.author_id != user.id,
         ChatMessage.deleted_at.is_(None),
     )
     mentions = _capped_count(
+        ChatMention.message_id,
         ChatMention.user_id == user.id,
         ChatMention.channel_id == ChatMember.channel_id,
         ChatMention.message_id > ChatMember.last_read_id,
@@ -432,14 +441,15 @@ def went_away(user: User) -> None:
 def _checked_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
-        raise ChatRefused(_l("Write a message first."))
+        raise ChatRefused(_l("Write a message first."), field="body")
     if len(body) > MAX_BODY:
         raise ChatRefused(
             _l(
                 "A message may be %(max)d characters long at most; this one has %(length)d.",
                 max=MAX_BODY,
                 length=len(body),
-            )
+            ),
+            field="body",
         )
     return body
 
