@@ -52,6 +52,8 @@ NOT_PAGES = {
     "desk.attachment": "a file sent with a request (an image or a PDF)",
     "brand.logo": "the tenant's logo, an image",
     "brand.theme": "the tenant's colour, a style sheet",
+    "chat.updates": "what changed for an open chat page, as JSON for its script",
+    "chat.picture": "a colleague's chat picture, an image",
 }
 #: Pages that only some data of the demo links to, which the first links followed do
 #: not reach (the route sweep of tests/test_routes.py opens them with its own data).
@@ -61,6 +63,8 @@ ONLY_WITH_DATA = {
     "admin.delete_branch": "a branch in use by no one (all the demo's are)",
     "proposals.show": "a client's proposal waiting (the demo has none)",
     "support.open_account": "a client without credit account in the support search's results",
+    "chat.index": "someone in no channel (every staff member is in Everyone); else a redirect",
+    "chat.leave": "a channel but Everyone, which nobody leaves and the sweep opens first",
 }
 #: Where a route takes a token from a mail, a forged one: the "invalid link" page.
 FORGED_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"
