@@ -173,14 +173,27 @@
     input.setSelectionRange(position, position);
   }
 
-  // Emoji picker: shown only here, where it can insert at the cursor.
-  root.querySelectorAll(".emoji-picker").forEach(function (picker) {
+  // Emoji picker: shown only here, where it can insert at the cursor. It closes when an
+  // emoji is chosen, on Escape (back to its button) and on a click elsewhere.
+  var pickers = root.querySelectorAll(".emoji-picker");
+  pickers.forEach(function (picker) {
     picker.hidden = false;
     picker.addEventListener("click", function (event) {
       var button = event.target.closest("[data-emoji]");
       if (!button) return;
       insertText(button.dataset.emoji);
       picker.open = false;
+    });
+    picker.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !picker.open) return;
+      event.preventDefault();
+      picker.open = false;
+      picker.querySelector("summary").focus();
+    });
+  });
+  document.addEventListener("click", function (event) {
+    pickers.forEach(function (picker) {
+      if (picker.open && !picker.contains(event.target)) picker.open = false;
     });
   });
 
