@@ -16,6 +16,9 @@ from portal import create_app
 from portal.extensions import db, limiter
 from portal.models import (
     Branch,
+    ChannelKind,
+    ChatChannel,
+    ChatMember,
     Client,
     ClientAssignment,
     Contact,
@@ -406,15 +409,19 @@ def _requests(client, other_client, contact, tech) -> dict:
 
 def _chat(tenant, admin, tech, label: str) -> dict:
     """A channel of the administrator and the technician, and one of the technician
-    alone, each with a message."""
+    alone, each with a message (channels written directly: no audit event in the logs)."""
     made = {}
     for prefix, author, members, name, text in (
-        ("", admin, [tech.id], f"{label} Team", f"Hello @{label}.Tech, **welcome**"),
-        ("private_", tech, [], f"{label} Secret corner", f"{label} private chat words"),
+        ("", admin, [admin, tech], f"{label} Team", f"Hello @{label}.Tech, **welcome**"),
+        ("private_", tech, [tech], f"{label} Secret corner", f"{label} private chat words"),
     ):
-        actor = Actor(tenant=tenant, user=author)
-        channel = chat.create_channel(name, "#2e7d32", None, members, actor=actor)
-        message = chat.post(channel, text, actor=actor)
+        channel = ChatChannel(
+            kind=ChannelKind.CHANNEL, name=name, color="#2e7d32", created_by_id=author.id
+        )
+        db.session.add(channel)
+        db.session.flush()
+        db.session.add_all(ChatMember(channel_id=channel.id, user_id=m.id) for m in members)
+        message = chat.post(channel, text, actor=Actor(tenant=tenant, user=author))
         made[f"{prefix}channel_id"], made[f"{prefix}message_id"] = channel.id, message.id
     made["private_channel_name"] = f"{label} Secret corner"
     made["private_message_text"] = f"{label} private chat words"

@@ -54,6 +54,7 @@ def test_the_list_shows_each_role_with_its_users_and_the_system_roles_read_only(
     explained = "</li><li>".join(
         re.escape(html.escape(str(CATALOGUE[name])))
         for name in (
+            "chat.use",
             "clients.view",
             "clients.view_all",
             "requests.notes",
@@ -175,11 +176,11 @@ def test_nobody_grants_a_permission_they_do_not_hold(app, world):
 
 
 def test_nobody_changes_or_deletes_a_role_that_grants_more_than_they_hold(app, world):
-    """An Office manager (tenant.admin and clients.view) once renamed the Night desk
-    role, which grants support.override; now the role is read-only to them."""
+    """An Office manager (tenant.admin, clients.view and the chat) once renamed the
+    Night desk role, which grants support.override; now the role is read-only to them."""
     admin = signed_in(app, world, world.a.admin_email)
     for name, permissions in (
-        ("Office", ["tenant.admin", "clients.view"]),
+        ("Office", ["tenant.admin", "clients.view", "chat.use"]),
         ("Night desk", ["clients.view", "support.override"]),
     ):
         post(admin, roles_url(world, "/new"), {"name": name, "permissions": permissions})

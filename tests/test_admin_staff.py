@@ -216,7 +216,7 @@ def test_a_limited_administrator_only_offers_roles_within_their_own_power(app, w
     post(
         admin,
         f"/{world.a.slug}/admin/roles/new",
-        {"name": "Office", "permissions": ["tenant.admin", "clients.view"]},
+        {"name": "Office", "permissions": ["tenant.admin", "clients.view", "chat.use"]},
     )
     add_staff(world, "office@alpha.test", "Olive Office", "Office")
     office = signed_in(app, world, "office@alpha.test")
@@ -239,13 +239,13 @@ def test_a_contacts_access_is_edited_from_their_card(app, world):
 
 
 def test_a_lesser_administrator_can_neither_open_nor_change_a_stronger_user(app, world):
-    """The lock-out of issue 16: an Office manager (tenant.admin and clients.view) set
+    """The lock-out of issue 16: an Office manager (tenant.admin, clients.view, chat) set
     the Administrator's network limit. Now the page and the change answer 403 and why."""
     admin = signed_in(app, world, world.a.admin_email)
     post(
         admin,
         f"/{world.a.slug}/admin/roles/new",
-        {"name": "Office", "permissions": ["tenant.admin", "clients.view"]},
+        {"name": "Office", "permissions": ["tenant.admin", "clients.view", "chat.use"]},
     )
     add_staff(world, "office@alpha.test", "Olive Office", "Office")
     office = signed_in(app, world, "office@alpha.test")

@@ -236,9 +236,10 @@ def test_the_last_active_administrator_cannot_be_disabled(app, world):
 
 
 def test_a_lesser_administrator_is_offered_no_button_on_a_stronger_user_and_refused(app, world):
-    """An Office manager (tenant.admin and clients.view) may not disable, enable or
-    re-invite the Administrator nor a Technician: each holds a permission they lack."""
-    manager, _manager_id = office_manager(app, world, ("tenant.admin", "clients.view"))
+    """An Office manager (tenant.admin, clients.view and the chat) may not disable,
+    enable or re-invite the Administrator nor a Technician: each holds a permission they
+    lack."""
+    manager, _manager_id = office_manager(app, world, ("tenant.admin", "clients.view", "chat.use"))
     clerk_id = add_staff(world, "clerk@alpha.test", "Alpha Clerk", "Staff")
     with bound_to(db.session, world.a.tenant_id):
         tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))

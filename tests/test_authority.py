@@ -25,8 +25,9 @@ from portal.tenancy import bound_to
 from tests.conftest import acting
 from tests.test_admin_users import add_staff
 
-#: A lesser administrator: may administer the tenant, sees assigned clients, nothing more.
-OFFICE = {"tenant.admin", "clients.view"}
+#: A lesser administrator: may administer the tenant, sees assigned clients and chats with
+#: colleagues, nothing more.
+OFFICE = {"tenant.admin", "clients.view", "chat.use"}
 
 
 def make_role(world, name: str, permissions) -> Role:
@@ -179,7 +180,7 @@ def test_roles_that_grant_more_are_neither_changed_given_nor_deleted(
     with pytest.raises(authority.Refused):
         ROLE_ACTIONS[action](world, people, user(people.office_id), night)
     assert (night.name, night.permissions) == ("Night desk", {"clients.view", "support.override"})
-    assert role_named("Staff").permissions == {"clients.view"}
+    assert role_named("Staff").permissions == {"clients.view", "chat.use"}
     assert role_named("Escalation") is None
     assert user(people.clerk_id).role.name == "Staff"
     assert db.session.scalar(select(User).where(User.email == "new@alpha.example")) is None

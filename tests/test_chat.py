@@ -377,7 +377,7 @@ def test_presence_from_heartbeats_connected_away_offline(app, world):
     updates(tech, slug)
     people = admin.get(f"/{slug}/chat/{world.a.channel_id}").get_data(as_text=True)
     rows = re.findall(r'<li class="presence-(\w+)">.*?data-handle="([^"]+)"', people, re.S)
-    assert rows[0] == ("offline", "Alpha.Admin"), "yourself first"
+    assert rows[0] == ("connected", "Alpha.Admin"), "yourself first, here since you look"
     assert ("connected", "Alpha.Tech") in rows
     logout_page = tech.get(f"/{slug}/logout")
     tech.post(f"/{slug}/logout", data={"csrf_token": csrf_token(logout_page)})

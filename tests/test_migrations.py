@@ -5,11 +5,21 @@ import os
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import CreditAccount
+from portal.models import (
+    ChannelKind,
+    ChatChannel,
+    ChatMember,
+    ChatProfile,
+    CreditAccount,
+    Role,
+    Tenant,
+    User,
+    UserKind,
+)
 from portal.tenancy import cross_tenant
 from tests.conftest import make_config
 from tests.test_cli import DEMO_PASSWORD, run
@@ -78,3 +88,40 @@ def account_totals() -> dict[int, tuple[int, int]]:
         ).all()
     db.session.rollback()
     return {account_id: (normal, free) for account_id, normal, free in rows}
+
+
+def test_the_chat_migration_gives_every_tenant_its_everyone_channel_with_its_staff():
+    """0012 gives each tenant that exists an "Everyone" channel with all its staff as
+    members and a chat profile each, and the chat to every staff role: the demo taken
+    back to 0011 and upgraded again."""
+    with throwaway_database(os.environ.get("PORTAL_TEST_DATABASE_URL"), "portal_m12_") as uri:
+        app = create_app(make_config(uri))
+        with app.app_context():
+            upgrade()
+            assert run(app, "demo", "--password", DEMO_PASSWORD).exit_code == 0
+            db.session.remove()
+            downgrade(revision="0011_requests")
+            upgrade()
+            with cross_tenant(db.session):
+                staff = db.session.execute(
+                    select(User.tenant_id, User.id).where(User.kind == UserKind.STAFF)
+                ).all()
+                members = db.session.execute(
+                    select(ChatMember.tenant_id, ChatMember.user_id)
+                    .join(ChatChannel, ChatChannel.id == ChatMember.channel_id)
+                    .where(ChatChannel.kind == ChannelKind.EVERYONE)
+                ).all()
+                profiles = db.session.scalars(select(ChatProfile.user_id)).all()
+                tenants = db.session.scalar(select(func.count()).select_from(Tenant))
+                everyone = db.session.scalar(
+                    select(func.count()).where(ChatChannel.kind == ChannelKind.EVERYONE)
+                )
+                technician = db.session.scalars(
+                    select(Role).where(Role.name == "Technician")
+                ).first()
+                assert "chat.use" in technician.permissions
+            assert sorted(members) == sorted(staff) and len(staff) > 3
+            assert sorted(profiles) == sorted(user_id for _tenant, user_id in staff)
+            assert everyone == tenants == 2
+            db.session.remove()
+            db.engine.dispose()

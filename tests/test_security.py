@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.mail import outbox
 from portal.models import (
     AuditEvent,
+    ChatMessage,
     ContactProposal,
     LedgerEntry,
     OutboxMail,
@@ -302,6 +303,8 @@ MULTI_LINE_COLUMNS = frozenset(
         SupportRequest.description,
         SupportRequest.state_reason,
         RequestMessage.body,
+        ChatMessage.body,
+        ChatMessage.html,
     )
 )
 

@@ -87,6 +87,7 @@ def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, st
     shown_page = chat.page(channel, before)
     if before is None:
         chat.mark_read(current_user, channel, channel.last_message_id)
+    chat.heartbeat(current_user, True, now)  # opening a page is being here
     entries = chat.channel_list(current_user)
     profile = chat.profile_of(current_user)
     messages = chat.shown(current_user, shown_page.messages, now)

@@ -234,6 +234,8 @@ def load(password: str) -> list[SignIn]:
                 user.status = UserStatus.ACTIVE
                 sign_ins.append(SignIn(spec.slug, user.code, user.email, user.role.name))
             db.session.flush()
+            if existing is None and spec.slug == "demo":
+                _load_chat(tenant)  # once the staff are active: only they join channels
     return sign_ins
 
 
@@ -376,7 +378,6 @@ def _populate(spec: TenantSpec, tenant: Tenant) -> None:
     if spec.slug == "demo":
         _load_credit(tenant)
         _load_requests(tenant)
-        _load_chat(tenant)
 
 
 #: Seed 002's history of account 4996 (JM-ACTIONS), oldest first, in the tenant's time:

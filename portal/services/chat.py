@@ -583,7 +583,10 @@ def mark_read(user: User, channel: ChatChannel, up_to: int) -> None:
 
 
 def check_color(value: str | None) -> str:
-    color = brand.normalise_color(value)
+    try:
+        color = brand.normalise_color(value)
+    except brand.BrandRefused:
+        color = None
     if color is None:
         raise ChatRefused(_l("Choose a colour of the palette, or give one as #RRGGBB."))
     ratio = brand.contrast_ratio(color, brand.WHITE)
