@@ -678,3 +678,21 @@ def test_hostile_messages_reach_pages_and_updates_escaped_and_sanitised(app, wor
             .where(ChatMessage.channel_id == channel_id)
         )
     assert count == 1 + len(batches)
+
+
+@pytest.mark.parametrize("value", ["-1", "²", "99999999999999999999", "1e3", "", "0x10", "١٢"])
+def test_hostile_numbers_in_the_query_string_are_ignored_never_a_500(app, world, value):
+    slug, channel_id = world.a.slug, world.a.channel_id
+    admin = signed_in(app, slug, world.a.admin_email)
+    for url in (
+        f"/{slug}/chat/updates?channel={value}&after={value}",
+        f"/{slug}/chat/updates?channel={channel_id}&after={value}",
+        f"/{slug}/chat/{channel_id}?before={value}",
+        f"/{slug}/?chat={value}",
+    ):
+        assert admin.get(url).status_code == 200, url
+    page = admin.get(f"/{slug}/chat/{channel_id}")
+    read = admin.post(
+        f"/{slug}/chat/{channel_id}/read", data={"csrf_token": csrf_token(page), "up_to": value}
+    )
+    assert read.status_code == 400

@@ -38,6 +38,7 @@ from portal.storage import NotStored, storage
 from portal.web.forms import ConfirmForm
 from portal.web.forms.chat import ChatMessageForm
 from portal.web.gate import current_actor
+from portal.web.querystring import id_value
 from portal.web.uploads import accepts_upload
 
 bp = Blueprint("chat", __name__, url_prefix="/<tenant>/chat")
@@ -83,7 +84,7 @@ def index():
 
 def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, status: int = 200):
     now = utcnow()
-    before = request.args.get("before", type=int)
+    before = id_value(request.args.get("before"))
     shown_page = chat.page(channel, before)
     if before is None:
         chat.mark_read(current_user, channel, channel.last_message_id)
@@ -146,10 +147,10 @@ def post(channel_id: int):
 def read(channel_id: int):
     channel = load_channel(channel_id)
     form = ReadForm()
-    up_to = form.up_to.data
-    if not form.validate_on_submit() or not (up_to or "").isdigit():
+    up_to = id_value(form.up_to.data)
+    if not form.validate_on_submit() or up_to is None:
         abort(400)
-    chat.mark_read(current_user, channel, int(up_to[:18]))
+    chat.mark_read(current_user, channel, up_to)
     return "", 204
 
 
@@ -366,8 +367,9 @@ def updates():
     connected, and the open channel's messages after the number it holds. An empty 304
     when nothing did (the ETag digests the state, read from the indexes)."""
     now = utcnow()
-    channel_id = request.args.get("channel", type=int)
-    after = request.args.get("after", type=int)
+    channel_id = id_value(request.args.get("channel"))
+    after = request.args.get("after")
+    after = int(after) if after == "0" else id_value(after)
     known = chat.pulse(current_user, now)
     chat.heartbeat(current_user, request.args.get("active") == "1", now, known)
     channel = None

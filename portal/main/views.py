@@ -11,6 +11,7 @@ from portal.services import chat
 from portal.services import home as home_service
 from portal.web.forms.chat import ChatMessageForm
 from portal.web.gate import current_actor
+from portal.web.querystring import id_value
 
 bp = Blueprint("main", __name__)
 
@@ -36,7 +37,7 @@ def home():
     the chat see its panel (the seed's widget), on the channel ``?chat=`` names."""
     chat_panel = None
     if current_user.can("chat.use"):
-        chat_panel = chat.panel(current_user, request.args.get("chat", type=int))
+        chat_panel = chat.panel(current_user, id_value(request.args.get("chat")))
     return render_template(
         "main/home.html",
         home=home_service.overview(actor=current_actor()),

@@ -15,4 +15,6 @@ def enum_member(enum_class: type[E], value: str | None) -> E | None:
 
 def id_value(value: str | None) -> int | None:
     """A database id, or None for anything that cannot be one."""
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    if not value or not value.isascii() or not value.isdigit() or len(value) >= 10:
+        return None  # "²" is a digit to isdigit(), not to int()
+    return int(value)
