@@ -142,20 +142,21 @@ def presence_of(seen_at: datetime | None, active_at: datetime | None, now: datet
 PRESENCE_ORDER = {Presence.CONNECTED: 0, Presence.AWAY: 1, Presence.OFFLINE: 2}
 
 
-def people(user: User, now: datetime, channel: ChatChannel | None = None) -> list[Person]:
-    """The active staff (a channel's members only, given one), sorted as the seed does:
-    yourself first, then connected, away, offline, each by name."""
+def _persons(now: datetime, channel: ChatChannel | None = None) -> list[Person]:
+    """The active members of ``channel``, or without one the active staff."""
     statement = (
         select(User.id, User.name, ChatProfile.nickname, ChatProfile.picture)
         .add_columns(ChatProfile.seen_at, ChatProfile.active_at)
         .outerjoin(ChatProfile, ChatProfile.user_id == User.id)
-        .where(User.kind == UserKind.STAFF, User.status == UserStatus.ACTIVE)
+        .where(User.status == UserStatus.ACTIVE)
     )
-    if channel is not None:
+    if channel is None:
+        statement = statement.where(User.kind == UserKind.STAFF)
+    else:
         statement = statement.join(
             ChatMember, and_(ChatMember.user_id == User.id, ChatMember.channel_id == channel.id)
         )
-    found = [
+    return [
         Person(
             id=row.id,
             name=row.name,
@@ -165,8 +166,15 @@ def people(user: User, now: datetime, channel: ChatChannel | None = None) -> lis
         )
         for row in db.session.execute(statement)
     ]
-    found.sort(key=lambda p: (p.id != user.id, PRESENCE_ORDER[p.presence], p.name.casefold(), p.id))
-    return found
+
+
+def people(user: User, now: datetime, channel: ChatChannel | None = None) -> list[Person]:
+    """The active staff (a channel's members only, given one), sorted as the seed does:
+    yourself first, then connected, away, offline, each by name."""
+    return sorted(
+        _persons(now, channel),
+        key=lambda p: (p.id != user.id, PRESENCE_ORDER[p.presence], p.name.casefold(), p.id),
+    )
 
 
 @dataclass
@@ -462,30 +470,9 @@ def _refuse_archived(channel: ChatChannel) -> None:
 def mentionable(channel: ChatChannel, now: datetime) -> dict[str, tuple[int, str]]:
     """Who may be mentioned in ``channel`` (its active members), by casefolded nickname."""
     handles = {}
-    for person in people_in(channel, now):
+    for person in sorted(_persons(now, channel), key=lambda p: (p.name.casefold(), p.id)):
         handles.setdefault(person.handle.casefold(), (person.id, person.handle))
     return handles
-
-
-def people_in(channel: ChatChannel, now: datetime) -> list[Person]:
-    statement = (
-        select(User.id, User.name, ChatProfile.nickname, ChatProfile.picture)
-        .add_columns(ChatProfile.seen_at, ChatProfile.active_at)
-        .join(ChatMember, and_(ChatMember.user_id == User.id, ChatMember.channel_id == channel.id))
-        .outerjoin(ChatProfile, ChatProfile.user_id == User.id)
-        .where(User.status == UserStatus.ACTIVE)
-        .order_by(ChatProfile.nickname.is_(None), User.name)
-    )
-    return [
-        Person(
-            row.id,
-            row.name,
-            row.nickname or default_handle(row.name),
-            row.picture,
-            presence_of(row.seen_at, row.active_at, now),
-        )
-        for row in db.session.execute(statement)
-    ]
 
 
 def _next_sequence(channel: ChatChannel) -> int:
