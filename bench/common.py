@@ -1,14 +1,20 @@
 """What the benchmarks share: a throwaway database and app, a client that runs each
-request as a server would, a counter of SQL statements, timings and a plain table."""
+request as a server would, a counter of SQL statements, timings and a plain table; and
+Portal served by gunicorn as production runs it."""
 
 import argparse
 import contextvars
+import os
 import re
+import socket
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from flask import Flask
@@ -20,7 +26,14 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import SystemRole, User, UserKind, UserStatus
 from portal.services.tenants import system_role
-from tests.throwaway import throwaway_database
+
+ROOT = Path(__file__).resolve().parent.parent
+# tests/ (the throwaway databases and servers) is the project's, not an installed
+# package: a benchmark run as a script (python bench/x.py) finds it from here.
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+
+from tests.throwaway import throwaway_database, wait_until_up  # noqa: E402
 
 T = TypeVar("T")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -238,3 +251,90 @@ def report_sizes(
     by_key = {(r.page, r.size): r for r in results}
     ratios = [ratio_row(page, by_key[page, small], by_key[page, large]) for page in pages]
     print_table(("page", "median ratio", f"<= {TARGET_RATIO}?", "statements", "constant?"), ratios)
+
+
+# --- Serving: Portal under gunicorn, as production runs it ---------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def process(command: list[str], log: Path, cwd: Path, env: dict) -> Iterator[subprocess.Popen]:
+    with open(log, "w") as output:
+        child = subprocess.Popen(  # noqa: S603 - our own programs
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            yield child
+        finally:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def production_env(uri: str, port: int, workers: int) -> dict[str, str]:
+    """Portal's environment as production sets it, on the database ``uri``, served on
+    ``port`` by ``workers`` workers; the local Redis counts the rate limits when it runs."""
+    redis = "redis://127.0.0.1:6379/15" if reachable("127.0.0.1", 6379) else "memory://"
+    return {
+        **os.environ,
+        "PORTAL_ENV": "production",
+        "DATABASE_URL": uri,
+        "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+        "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_USE_TLS": "false",
+        "RATELIMIT_STORAGE_URI": redis,
+        "PORTAL_LOG_LEVEL": "warning",
+    }
+
+
+def serve(
+    stack: ExitStack,
+    folder: Path,
+    app: str,
+    port: int,
+    cwd: Path,
+    log: str,
+    env: dict,
+    health: str,
+) -> subprocess.Popen:
+    """gunicorn with gunicorn.conf.py serving ``app`` on ``port`` until ``stack`` closes,
+    its logs in ``folder``; returns its master once ``health`` answers."""
+    # Workers are never recycled here (--max-requests 0), so that their memory is
+    # what a long run makes of it, not what a fresh worker holds.
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--max-requests",
+        "0",
+        app,
+    ]
+    env = {
+        **env,
+        "PORTAL_BIND": f"127.0.0.1:{port}",
+        "PORTAL_ACCESS_LOG": str(folder / f"{log}-access.log"),
+    }
+    server = stack.enter_context(process(command, folder / f"{log}.log", cwd, env))
+    wait_until_up(f"http://127.0.0.1:{port}{health}", server)
+    return server

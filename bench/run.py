@@ -43,9 +43,13 @@ from common import (
     TARGET_RATIO,
     IsolatedClient,
     StatementCounter,
+    free_port,
     fresh_database,
     make_app,
     print_table,
+    process,
+    production_env,
+    serve,
     sign_in,
     statement_label,
 )
@@ -56,7 +60,6 @@ from sqlalchemy.engine import make_url
 from portal.config import database_url
 from portal.extensions import db
 from portal.models import CreditAccount, MailState, OutboxMail
-from tests.throwaway import wait_until_up
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -160,23 +163,9 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or sys.exit("wrk did not install")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def libpq_url(uri: str) -> str:
     """The database's URL as the raw driver takes it (no SQLAlchemy driver name)."""
     return make_url(uri).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def workers_rss_mb(master: subprocess.Popen) -> float:
@@ -188,23 +177,6 @@ def workers_rss_mb(master: subprocess.Popen) -> float:
             if line.startswith("VmRSS:"):
                 sizes.append(int(line.split()[1]) / 1024)
     return max(sizes)
-
-
-@contextmanager
-def process(command: list[str], log: Path, cwd: Path, env: dict) -> Iterator[subprocess.Popen]:
-    with open(log, "w") as output:
-        child = subprocess.Popen(  # noqa: S603 - our own programs
-            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-        try:
-            yield child
-        finally:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
 
 
 @contextmanager
@@ -322,49 +294,23 @@ class Bench:
         self.wrk = ensure_wrk()
         self.portal_port, self.floor_port, self.smtp_port = free_port(), free_port(), free_port()
         self.hole_port = stack.enter_context(black_hole())
-        redis = "redis://127.0.0.1:6379/15" if reachable("127.0.0.1", 6379) else "memory://"
-        self.env = {
-            **os.environ,
-            "PORTAL_ENV": "production",
-            "DATABASE_URL": uri,
-            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
-            "PORTAL_BASE_URL": f"http://127.0.0.1:{self.portal_port}",
-            "WEB_CONCURRENCY": str(WORKERS),
-            "MAIL_BACKEND": "smtp",
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_USE_TLS": "false",
-            "RATELIMIT_STORAGE_URI": redis,
-            "PORTAL_LOG_LEVEL": "warning",
-        }
+        self.env = production_env(uri, self.portal_port, WORKERS)
         self.outbox_worker = None
         self.database = create_engine(database_url(uri))
         stack.callback(self.database.dispose)
         self.profiles: dict[str, Path] = {}
 
     def gunicorn(self, app: str, port: int, cwd: Path, log: str, env: dict) -> subprocess.Popen:
-        # Workers are never recycled here (--max-requests 0), so that their memory is
-        # what a long run makes of it, not what a fresh worker holds.
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--max-requests",
-            "0",
+        return serve(
+            self.stack,
+            self.folder,
             app,
-        ]
-        env = {
-            **self.env,
-            **env,
-            "PORTAL_BIND": f"127.0.0.1:{port}",
-            "PORTAL_ACCESS_LOG": str(self.folder / f"{log}-access.log"),
-        }
-        server = self.stack.enter_context(process(command, self.folder / f"{log}.log", cwd, env))
-        wait_until_up(
-            f"http://127.0.0.1:{port}{'/healthz' if log == 'portal' else '/hello'}", server
+            port,
+            cwd,
+            log,
+            {**self.env, **env},
+            "/healthz" if log == "portal" else "/hello",
         )
-        return server
 
     def start(self, floor_sql: Path) -> None:
         smtp = [
