@@ -86,16 +86,19 @@ def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, st
     now = utcnow()
     before = id_value(request.args.get("before"))
     shown_page = chat.page(channel, before)
-    if before is None:
-        chat.mark_read(current_user, channel, channel.last_message_id)
-    chat.heartbeat(current_user, True, now)  # opening a page is being here
-    entries = chat.channel_list(current_user)
     profile = chat.profile_of(current_user)
-    messages = chat.shown(current_user, shown_page.messages, now)
+    # Opening a page is being here.
+    chat.heartbeat(current_user, True, now, (profile.seen_at, profile.active_at))
+    entries = chat.channel_list(current_user)
+    current = next(entry for entry in entries if entry.channel.id == channel.id)
+    if before is None and current.starred:
+        chat.mark_read(current_user, channel, channel.last_message_id)
+        current.unread = current.mentions = 0
+    g.chat_unread_total = sum(entry.unread for entry in entries)
+    people = chat.people(current_user, now, channel)
+    messages = chat.shown(current_user, shown_page.messages, now, people)
     if profile.newest_first:
         messages.reverse()
-    form = form or ChatMessageForm()
-    current = next(entry for entry in entries if entry.channel.id == channel.id)
     return (
         render_template(
             "chat/channel.html",
@@ -105,13 +108,13 @@ def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, st
             messages=messages,
             older=shown_page.older,
             before=before,
-            people=chat.people(current_user, now, channel),
-            form=form,
+            people=people,
+            form=form or ChatMessageForm(),
             read_form=ReadForm(),
             newest_first=profile.newest_first,
             manage=chat.may_manage(current_user, channel),
             poll_interval=POLL_INTERVAL_MS,
-            unread_total=sum(entry.unread for entry in entries),
+            unread_total=g.chat_unread_total,
         ),
         status,
     )
@@ -371,33 +374,28 @@ def updates():
     after = request.args.get("after")
     after = int(after) if after == "0" else id_value(after)
     known = chat.pulse(current_user, now)
-    chat.heartbeat(current_user, request.args.get("active") == "1", now, known)
-    channel = None
-    if channel_id is not None:
-        channel = load_channel(channel_id)
+    chat.heartbeat(current_user, request.args.get("active") == "1", now, known.own)
+    if channel_id is not None and channel_id not in known.channel_ids:
+        abort(404)
     tag = known.tag(channel_id, after)
     if tag in request.if_none_match:
         response = Response(status=304)
         response.set_etag(tag)
         return response
+    channel = load_channel(channel_id) if channel_id is not None else None
     entries = chat.channel_list(current_user)
+    people = chat.people(current_user, now, channel) if channel is not None else []
     payload = {
         "total": sum(entry.unread for entry in entries),
-        "channels": render_template(
-            "chat/_channels.html", entries=entries, channel=channel, compact=False
-        ),
-        "people": render_template(
-            "chat/_people.html", people=chat.people(current_user, now, channel)
-        )
-        if channel is not None
-        else None,
+        "channels": render_template("chat/_channels.html", entries=entries, channel=channel),
+        "people": render_template("chat/_people.html", people=people) if people else None,
     }
     if channel is not None and after is not None:
         changes = chat.changes_after(channel, after)
         payload["reload"] = len(changes) > chat.PAGE
         payload["messages"] = [
             {"id": item.message.id, "html": render_template("chat/_message.html", item=item)}
-            for item in chat.shown(current_user, changes[: chat.PAGE], now)
+            for item in chat.shown(current_user, changes[: chat.PAGE], now, people)
         ]
         payload["after"] = channel.sequence
         payload["archived"] = channel.archived_at is not None

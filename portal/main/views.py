@@ -1,6 +1,6 @@
 """Pages outside any feature: the tenant's home and the health check."""
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +38,7 @@ def home():
     chat_panel = None
     if current_user.can("chat.use"):
         chat_panel = chat.panel(current_user, id_value(request.args.get("chat")))
+        g.chat_unread_total = sum(entry.unread for entry in chat_panel.entries)
     return render_template(
         "main/home.html",
         home=home_service.overview(actor=current_actor()),

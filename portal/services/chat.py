@@ -296,26 +296,34 @@ class ShownMessage:
     changeable: bool
 
 
-def shown(user: User, messages: Sequence[ChatMessage], now: datetime) -> list[ShownMessage]:
-    authors = {
-        row.id: row
+def shown(
+    user: User,
+    messages: Sequence[ChatMessage],
+    now: datetime,
+    known: Sequence[Person] = (),
+) -> list[ShownMessage]:
+    """``messages`` as ``user`` reads them; the authors among ``known`` (the channel's
+    members, already listed) cost no statement, the others (who left) one together."""
+    authors = {person.id: (person.name, person.handle, person.picture) for person in known}
+    missing = {m.author_id for m in messages} - authors.keys()
+    if missing:
         for row in db.session.execute(
             select(User.id, User.name, ChatProfile.nickname, ChatProfile.picture)
             .outerjoin(ChatProfile, ChatProfile.user_id == User.id)
-            .where(User.id.in_({m.author_id for m in messages}))
-        )
-    }
+            .where(User.id.in_(missing))
+        ):
+            authors[row.id] = (row.name, row.nickname or default_handle(row.name), row.picture)
     mark = f'data-user="{user.id}"'
     result = []
     for message in messages:
-        author = authors[message.author_id]
+        name, handle, picture = authors[message.author_id]
         mine = message.author_id == user.id
         result.append(
             ShownMessage(
                 message=message,
-                author=author.name,
-                handle=author.nickname or default_handle(author.name),
-                picture=author.picture,
+                author=name,
+                handle=handle,
+                picture=picture,
                 mine=mine,
                 mentions_me=mark in message.html,
                 changeable=mine and changeable(message, now),
@@ -380,6 +388,11 @@ class Pulse:
     #: The user's own heartbeat as stored: (seen_at, active_at).
     own: tuple[datetime | None, datetime | None] | None
 
+    @property
+    def channel_ids(self) -> set[int]:
+        """The user's channels: those they are a member of."""
+        return {row[0] for row in self.channels}
+
     def tag(self, *extra) -> str:
         """A short digest of the pulse (and what the page says it shows), as an ETag."""
         text = repr((self.channels, self.presence, extra)).encode()
@@ -412,10 +425,16 @@ def pulse(user: User, now: datetime) -> Pulse:
     return Pulse(channels, presence, own)
 
 
-def heartbeat(user: User, active: bool, now: datetime, known: Pulse | None = None) -> bool:
-    """Note that ``user`` has a page open (and was active in it, if ``active``); written
+def heartbeat(
+    user: User,
+    active: bool,
+    now: datetime,
+    stored: tuple[datetime | None, datetime | None] | None = None,
+) -> bool:
+    """Note that ``user`` has a page open (and was active in it, if ``active``), given
+    the ``(seen_at, active_at)`` stored when known (from a pulse or the profile): written
     at most once per ``HEARTBEAT_GRAIN``. True when something was written."""
-    seen_at, active_at = known.own if known and known.own else (None, None)
+    seen_at, active_at = stored or (None, None)
     values = {}
     if seen_at is None or now - seen_at >= HEARTBEAT_GRAIN:
         values["seen_at"] = now

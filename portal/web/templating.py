@@ -34,8 +34,16 @@ NAVIGATION = [
 ]
 
 
+def chat_unread(user) -> int:
+    """The user's unread chat messages; a page that has counted them already (the
+    chat's, the home page's panel) leaves the total in ``g``."""
+    if "chat_unread_total" not in g:
+        g.chat_unread_total = chat.unread_total(user)
+    return g.chat_unread_total
+
+
 #: Entries that show a count beside their label: the function that counts for the user.
-COUNTS = {"chat.index": chat.unread_total}
+COUNTS = {"chat.index": chat_unread}
 
 
 def navigation() -> list[tuple[str, str, bool, int | None]]:
