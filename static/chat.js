@@ -1,7 +1,10 @@
 // The team chat's live page: it asks the server what changed every 1.5 s while the
-// page is visible (an empty 304 when nothing did), posts without reloading, marks the
-// open channel read while it is seen, and offers emoji and @mentions. Without it, the
-// chat still works: the forms post and the page shows the messages on reload.
+// page is visible, holding what it has (the open channel's sequence number, the digests
+// of the channel list and of the members), so that only what changed comes back (an
+// empty 204 when nothing did). The same request says how far the open channel was seen
+// while in view, and whether the user is active (presence). It posts without reloading
+// and offers emoji and @mentions. Without it, the chat still works: the forms post and
+// the page shows the messages on reload.
 (function () {
   "use strict";
 
@@ -19,8 +22,10 @@
   var list = root.querySelector(".chat-messages");
   var form = root.querySelector(".chat-form");
   var input = form ? form.querySelector("textarea") : null;
-  var readForm = root.querySelector(".chat-read");
-  var tag = null;
+  var marks = "";
+  var people = "";
+  var seen = 0;
+  var told = 0;
   var lastInput = Date.now();
   var timer = null;
   var busy = false;
@@ -81,37 +86,42 @@
     return highest;
   }
 
-  function markRead(upTo) {
-    if (!readForm || !upTo || !visible()) return;
-    var data = new FormData(readForm);
-    data.set("up_to", String(upTo));
-    fetch(readForm.action, { method: "POST", body: data, credentials: "same-origin" });
-  }
-
   function poll() {
     if (busy) return schedule();
     busy = true;
-    var params = new URLSearchParams({ channel: channel, active: Date.now() - lastInput < ACTIVE_WITHIN ? "1" : "0" });
+    var params = new URLSearchParams({
+      channel: channel,
+      marks: marks,
+      active: Date.now() - lastInput < ACTIVE_WITHIN ? "1" : "0"
+    });
+    if (!panelSize) params.set("people", people);
     if (live) params.set("after", after);
-    var headers = { Accept: "application/json" };
-    if (tag) headers["If-None-Match"] = tag;
-    fetch(root.dataset.updatesUrl + "?" + params.toString(), { headers: headers, credentials: "same-origin" })
+    // The open channel is read as far as it was shown while in view (never the panel's).
+    var reading = live && !panelSize && seen > told && visible() ? seen : 0;
+    if (reading) params.set("read", String(reading));
+    fetch(root.dataset.updatesUrl + "?" + params.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) {
-        if (response.status === 304) return null;
+        if (response.status === 204) return null;
         if (!response.ok) throw new Error(String(response.status));
-        tag = response.headers.get("ETag");
         return response.json();
       })
       .then(function (data) {
+        told = Math.max(told, reading);
         if (!data) return;
         if (data.reload) { window.location.reload(); return; }
-        replaceFragment("channels", data.channels);
-        replaceFragment("people", data.people);
-        setTotal(data.total);
+        if (data.marks !== undefined) {
+          marks = data.marks;
+          replaceFragment("channels", data.channels);
+          setTotal(data.total);
+        }
+        if (data.people_digest !== undefined) {
+          people = data.people_digest;
+          replaceFragment("people", data.people);
+        }
         if (data.messages) {
           var highest = addMessages(data.messages);
           after = data.after;
-          if (!panelSize) markRead(highest);
+          if (visible()) seen = Math.max(seen, highest);
         }
         if (data.archived && form) form.hidden = true;
       })
@@ -119,7 +129,18 @@
       .then(function () { busy = false; schedule(); });
   }
 
-  document.addEventListener("visibilitychange", function () { if (visible()) schedule(0); });
+  function highestShown() {
+    if (!list) return 0;
+    return Array.prototype.reduce.call(list.children, function (highest, item) {
+      return Math.max(highest, parseInt(item.dataset.id || "0", 10));
+    }, 0);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!visible()) return;
+    seen = Math.max(seen, highestShown());
+    schedule(0);
+  });
 
   // Posting without a reload; on any failure the form posts as it would without us.
   if (form && input) {

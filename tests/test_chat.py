@@ -63,13 +63,14 @@ def send(browser, slug: str, channel_id: int, body: str, **headers):
     )
 
 
-def updates(browser, slug: str, channel_id: int | None = None, after: int | None = None, **kw):
-    query = {"active": "1"}
+def updates(browser, slug: str, channel_id: int | None = None, after: int | None = None, **held):
+    """What an open page asks for, holding ``held`` (marks, people digests; read)."""
+    query = {"active": "1", **held}
     if channel_id is not None:
         query["channel"] = channel_id
     if after is not None:
         query["after"] = after
-    return browser.get(f"/{slug}/chat/updates", query_string=query, **kw)
+    return browser.get(f"/{slug}/chat/updates", query_string=query)
 
 
 def marks_in(fragment: str, channel_id: int) -> str:
@@ -140,30 +141,46 @@ def chat_everyone(tenant_id: int) -> int:
         return db.session.scalar(select(ChatChannel.id).where(ChatChannel.unique_key == "everyone"))
 
 
-def test_updates_answer_an_empty_304_until_something_changes(app, world):
+def test_updates_send_only_what_changed_and_an_empty_204_when_nothing_did(app, world):
+    slug, channel_id = world.a.slug, world.a.channel_id
+    tech = signed_in(app, slug, world.a.tech_email)
+    admin = signed_in(app, slug, world.a.admin_email)
+    admin.get(f"/{slug}/chat/{channel_id}")  # the administrator is connected from now on
+    first = updates(tech, slug, channel_id, after=0, marks="", people="")
+    assert first.status_code == 200
+    assert {"marks", "channels", "total", "people", "people_digest", "messages"} <= set(first.json)
+    assert [m["id"] for m in first.json["messages"]] == [world.a.message_id]
+    held = {"marks": first.json["marks"], "people": first.json["people_digest"]}
+    cursor = first.json["after"]
+    still = updates(tech, slug, channel_id, after=cursor, **held)
+    assert still.status_code == 204 and still.get_data() == b""
+
+    send(admin, slug, channel_id, "New *news*")
+    news = updates(tech, slug, channel_id, after=cursor, **held)
+    assert news.status_code == 200
+    assert "channels" not in news.json and "people" not in news.json, "only the messages"
+    [message] = news.json["messages"]
+    assert "<em>news</em>" in message["html"] and news.json["after"] == cursor + 1
+
+    private = signed_in(app, slug, world.a.tech_email)
+    elsewhere = updates(private, slug, world.a.private_channel_id, after=0, **held)
+    assert "channels" in elsewhere.json, "a message in another channel changes its marks"
+
+
+def test_the_open_channel_is_read_as_far_as_the_page_says_it_was_seen(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
     tech = signed_in(app, slug, world.a.tech_email)
     admin = signed_in(app, slug, world.a.admin_email)
     first = updates(tech, slug, channel_id, after=0)
-    assert first.status_code == 200 and first.headers["ETag"]
-    cursor = first.json["after"]
-    assert [m["id"] for m in first.json["messages"]] == [world.a.message_id]
-    tag = first.headers["ETag"]
-    again = updates(tech, slug, channel_id, after=cursor, headers={"If-None-Match": tag})
-    # The cursor moved, so the page's state is a new one: it is told so once.
-    assert again.status_code == 200 and again.json["messages"] == []
-    still = updates(
-        tech, slug, channel_id, after=cursor, headers={"If-None-Match": again.headers["ETag"]}
-    )
-    assert still.status_code == 304 and still.get_data() == b""
-
-    send(admin, slug, channel_id, "New *news*")
-    news = updates(
-        tech, slug, channel_id, after=cursor, headers={"If-None-Match": again.headers["ETag"]}
-    )
-    assert news.status_code == 200
-    [message] = news.json["messages"]
-    assert "<em>news</em>" in message["html"] and news.json["after"] == cursor + 1
+    assert "new messages" in marks_in(first.json["channels"], channel_id)
+    unread = updates(tech, slug, world.a.private_channel_id, read=world.a.message_id)
+    assert "new messages" in marks_in(unread.json["channels"], channel_id), "another channel's"
+    read = updates(tech, slug, channel_id, after=first.json["after"], read=world.a.message_id)
+    assert "new messages" not in marks_in(read.json["channels"], channel_id)
+    other = signed_in(app, slug, world.a.admin_email)
+    assert updates(other, slug, world.a.private_channel_id).status_code == 404
+    send(admin, slug, channel_id, "one more")
+    assert "new messages" in marks_in(updates(tech, slug).json["channels"], channel_id)
 
 
 def test_an_edit_and_a_deletion_reach_open_pages_and_show_as_such(app, world):
@@ -390,16 +407,20 @@ def test_presence_from_heartbeats_connected_away_offline(app, world):
 def test_a_heartbeat_is_written_at_most_every_fifteen_seconds(app, world):
     tech = user_named(world.a.tech_email)
     now = utcnow()
-    with bound_to(db.session, world.a.tenant_id):
-        assert chat.heartbeat(tech, True, now, chat.pulse(tech, now).own)
-        db.session.flush()
-        later = now + timedelta(seconds=10)
-        assert not chat.heartbeat(tech, True, later, chat.pulse(tech, later).own)
-        later = now + timedelta(seconds=16)
-        assert chat.heartbeat(tech, False, later, chat.pulse(tech, later).own)
-        db.session.flush()
+
+    def stored():
+        db.session.expire_all()
         profile = chat.profile_of(tech)
-        assert (profile.seen_at, profile.active_at) == (later, now)
+        return profile.seen_at, profile.active_at
+
+    with bound_to(db.session, world.a.tenant_id):
+        chat.beat(tech, True, now)
+        assert stored() == (now, now)
+        chat.beat(tech, True, now + timedelta(seconds=10))
+        assert stored() == (now, now), "not yet: nothing written"
+        later = now + timedelta(seconds=16)
+        assert chat.beat(tech, False, later).presence == ((tech.id, "connected"),)
+        assert stored() == (later, now), "the page is open; its user was active at first"
         db.session.rollback()
 
 
@@ -691,8 +712,4 @@ def test_hostile_numbers_in_the_query_string_are_ignored_never_a_500(app, world,
         f"/{slug}/?chat={value}",
     ):
         assert admin.get(url).status_code == 200, url
-    page = admin.get(f"/{slug}/chat/{channel_id}")
-    read = admin.post(
-        f"/{slug}/chat/{channel_id}/read", data={"csrf_token": csrf_token(page), "up_to": value}
-    )
-    assert read.status_code == 400
+    assert updates(admin, slug, channel_id, read=value, marks=value).status_code == 200

@@ -1,7 +1,7 @@
 """The chat's forms: a message, a channel, a direct conversation, one's chat profile."""
 
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
@@ -17,12 +17,6 @@ class EditMessageForm(PortalForm):
         render_kw={"rows": 4, "maxlength": chat.MAX_BODY},
     )
     submit = SubmitField(_l("Save"))
-
-
-class ReadForm(PortalForm):
-    """What a visible page has shown: the channel is read up to this message."""
-
-    up_to = HiddenField()
 
 
 class ColorFields:

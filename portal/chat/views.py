@@ -6,6 +6,8 @@ Every channel and message is loaded through the reader's membership
 (``chat.channel_for`` / ``chat.message_for``): anything else answers 404.
 """
 
+from collections import OrderedDict
+
 from flask import (
     Blueprint,
     Response,
@@ -18,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
 from portal.chat.forms import (
@@ -26,7 +29,6 @@ from portal.chat.forms import (
     EditMessageForm,
     EveryoneForm,
     ProfileForm,
-    ReadForm,
 )
 from portal.extensions import limiter
 from portal.i18n import gettext as _
@@ -92,7 +94,7 @@ def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, st
     entries = chat.channel_list(current_user)
     current = next(entry for entry in entries if entry.channel.id == channel.id)
     if before is None and current.starred:
-        chat.mark_read(current_user, channel, channel.last_message_id)
+        chat.mark_read(current_user, channel.id, channel.last_message_id)
         current.unread = current.mentions = 0
     g.chat_unread_total = sum(entry.unread for entry in entries)
     people = chat.people(current_user, now, channel)
@@ -110,7 +112,6 @@ def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, st
             before=before,
             people=people,
             form=form or ChatMessageForm(),
-            read_form=ReadForm(),
             newest_first=profile.newest_first,
             manage=chat.may_manage(current_user, channel),
             poll_interval=POLL_INTERVAL_MS,
@@ -144,17 +145,6 @@ def post(channel_id: int):
     if wants_json():
         return jsonify(errors=[str(e) for e in form.body.errors] or [_("Try again.")]), 422
     return render_channel(channel, form, 422)
-
-
-@bp.post("/<id:channel_id>/read")
-def read(channel_id: int):
-    channel = load_channel(channel_id)
-    form = ReadForm()
-    up_to = id_value(form.up_to.data)
-    if not form.validate_on_submit() or up_to is None:
-        abort(400)
-    chat.mark_read(current_user, channel, up_to)
-    return "", 204
 
 
 @bp.route("/messages/<id:message_id>/edit", methods=["GET", "POST"])
@@ -366,39 +356,79 @@ def picture(name: str):
 @bp.route("/updates")
 @limiter.limit("240/minute", key_func=per_user)
 def updates():
-    """What changed for an open page since it last asked: its channels' marks, who is
-    connected, and the open channel's messages after the number it holds. An empty 304
-    when nothing did (the ETag digests the state, read from the indexes)."""
+    """What changed for an open page since it last asked, part by part: the open
+    channel's messages after the sequence number it holds (``after``), the channel list
+    with its marks and the members' presence unless it holds their digests already
+    (``marks``, ``people``; the home page's panel asks for no members). An empty 204
+    when nothing did, read from the indexes. The page says how far it has shown the open
+    channel while in view (``read``) and whether its user is active (``active``): the
+    heartbeat of presence."""
     now = utcnow()
-    channel_id = id_value(request.args.get("channel"))
-    after = request.args.get("after")
-    after = int(after) if after == "0" else id_value(after)
-    known = chat.pulse(current_user, now)
-    chat.heartbeat(current_user, request.args.get("active") == "1", now, known.own)
+    args = request.args
+    channel_id = id_value(args.get("channel"))
+    after = 0 if args.get("after") == "0" else id_value(args.get("after"))
+    read = id_value(args.get("read"))
+    if channel_id is not None and read is not None:
+        chat.mark_read(current_user, channel_id, read)
+    known = chat.beat(current_user, args.get("active") == "1", now)
     if channel_id is not None and channel_id not in known.channel_ids:
         abort(404)
-    tag = known.tag(channel_id, after)
-    if tag in request.if_none_match:
-        response = Response(status=304)
-        response.set_etag(tag)
-        return response
+    marks, people_digest = known.marks(channel_id), known.people()
+    send_marks = args.get("marks") != marks
+    send_people = "people" in args and args["people"] != people_digest and channel_id is not None
+    sequence = known.sequence_of(channel_id) if channel_id is not None else None
+    send_messages = after is not None and sequence is not None and sequence > after
+    if not (send_marks or send_people or send_messages):
+        return Response(status=204)
     channel = load_channel(channel_id) if channel_id is not None else None
-    entries = chat.channel_list(current_user)
+    payload: dict = {}
     people = chat.people(current_user, now, channel) if channel is not None else []
-    payload = {
-        "total": sum(entry.unread for entry in entries),
-        "channels": render_template("chat/_channels.html", entries=entries, channel=channel),
-        "people": render_template("chat/_people.html", people=people) if people else None,
-    }
-    if channel is not None and after is not None:
+    if send_marks:
+        entries = chat.channel_list(current_user)
+        payload["marks"] = marks
+        payload["total"] = sum(entry.unread for entry in entries)
+        payload["channels"] = render_template(
+            "chat/_channels.html", entries=entries, channel=channel
+        )
+    if send_people:
+        payload["people_digest"] = people_digest
+        payload["people"] = render_template("chat/_people.html", people=people)
+    if send_messages:
         changes = chat.changes_after(channel, after)
         payload["reload"] = len(changes) > chat.PAGE
         payload["messages"] = [
-            {"id": item.message.id, "html": render_template("chat/_message.html", item=item)}
+            {"id": item.message.id, "html": message_html(item)}
             for item in chat.shown(current_user, changes[: chat.PAGE], now, people)
         ]
         payload["after"] = channel.sequence
         payload["archived"] = channel.archived_at is not None
-    response = jsonify(payload)
-    response.set_etag(tag)
-    return response
+    return jsonify(payload)
+
+
+#: Messages drawn lately, by everything their fragment depends on: in a busy channel,
+#: every open page asks for the same new messages, drawn once per worker.
+DRAWN: OrderedDict[tuple, str] = OrderedDict()
+DRAWN_KEPT = 2000
+
+
+def message_html(item: chat.ShownMessage) -> str:
+    message = item.message
+    key = (
+        message.id,
+        message.sequence,
+        str(get_locale()),
+        str(get_timezone()),
+        item.author,
+        item.handle,
+        item.picture,
+        item.mine,
+        item.mentions_me,
+        item.changeable,
+        g.tenant.slug,
+    )
+    html = DRAWN.get(key)
+    if html is None:
+        html = DRAWN[key] = render_template("chat/_message.html", item=item)
+        if len(DRAWN) > DRAWN_KEPT:
+            DRAWN.popitem(last=False)
+    return html

@@ -377,13 +377,19 @@ def changes_after(channel: ChatChannel, sequence: int) -> list[ChatMessage]:
 # --- Live updates: what changed for a user, and their heartbeat ----------------------
 
 
+def digest(value) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=9).hexdigest()
+
+
 @dataclass
 class Pulse:
     """What an open page's state depends on, read from the indexes only: the user's
-    channels' sequences and marks, and everyone's presence. Equal pulses: nothing to
-    send."""
+    channels' sequences and marks, and everyone's presence. A page holds a digest of
+    each part; a part whose digest it already holds is not sent again."""
 
+    #: (channel id, sequence, last message id, last read id) of each of the user's.
     channels: tuple[tuple[int, int, int, int], ...]
+    #: (user id, presence) of whoever has had a page open lately.
     presence: tuple[tuple[int, str], ...]
     #: The user's own heartbeat as stored: (seen_at, active_at).
     own: tuple[datetime | None, datetime | None] | None
@@ -393,10 +399,22 @@ class Pulse:
         """The user's channels: those they are a member of."""
         return {row[0] for row in self.channels}
 
-    def tag(self, *extra) -> str:
-        """A short digest of the pulse (and what the page says it shows), as an ETag."""
-        text = repr((self.channels, self.presence, extra)).encode()
-        return hashlib.blake2b(text, digest_size=12).hexdigest()
+    def sequence_of(self, channel_id: int) -> int | None:
+        return next((row[1] for row in self.channels if row[0] == channel_id), None)
+
+    def marks(self, open_channel_id: int | None) -> str:
+        """The digest of the channel list's marks. The open channel counts only by
+        whether something in it is unread: its messages reach the page on their own, and
+        a storm in it must not redraw the list at every turn."""
+        return digest(
+            tuple(
+                (row[0], row[2] > row[3]) if row[0] == open_channel_id else row
+                for row in self.channels
+            )
+        )
+
+    def people(self) -> str:
+        return digest(self.presence)
 
 
 def pulse(user: User, now: datetime) -> Pulse:
@@ -430,10 +448,10 @@ def heartbeat(
     active: bool,
     now: datetime,
     stored: tuple[datetime | None, datetime | None] | None = None,
-) -> bool:
+) -> tuple[datetime | None, datetime | None]:
     """Note that ``user`` has a page open (and was active in it, if ``active``), given
     the ``(seen_at, active_at)`` stored when known (from a pulse or the profile): written
-    at most once per ``HEARTBEAT_GRAIN``. True when something was written."""
+    at most once per ``HEARTBEAT_GRAIN``. Returns what is stored now."""
     seen_at, active_at = stored or (None, None)
     values = {}
     if seen_at is None or now - seen_at >= HEARTBEAT_GRAIN:
@@ -441,7 +459,7 @@ def heartbeat(
     if active and (active_at is None or now - active_at >= HEARTBEAT_GRAIN):
         values["seen_at"] = values["active_at"] = now
     if not values:
-        return False
+        return seen_at, active_at
     written = db.session.execute(
         update(ChatProfile).where(ChatProfile.user_id == user.id).values(**values)
     ).rowcount
@@ -450,7 +468,17 @@ def heartbeat(
         db.session.execute(
             update(ChatProfile).where(ChatProfile.user_id == user.id).values(**values)
         )
-    return True
+    return values.get("seen_at", seen_at), values.get("active_at", active_at)
+
+
+def beat(user: User, active: bool, now: datetime) -> Pulse:
+    """An open page's turn: its user's heartbeat, and the pulse it is answered from
+    (with that heartbeat in it, so that the page's next turn finds it unchanged)."""
+    known = pulse(user, now)
+    seen_at, active_at = heartbeat(user, active, now, known.own)
+    presence = {user_id: state for user_id, state in known.presence}
+    presence[user.id] = presence_of(seen_at, active_at, now).value
+    return Pulse(known.channels, tuple(sorted(presence.items())), (seen_at, active_at))
 
 
 def went_away(user: User) -> None:
@@ -516,7 +544,7 @@ def post(channel: ChatChannel, body: str, *, actor: Actor, now: datetime | None 
     now = now or utcnow()
     body = _checked_body(body)
     _refuse_archived(channel)
-    rendered = render(body, mentionable(channel, now))
+    rendered = render(body, mentionable(channel, now) if "@" in body else {})
     message = ChatMessage(
         channel_id=channel.id,
         author_id=actor.user.id,
@@ -529,7 +557,7 @@ def post(channel: ChatChannel, body: str, *, actor: Actor, now: datetime | None 
     db.session.flush()
     channel.last_message_id = message.id
     _mention(message, rendered.mentioned)
-    mark_read(actor.user, channel, message.id)
+    mark_read(actor.user, channel.id, message.id)
     return message
 
 
@@ -570,18 +598,20 @@ def remove(message: ChatMessage, channel: ChatChannel, *, actor: Actor, now=None
     message.sequence = _next_sequence(channel)
 
 
-def mark_read(user: User, channel: ChatChannel, up_to: int) -> None:
-    """``user`` has seen ``channel`` up to message ``up_to`` (never backwards, never past
-    its last message)."""
-    up_to = min(up_to, channel.last_message_id)
+def mark_read(user: User, channel_id: int, up_to: int) -> None:
+    """``user`` has seen the channel up to message ``up_to`` (never backwards, never past
+    its last message). Their own membership row only: nobody else's, and nothing for a
+    channel they are not in."""
+    last = select(ChatChannel.last_message_id).where(ChatChannel.id == channel_id).scalar_subquery()
     db.session.execute(
         update(ChatMember)
         .where(
-            ChatMember.channel_id == channel.id,
+            ChatMember.channel_id == channel_id,
             ChatMember.user_id == user.id,
             ChatMember.last_read_id < up_to,
+            ChatMember.last_read_id < last,
         )
-        .values(last_read_id=up_to)
+        .values(last_read_id=case((last < up_to, last), else_=up_to))
     )
 
 
