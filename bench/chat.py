@@ -10,8 +10,9 @@ login form, and opens each user's "Everyone" channel page. Then, in one run:
 
 1. quiet: only a probe, the administrator's client list requested every 0.25 s;
 2. idle: every page polls /chat/updates as static/chat.js does (every 1.5 s after the
-   previous answer, If-None-Match its last ETag, ``active=1`` nine times in ten), no
-   posts: polls per second, share of 304 answers, CPU of gunicorn's master and workers
+   previous answer, holding its sequence number and the digests of its channel list
+   and members, ``active=1`` nine times in ten), no posts: polls per second, share of
+   empty 204 answers, CPU of gunicorn's master and workers
    and of the PostgreSQL backends over wall time x CPUs, and the probe's latency;
 3. posting: the same with R messages a second posted to "Everyone" (each poster one
    every 2 s, half its rate limit), each page marking what it was sent read as the
@@ -29,6 +30,7 @@ import argparse
 import http.client
 import json
 import math
+import multiprocessing
 import os
 import random
 import re
@@ -66,7 +68,7 @@ from common import (
 )
 from dataset import copy_rows
 from flask_migrate import upgrade
-from run import WORKERS, cookie_header, http_session, libpq_url
+from run import cookie_header, http_session, libpq_url
 from sqlalchemy import create_engine, func, insert, select, text
 from werkzeug.security import generate_password_hash
 
@@ -260,7 +262,10 @@ class ChatPage(threading.Thread):
         self.after = AFTER_ID.search(page).group(1)
         self.csrf = CSRF_PATTERN.search(page).group(1)
         self.random = random.Random(seed)  # noqa: S311 - a schedule, not a secret
-        self.tag: str | None = None
+        #: The digests of the channel list and of the members the page holds.
+        self.marks = self.people = ""
+        #: The highest message id shown, and the highest the page has said it read.
+        self.shown = self.told = 0
         #: Message id -> when an answer first held it (perf_counter).
         self.seen: dict[int, float] = {}
 
@@ -270,35 +275,42 @@ class ChatPage(threading.Thread):
         wake = time.perf_counter() + self.random.uniform(0, INTERVAL)
         while not run.stop_polls.wait(max(0.0, wake - time.perf_counter())):
             active = "1" if self.random.random() < ACTIVE_SHARE else "0"
-            path = f"/{SLUG}/chat/updates?channel={channel}&active={active}&after={self.after}"
-            headers = {"Accept": "application/json"}
-            if self.tag:
-                headers["If-None-Match"] = self.tag
+            query = {
+                "channel": channel,
+                "marks": self.marks,
+                "people": self.people,
+                "active": active,
+                "after": self.after,
+            }
+            # The page says, with its next turn, how far it has shown the channel.
+            reading = self.shown if self.shown > self.told else 0
+            if reading:
+                query["read"] = reading
+            path = f"/{SLUG}/chat/updates?{urllib.parse.urlencode(query)}"
             start = time.perf_counter()
-            status, body, tag = self.browser.request("GET", path, headers=headers)
+            status, body, _tag = self.browser.request(
+                "GET", path, headers={"Accept": "application/json"}
+            )
             ended = time.perf_counter()
             run.polls.append(Poll(ended, status, (ended - start) * 1000, len(body)))
-            # The script asks again 1.5 s after the answer; marking read goes beside it.
+            if reading and status in (200, 204):
+                self.told = reading
+                run.marks.append((ended, status))
+            # The script asks again 1.5 s after the answer.
             wake = ended + INTERVAL
             if status != 200:
                 continue
-            self.tag = tag
             data = json.loads(body)
             if data.get("reload"):
                 self.reload()
                 continue
-            highest = 0
+            self.marks = data.get("marks", self.marks)
+            self.people = data.get("people_digest", self.people)
             for message in data.get("messages") or []:
                 self.seen.setdefault(message["id"], ended)
-                highest = max(highest, message["id"])
+                self.shown = max(self.shown, message["id"])
             if data.get("after") is not None:
                 self.after = data["after"]
-            if highest:
-                form = urllib.parse.urlencode({"csrf_token": self.csrf, "up_to": highest})
-                status, _, _ = self.browser.request(
-                    "POST", f"/{SLUG}/chat/{channel}/read", body=form
-                )
-                run.marks.append((time.perf_counter(), status))
 
     def reload(self) -> None:
         """More changes than one answer holds: the script reloads the page."""
@@ -310,7 +322,7 @@ class ChatPage(threading.Thread):
             for found in MESSAGE_ID.finditer(page):
                 self.seen.setdefault(int(found.group(1)), ended)
             self.after = AFTER_ID.search(page).group(1)
-            self.tag = None
+            self.marks = self.people = ""
 
 
 class Poster(threading.Thread):
@@ -434,7 +446,7 @@ class Run:
     def __init__(self, options, uri: str, loaded: Loaded, folder: Path, stack: ExitStack):
         self.options, self.loaded, self.folder = options, loaded, folder
         self.port = free_port()
-        env = production_env(uri, self.port, WORKERS)
+        env = production_env(uri, self.port, self.options.workers)
         self.server = serve(stack, folder, "wsgi:app", self.port, ROOT, "portal", env, "/healthz")
         self.access_log = folder / "portal-access.log"
         self.libpq_url = libpq_url(uri)
@@ -503,7 +515,7 @@ class Run:
             page = jar.opener.open(f"{base}{path}").read().decode()
             return login, (cookie_header(jar), page)
 
-        with ThreadPoolExecutor(max_workers=2 * WORKERS) as pool:
+        with ThreadPoolExecutor(max_workers=2 * self.options.workers) as pool:
             return dict(pool.map(open_page, logins))
 
     def measure(self) -> dict:
@@ -545,14 +557,14 @@ class Run:
         }
 
     def settle(self) -> None:
-        """Until the pages answer 304 again: each page's first answers, and everyone's
-        presence changing as the pages come up (each heartbeat changes every ETag)."""
+        """Until the pages answer 204 again: each page's first answers, and everyone's
+        presence changing as the pages come up (each changes every members list)."""
         started = time.perf_counter()
         while time.perf_counter() - started < SETTLE_LIMIT:
             time.sleep(INTERVAL)
             now = time.perf_counter()
             recent = [p.status for p in self.polls if p.ended > now - INTERVAL]
-            settled = recent and recent.count(304) >= 0.95 * len(recent)
+            settled = recent and recent.count(204) >= 0.95 * len(recent)
             if settled and now - started > 2 * INTERVAL:
                 return
 
@@ -665,12 +677,12 @@ def polls_row(run: Run, window: Window) -> dict:
     updates = [row for row in window.served if "/chat/updates" in row[1]]
     return {
         "rate": len(polls) / window.seconds,
-        "not_modified": sum(poll.status == 304 for poll in polls) / max(1, len(polls)),
-        "bad": sum(poll.status not in (200, 304) for poll in polls),
+        "not_modified": sum(poll.status == 204 for poll in polls) / max(1, len(polls)),
+        "bad": sum(poll.status not in (200, 204) for poll in polls),
         "median": statistics.median(poll.milliseconds for poll in polls),
         "p95": percentile([poll.milliseconds for poll in polls], 0.95),
         "size_200": statistics.median([p.size for p in polls if p.status == 200] or [0]),
-        "server_304": statistics.median([r[3] for r in updates if r[2] == 304] or [0]),
+        "server_204": statistics.median([r[3] for r in updates if r[2] == 204] or [0]),
         "server_200": statistics.median([r[3] for r in updates if r[2] == 200] or [0]),
         "marks": len(window.within(run.marks)) / window.seconds,
         "reloads": len(window.within(run.reloads)),
@@ -707,8 +719,8 @@ def report(options, loaded: Loaded, run: Run, results: dict, statements: dict) -
     p95 = percentile(delay["sent"], 0.95) if delay["sent"] else float("inf")
     print(f"\ncode: {code_state()}")
     print(
-        f"PostgreSQL, one tenant; gunicorn.conf.py with {WORKERS} sync workers "
-        f"(WEB_CONCURRENCY={WORKERS}, as bench/run.py), {os.cpu_count()} CPUs shared with "
+        f"PostgreSQL, one tenant; gunicorn.conf.py with {options.workers} sync workers "
+        f"(WEB_CONCURRENCY={options.workers}), {os.cpu_count()} CPUs shared with "
         f"PostgreSQL, Redis and this script; {len(pages)} pages polling every {INTERVAL} s; "
         f'{len(loaded.posters)} posters, {options.rate:g} msg/s to "Everyone" '
         f"({len(pages) + len(loaded.posters) + 2} members); {options.seconds:g} s a phase. "
@@ -722,17 +734,17 @@ def report(options, loaded: Loaded, run: Run, results: dict, statements: dict) -
         )
 
     def polls(row: dict) -> str:
-        return f"{row['rate']:.1f} ({row['not_modified']:.1%} 304)"
+        return f"{row['rate']:.1f} ({row['not_modified']:.1%} 204)"
 
     rows = [
-        ("idle: polls/s (share of 304)", polls(idle_polls), f"~{expected:.0f} (users / 1.5 s)", ""),
+        ("idle: polls/s (share of 204)", polls(idle_polls), f"~{expected:.0f} (users / 1.5 s)", ""),
         (
             "idle: poll latency, median / p95 ms",
             f"{idle_polls['median']:.1f} / {idle_polls['p95']:.1f}",
             "",
             "",
         ),
-        ("idle: server time of a 304, ms (access log)", f"{idle_polls['server_304']:.1f}", "", ""),
+        ("idle: server time of a 204, ms (access log)", f"{idle_polls['server_204']:.1f}", "", ""),
         (
             "idle: CPU share: gunicorn / database / script / other",
             cpu(idle),
@@ -757,7 +769,7 @@ def report(options, loaded: Loaded, run: Run, results: dict, statements: dict) -
             "",
             "",
         ),
-        ("posting: polls/s (share of 304)", polls(posting_polls), "", ""),
+        ("posting: polls/s (share of 204)", polls(posting_polls), "", ""),
         (
             "posting: poll latency, median / p95 ms",
             f"{posting_polls['median']:.1f} / {posting_polls['p95']:.1f}",
@@ -837,7 +849,7 @@ def report(options, loaded: Loaded, run: Run, results: dict, statements: dict) -
     ]
     bad = idle_polls["bad"] + posting_polls["bad"]
     if bad:
-        rows.append(("polls not answered 200/304", str(bad), "0", "NO"))
+        rows.append(("polls not answered 200/204", str(bad), "0", "NO"))
     print_table(("measure", "figure", "target", "holds?"), rows)
 
 
@@ -860,6 +872,12 @@ def main() -> None:
         "--postgres-url",
         default=DEFAULT_POSTGRES_URL,
         help="a server where a throwaway database may be created",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=multiprocessing.cpu_count() * 2 + 1,
+        help="gunicorn's sync workers (default: gunicorn.conf.py's, 2 per CPU plus one)",
     )
     parser.add_argument("--keep-logs", type=Path, help="copy gunicorn's logs to this folder")
     options = parser.parse_args()
