@@ -382,7 +382,6 @@ def updates():
         return Response(status=204)
     channel = load_channel(channel_id) if channel_id is not None else None
     payload: dict = {}
-    people = chat.people(current_user, now, channel) if channel is not None else []
     if send_marks:
         entries = chat.channel_list(current_user)
         payload["marks"] = marks
@@ -390,15 +389,16 @@ def updates():
         payload["channels"] = render_template(
             "chat/_channels.html", entries=entries, channel=channel
         )
+    people = chat.people(current_user, now, channel) if send_people else []
     if send_people:
         payload["people_digest"] = people_digest
         payload["people"] = render_template("chat/_people.html", people=people)
     if send_messages:
         changes = chat.changes_after(channel, after)
-        payload["reload"] = len(changes) > chat.PAGE
+        payload["reload"] = len(changes) > chat.CHANGES
         payload["messages"] = [
             {"id": item.message.id, "html": message_html(item)}
-            for item in chat.shown(current_user, changes[: chat.PAGE], now, people)
+            for item in chat.shown(current_user, changes[: chat.CHANGES], now, people)
         ]
         payload["after"] = channel.sequence
         payload["archived"] = channel.archived_at is not None

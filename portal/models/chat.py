@@ -3,9 +3,9 @@ members and messages, and each user's chat profile (nickname, picture, presence)
 
 Who may read a channel is its membership, nothing else: a channel and its messages
 are reached only through ``portal.services.chat.channel_for`` and ``message_for``, which
-join the reader's membership row. Members are users, whatever their kind: today only staff hold the chat's
-permission, and a later support channel with a client's contacts needs no new table,
-only members of that kind and a permission for them.
+join the reader's membership row. Members are users, whatever their kind: today only
+staff hold the chat's permission, and a later support channel with a client's contacts
+needs no new table, only members of that kind and a permission for them.
 """
 
 import enum

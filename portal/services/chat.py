@@ -44,8 +44,11 @@ from portal.storage import delete_after_commit, save_in
 MAX_BODY = 4000
 #: How long after posting its author may still edit or delete a message.
 EDIT_WINDOW = timedelta(minutes=15)
-#: Messages on a channel's page, and in one live update at most.
+#: Messages on a channel's page.
 PAGE = 50
+#: Changes in one live update at most; a page further behind reloads. A page asks every
+#: 1.5 s: this covers a busy channel's minute of delay, when a loaded server answers late.
+CHANGES = 200
 #: Unread counts stop here ("99+"): each costs at most this many index entries.
 UNREAD_CAP = 100
 #: Active this recently: connected.
@@ -363,13 +366,13 @@ def page(channel: ChatChannel, before: int | None = None) -> Page:
 
 def changes_after(channel: ChatChannel, sequence: int) -> list[ChatMessage]:
     """What an open page holding ``sequence`` has not seen: messages posted, edited or
-    deleted since, in the order it happened (at most ``PAGE``; more means reload)."""
+    deleted since, in the order it happened (at most ``CHANGES``; more means reload)."""
     return list(
         db.session.scalars(
             select(ChatMessage)
             .where(ChatMessage.channel_id == channel.id, ChatMessage.sequence > sequence)
             .order_by(ChatMessage.sequence)
-            .limit(PAGE + 1)
+            .limit(CHANGES + 1)
         )
     )
 
