@@ -28,6 +28,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "main.health",
     "auth.login",
+    "auth.second_factor",  # the code after the password, before any session
     "auth.set_password",
     "auth.choose_password",
     "auth.renew_link",

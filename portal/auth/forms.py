@@ -112,3 +112,35 @@ class LanguageForm(PortalForm):
         super().__init__(*args, **kwargs)
         default = [("", _l("The language of my company"))] if signed_in else []
         self.locale.choices = default + locale_choices()
+
+
+class SecondFactorForm(PortalForm):
+    code = StringField(
+        _l("Code"),
+        validators=[InputRequired(_l("Type the code.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"},
+        description=_l(
+            "The 6 digits your authenticator app shows now, or one of your recovery codes."
+        ),
+    )
+    submit = SubmitField(_l("Sign in"))
+
+
+class TotpSetupForm(PortalForm):
+    code = StringField(
+        _l("Code shown by the app"),
+        validators=[InputRequired(_l("Type the code.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+    submit = SubmitField(_l("Turn on"))
+
+
+class PasswordCheckForm(PortalForm):
+    """An action on one's second factor asks for the password again."""
+
+    password = PasswordField(
+        _l("Your password"),
+        validators=[InputRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Confirm"))

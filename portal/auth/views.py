@@ -2,6 +2,7 @@
 (forms, attempt limits, the session cookie); the rules are in portal.services.auth and its
 neighbours."""
 
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -42,6 +43,10 @@ from portal.web.languages import remember_choice
 from portal.web.sessions import SESSION_TOKEN, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/<tenant>")
+
+#: Who typed the right password and has yet to give their second factor's code, since
+#: when, and where they were going (``portal.auth.two_factor`` asks for the code).
+PENDING = "second_factor"
 
 
 def safe_next(target: str | None) -> str | None:
@@ -93,6 +98,13 @@ def login():
         except auth.SignInRefused as refusal:
             error = str(refusal)
         else:
+            if user.has_second_factor:
+                session[PENDING] = {
+                    "user": user.id,
+                    "since": time.time(),
+                    "next": safe_next(request.args.get("next")),
+                }
+                return redirect(url_for("auth.second_factor"))
             sign_in(user, request.user_agent.string)
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form, error=error)

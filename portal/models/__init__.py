@@ -42,6 +42,7 @@ from portal.models.request import (
 )
 from portal.models.tenant import Branch, Tenant
 from portal.models.user import (
+    RecoveryCode,
     Role,
     RolePermission,
     SystemRole,
@@ -88,6 +89,7 @@ __all__ = [
     "RequestMessage",
     "RequestState",
     "SupportRequest",
+    "RecoveryCode",
     "Role",
     "RolePermission",
     "SystemRole",

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     ForeignKeyConstraint,
+    Index,
     String,
     UniqueConstraint,
 )
@@ -151,8 +152,19 @@ class User(TenantScoped, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     #: When the user last signed in successfully.
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The TOTP secret (RFC 6238), sealed with a key derived from SECRET_KEY
+    #: (``portal.sealing``); None until the user has confirmed an authenticator app.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    #: When the authenticator app was confirmed.
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last time step whose code was accepted: a code works once.
+    totp_last_step: Mapped[int | None]
     #: When the user was created.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None
 
     role: Mapped[Role] = relationship(
         primaryjoin="and_(Role.id == foreign(User.role_id), Role.tenant_id == User.tenant_id)",
@@ -237,8 +249,36 @@ class UserSession(TenantScoped, db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     #: Browser description, for the user's list of sessions.
     user_agent: Mapped[str | None] = mapped_column(String(255))
+    #: How the user proved who they are: ``password``, ``password+totp`` or
+    #: ``password+recovery`` (a recovery code instead of the app).
+    method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
 
     user: Mapped[User] = relationship(
         primaryjoin="and_(User.id == foreign(UserSession.user_id),"
         " User.tenant_id == UserSession.tenant_id)",
     )
+
+
+class RecoveryCode(TenantScoped, db.Model):
+    """One of a user's single-use codes that stand in for their authenticator app."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["user_account.tenant_id", "user_account.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_recovery_code_user", "tenant_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whose code it is.
+    user_id: Mapped[int]
+    #: SHA-256 of the code (50 random bits, so a slow hash would add nothing); the code
+    #: itself was shown once and is never stored.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    #: When it was used; a used code never works again.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When it was made (a new set replaces the old one).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,7 +16,7 @@ from portal.i18n import gettext as _
 from portal.mail import notices
 from portal.models import User, UserStatus
 from portal.network import address_allowed
-from portal.services import audit, chat
+from portal.services import audit, chat, two_factor
 from portal.services.actor import Actor
 
 
@@ -97,8 +97,36 @@ def sign_in(login: str, password: str, *, actor: Actor) -> User:
         )
         raise SignInRefused(_("Unknown user code or email, or wrong password."))
     check_network(user, actor=actor)
-    audit.record("auth.login", actor=actor.signed_in_as(user), client_id=user.client_id)
+    if not user.has_second_factor:
+        audit.record("auth.login", actor=actor.signed_in_as(user), client_id=user.client_id)
     return user
+
+
+def second_factor(user: User, code: str, *, actor: Actor) -> str:
+    """Finish the sign-in of ``user``, whose password was right, with the code of their
+    authenticator app or one of their recovery codes; returns how they signed in
+    (``password+totp`` or ``password+recovery``), else ``SignInRefused`` (recorded)."""
+    check_network(user, actor=actor)
+    method = None
+    if user.status is UserStatus.ACTIVE and user.has_second_factor:
+        if two_factor.check_code(user, code):
+            method = "password+totp"
+        elif two_factor.use_recovery_code(user, code, actor=actor):
+            method = "password+recovery"
+    if method is None:
+        audit.record_refusal(
+            "auth.login_failed",
+            actor=actor,
+            client_id=user.client_id,
+            login=user.email,
+            user_id=user.id,
+            reason="code",
+        )
+        raise SignInRefused(_("This code is not right, or it was used already."))
+    audit.record(
+        "auth.login", actor=actor.signed_in_as(user), client_id=user.client_id, method=method
+    )
+    return method
 
 
 def sign_out(*, actor: Actor) -> None:

@@ -17,7 +17,9 @@ from portal.services.actor import Actor
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-def start(user: User, ip_address: str | None, user_agent: str | None) -> str:
+def start(
+    user: User, ip_address: str | None, user_agent: str | None, method: str = "password"
+) -> str:
     """Open a session for ``user`` and return the token for the cookie."""
     token = secrets.token_urlsafe(32)
     db.session.add(
@@ -27,6 +29,7 @@ def start(user: User, ip_address: str | None, user_agent: str | None) -> str:
             token_hash=hash_session_token(token),
             ip_address=ip_address,
             user_agent=(user_agent or "")[:255] or None,
+            method=method,
         )
     )
     user.last_login_at = utcnow()

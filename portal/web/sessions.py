@@ -32,13 +32,14 @@ def current_session_id() -> int | None:
     return g.get("user_session_id")
 
 
-def sign_in(user: User, user_agent: str | None) -> None:
-    """Rotate the session: a fresh cookie and a fresh server-side session."""
+def sign_in(user: User, user_agent: str | None, method: str = "password") -> None:
+    """Rotate the session: a fresh cookie and a fresh server-side session, which notes
+    how the user proved who they are (``method``)."""
     previous = session.get(SESSION_TOKEN)
     if previous:
         sessions.end(previous)
     session.clear()
-    token = sessions.start(user, client_address(), user_agent)
+    token = sessions.start(user, client_address(), user_agent, method)
     session[SESSION_TOKEN] = token
     session[SESSION_TENANT] = user.tenant_id
     login_user(user)

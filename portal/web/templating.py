@@ -73,6 +73,15 @@ def navigation() -> list[tuple[str, str, bool, int | None]]:
     ]
 
 
+def sign_in_method(method: str) -> str:
+    """How a session's user proved who they are, in words."""
+    return {
+        "password": gettext("Password"),
+        "password+totp": gettext("Password and authenticator app"),
+        "password+recovery": gettext("Password and recovery code"),
+    }.get(method, method)
+
+
 def country_name(code: str) -> str:
     return get_locale().territories.get(code, code)
 
@@ -149,6 +158,7 @@ def register(app: Flask) -> None:
         theme_url,
         brand.mail_logo,
         emoji_choices,
+        sign_in_method,
     ):
         app.add_template_global(helper)
 

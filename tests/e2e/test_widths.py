@@ -65,6 +65,7 @@ ONLY_WITH_DATA = {
     "support.open_account": "a client without credit account in the support search's results",
     "chat.index": "someone in no channel (every staff member is in Everyone); else a redirect",
     "chat.leave": "a channel but Everyone, which nobody leaves and the sweep opens first",
+    "auth.second_factor": "a user with two-factor sign-in on (test_stories_two_factor.py)",
 }
 #: Where a route takes a token from a mail, a forged one: the "invalid link" page.
 FORGED_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"

@@ -72,6 +72,10 @@ ACTIONS = {
     "chat.channel_archived": _l("Chat channel archived"),
     "chat.channel_reopened": _l("Chat channel reopened"),
     "chat.channel_left": _l("Chat channel left"),
+    "auth.totp_enabled": _l("Two-factor sign-in turned on"),
+    "auth.totp_disabled": _l("Two-factor sign-in turned off"),
+    "auth.recovery_codes_renewed": _l("New recovery codes made"),
+    "auth.recovery_code_used": _l("Recovery code used to sign in"),
 }
 
 FIELDS = {
@@ -163,6 +167,7 @@ REFUSAL_REASONS = {
     "password": _l("Unknown user or wrong password"),
     "invited": _l("No password chosen yet"),
     "disabled": _l("Access disabled"),
+    "code": _l("Wrong or reused two-factor code"),
 }
 
 

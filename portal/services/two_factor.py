@@ -1,0 +1,187 @@
+"""Two-factor sign-in with an authenticator app (TOTP, RFC 6238, by pyotp) and recovery
+codes: enrolment confirmed by a first code, codes that work once, the secret sealed at
+rest (``portal.sealing``), recovery codes stored hashed and shown once."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+import pyotp
+import segno
+from sqlalchemy import delete, select, update
+
+from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
+from portal.mail import outbox
+from portal.models import RecoveryCode, User
+from portal.models.base import utcnow
+from portal.sealing import seal, unseal
+from portal.services import audit, languages
+from portal.services.actor import Actor
+from portal.services.refusal import Refusal
+
+#: A code of the step before or after the current one is accepted too (clocks drift).
+DRIFT_STEPS = 1
+#: Recovery codes made at once.
+RECOVERY_CODES = 10
+#: A recovery code's letters: no 0/O, 1/I/L to misread.
+RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class TwoFactorRefused(Refusal):
+    """The code is not accepted; the message says why."""
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str, issuer: str) -> str:
+    """What the QR code holds: ``otpauth://totp/<issuer>:<email>?secret=…&issuer=…``."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+
+
+def qr_code(uri: str) -> str:
+    """The QR code of ``uri`` as an SVG data URI, drawn on the server."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def grouped(secret: str) -> str:
+    """The secret as people type it: in groups of four."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code ``code`` is, within the drift allowed, or None."""
+    code = "".join((code or "").split())
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(now)
+    for candidate in range(step - DRIFT_STEPS, step + DRIFT_STEPS + 1):
+        if hmac.compare_digest(totp.generate_otp(candidate), code):
+            return candidate
+    return None
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(normalise_recovery(code).encode()).hexdigest()
+
+
+def normalise_recovery(code: str) -> str:
+    return "".join(c for c in (code or "").upper() if c.isalnum())
+
+
+def _new_codes(user: User, now: datetime) -> list[str]:
+    """Replace ``user``'s recovery codes with new ones, returned once, as shown."""
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash(raw), created_at=now))
+    return codes
+
+
+def enable(user: User, secret: str, code: str, *, actor: Actor, now=None) -> list[str]:
+    """Turn on the app whose ``secret`` the user scanned, once they typed its current
+    code; returns their recovery codes, to show once."""
+    now = now or utcnow()
+    step = _matching_step(secret, code, now)
+    if step is None:
+        raise TwoFactorRefused(
+            _l("This code does not match: check the app's clock, and type the code it shows now.")
+        )
+    user.totp_secret = seal(secret)
+    user.totp_enabled_at = now
+    user.totp_last_step = step
+    codes = _new_codes(user, now)
+    audit.record("auth.totp_enabled", actor=actor, client_id=user.client_id)
+    return codes
+
+
+def disable(user: User, *, actor: Actor) -> None:
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    audit.record("auth.totp_disabled", actor=actor, client_id=user.client_id)
+
+
+def regenerate(user: User, *, actor: Actor, now=None) -> list[str]:
+    """New recovery codes; the old ones stop working."""
+    codes = _new_codes(user, now or utcnow())
+    audit.record("auth.recovery_codes_renewed", actor=actor, client_id=user.client_id)
+    return codes
+
+
+def check_code(user: User, code: str, now=None) -> bool:
+    """Whether ``code`` is the app's, and not used before: a code works once, and none
+    of an earlier step works after it."""
+    now = now or utcnow()
+    step = _matching_step(unseal(user.totp_secret), code, now)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    # Taken in one statement, so that two requests with the same code cannot both pass.
+    taken = db.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            (User.totp_last_step.is_(None)) | (User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    user.totp_last_step = step
+    return taken == 1
+
+
+def use_recovery_code(user: User, code: str, *, actor: Actor, now=None) -> bool:
+    """Whether ``code`` is one of the user's unused recovery codes; using it is
+    recorded and mailed to them."""
+    now = now or utcnow()
+    found = db.session.scalar(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash(code),
+            RecoveryCode.used_at.is_(None),
+        )
+    )
+    if found is None:
+        return False
+    taken = db.session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.id == found.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        return False
+    left = remaining(user)
+    audit.record(
+        "auth.recovery_code_used",
+        actor=actor.signed_in_as(user),
+        client_id=user.client_id,
+        left=left,
+    )
+    outbox.queue_from_templates(
+        actor.tenant,
+        kind="recovery_code_used",
+        to=user.email,
+        subject=_l("A recovery code was used to sign in to %(tenant)s", tenant=actor.tenant.name),
+        locale=languages.locale_for(actor.tenant, user=user),
+        template="recovery_code_used",
+        user=user,
+        left=left,
+        address=actor.address or "?",
+    )
+    return True
+
+
+def remaining(user: User) -> int:
+    return len(
+        db.session.scalars(
+            select(RecoveryCode.id).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+            )
+        ).all()
+    )
