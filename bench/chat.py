@@ -148,7 +148,7 @@ def load(users: int, posters: int, messages: int) -> Loaded:
     # The foreign keys are right by construction; a superuser setting, as in dataset.py.
     db.session.execute(text("SET LOCAL session_replication_role = replica"))
     password_hash = generate_password_hash(PASSWORD)
-    tenant = create_tenant(SLUG, NAME)
+    tenant = create_tenant(SLUG, NAME, administrators_two_factor=False)
     with bound_to(db.session, tenant.id):
         staff = role_named("Staff")
         made = {}

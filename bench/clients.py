@@ -245,7 +245,7 @@ def load(size: int) -> int:
     password_hash = generate_password_hash(PASSWORD)
     known_ids = []
     for slug, name in TENANTS:
-        tenant = create_tenant(slug, name)
+        tenant = create_tenant(slug, name, administrators_two_factor=False)
         with bound_to(db.session, tenant.id):
             admin = create_staff_user(
                 email=f"admin@{slug}.test",

@@ -264,7 +264,7 @@ def load(sizes: Sizes) -> Loaded:
     password_hash = generate_password_hash(PASSWORD)
     staff = {}
     for slug, name, _share in TENANTS:
-        tenant = create_tenant(slug, name)
+        tenant = create_tenant(slug, name, administrators_two_factor=False)
         with bound_to(db.session, tenant.id):
             for login, role in (
                 ("admin", system_role(SystemRole.ADMINISTRATOR)),

@@ -137,7 +137,7 @@ def add_account(
 
 def load(sizes: list[int]) -> dict[int, int]:
     """The tenant, its client user and one account per size; return account ids by size."""
-    tenant = create_tenant("alpha", "Alpha Services")
+    tenant = create_tenant("alpha", "Alpha Services", administrators_two_factor=False)
     with bound_to(db.session, tenant.id):
         technician = create_staff_user(
             email="tech@alpha.test",

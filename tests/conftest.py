@@ -207,7 +207,7 @@ class TenantWorld:
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
-    tenant = create_tenant(slug, f"{label} Services")
+    tenant = create_tenant(slug, f"{label} Services", administrators_two_factor=False)
     with bound_to(db.session, tenant.id):
         admin = create_staff_user(
             email=f"admin@{slug}.test",

@@ -12,10 +12,20 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, OutboxMail, RecoveryCode, User, UserSession
+from portal.models import (
+    AuditEvent,
+    OutboxMail,
+    RecoveryCode,
+    Role,
+    RolePermission,
+    User,
+    UserSession,
+)
 from portal.sealing import Unsealable, reseal, seal, unseal
-from portal.tenancy import cross_tenant
-from tests.conftest import PASSWORD, csrf_token, login
+from portal.services import authority, roles
+from portal.services.tenants import create_staff_user, create_tenant
+from portal.tenancy import bound_to, cross_tenant
+from tests.conftest import PASSWORD, acting, csrf_token, login
 
 
 def signed_in(app, slug: str, email: str):
@@ -220,3 +230,97 @@ def test_a_sealed_secret_opens_after_a_key_rotation_and_not_when_tampered(app):
             unseal(resealed[:-4] + "AAAA")
     finally:
         app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = old, []
+
+
+def test_a_role_that_requires_it_sends_its_users_to_set_it_up_first(app, world):
+    slug = world.a.slug
+    admin = signed_in(app, slug, world.a.admin_email)
+    page = admin.get(f"/{slug}/admin/two-factor")
+    with cross_tenant(db.session):
+        technician = db.session.scalar(select(Role).where(Role.id == world.a.role_id))
+        administrator = db.session.scalar(
+            select(Role).where(Role.tenant_id == world.a.tenant_id, Role.name == "Administrator")
+        )
+    assert f'value="{technician.id}"' in page.get_data(as_text=True)
+    saved = admin.post(
+        f"/{slug}/admin/two-factor",
+        data={"csrf_token": csrf_token(page), "required": [str(technician.id)]},
+    )
+    assert saved.status_code == 302
+    tech = signed_in(app, slug, world.a.tech_email)
+    for url in (f"/{slug}/", f"/{slug}/clients/", f"/{slug}/chat/", f"/{slug}/two-factor"):
+        response = tech.get(url)
+        assert response.status_code == 302 and response.location.endswith("/two-factor/setup")
+    setup = tech.get(f"/{slug}/two-factor/setup")
+    assert setup.status_code == 200 and "Your role asks for two-factor sign-in" in setup.get_data(
+        True
+    )
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', setup.get_data(True)).group(1)
+    tech.post(
+        f"/{slug}/two-factor/setup",
+        data={"csrf_token": csrf_token(setup), "code": code_at(secret.replace(" ", ""))},
+    )
+    assert tech.get(f"/{slug}/").status_code == 200
+    with cross_tenant(db.session):
+        changes = db.session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "role.two_factor_changed")
+        ).all()
+    assert [c["role"] for c in changes] == ["Technician"]
+    assert administrator.two_factor_required is False, "the fixture's, untouched"
+
+
+def test_nobody_relaxes_the_requirement_of_a_role_that_holds_more(app, world):
+    with cross_tenant(db.session):
+        tenant_id = world.a.tenant_id
+    with bound_to(db.session, tenant_id):
+        office = Role(name="Office", grants=[RolePermission(permission="tenant.admin")])
+        db.session.add(office)
+        db.session.flush()
+        clerk = create_staff_user(
+            email="office@alpha.test", name="Olive Office", password="x" * 12, role=office
+        )
+        administrator = db.session.scalar(select(Role).where(Role.name == "Administrator"))
+        administrator.two_factor_required = True
+        with pytest.raises(authority.Refused):
+            roles.require_two_factor({administrator: False}, actor=acting(clerk))
+        assert administrator.two_factor_required is True
+        db.session.rollback()
+
+
+def test_a_new_tenants_administrators_must_use_a_second_factor(app):
+    tenant = create_tenant("delta", "Delta")
+    with bound_to(db.session, tenant.id):
+        required = dict(db.session.execute(select(Role.name, Role.two_factor_required)).all())
+    assert required == {
+        "Administrator": True,
+        "Client": False,
+        "Technician": False,
+        "Sales administration": False,
+        "Staff": False,
+    }
+    db.session.rollback()
+
+
+def test_an_administrator_resets_a_lost_second_factor_and_the_user_is_told(app, world):
+    turn_on(app, world, world.a.tech_email)
+    slug = world.a.slug
+    tech = user_named(world.a.tech_email)
+    admin = signed_in(app, slug, world.a.admin_email)
+    users_page = admin.get(f"/{slug}/admin/users").get_data(as_text=True)
+    assert f"/admin/users/{tech.id}/two-factor/reset" in users_page
+    confirm = admin.get(f"/{slug}/admin/users/{tech.id}/two-factor/reset")
+    assert "stop working" in confirm.get_data(as_text=True)
+    done = admin.post(
+        f"/{slug}/admin/users/{tech.id}/two-factor/reset", data={"csrf_token": csrf_token(confirm)}
+    )
+    assert done.status_code == 302
+    assert user_named(world.a.tech_email).totp_secret is None
+    with cross_tenant(db.session):
+        mail = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "two_factor_reset"))
+        codes = db.session.scalars(
+            select(RecoveryCode).where(RecoveryCode.user_id == tech.id)
+        ).all()
+    assert mail is not None and mail.to_address == world.a.tech_email and codes == []
+    technician = signed_in(app, slug, world.a.tech_email)
+    admin_id = user_named(world.a.admin_email).id
+    assert technician.get(f"/{slug}/admin/users/{admin_id}/two-factor/reset").status_code == 403

@@ -441,3 +441,18 @@ class StaffForm(PortalForm):
             "allowed_network": self.allowed_network.data or None,
             "branch_id": int(self.branch_id.data) if self.branch_id.data else None,
         }
+
+
+class TwoFactorRolesForm(PortalForm):
+    required = MultiCheckboxField(
+        _l("Roles whose users must sign in with a second factor"),
+        coerce=int,
+        validate_choice=True,
+    )
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, roles: list[Role], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.required.choices = [SelectChoice(role.id, role.name) for role in roles]
+        if not self.is_submitted():
+            self.required.data = [role.id for role in roles if role.two_factor_required]

@@ -59,6 +59,9 @@ class Role(TenantScoped, db.Model):
     name: Mapped[str] = mapped_column(String(80))
     #: Set for the two system roles, whose permissions come from code and never change.
     system: Mapped[SystemRole | None] = mapped_column(db_enum(SystemRole, "system_role"))
+    #: Its users must sign in with a second factor: one who has none is sent to set it
+    #: up right after the password, and can do nothing else until it is done.
+    two_factor_required: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     grants: Mapped[list["RolePermission"]] = relationship(
         back_populates="role",
@@ -165,6 +168,11 @@ class User(TenantScoped, db.Model):
     @property
     def has_second_factor(self) -> bool:
         return self.totp_secret is not None
+
+    @property
+    def must_enrol(self) -> bool:
+        """Their role asks for a second factor, and they have none yet."""
+        return self.role.two_factor_required and not self.has_second_factor
 
     role: Mapped[Role] = relationship(
         primaryjoin="and_(Role.id == foreign(User.role_id), Role.tenant_id == User.tenant_id)",

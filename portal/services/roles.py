@@ -67,3 +67,21 @@ def delete_role(role: Role, *, actor: Actor) -> bool:
     db.session.delete(role)
     audit.record("role.deleted", actor=actor, role=role.name)
     return True
+
+
+def require_two_factor(required: dict[Role, bool], *, actor: Actor) -> int:
+    """Set which roles' users must sign in with a second factor; refused
+    (``authority.Refused``, nothing changed) for a role that grants more than the actor
+    holds. Returns how many roles changed."""
+    changed = [role for role, wanted in required.items() if role.two_factor_required != wanted]
+    for role in changed:
+        authority.check_role(actor.user, role)
+    for role in changed:
+        role.two_factor_required = required[role]
+        audit.record(
+            "role.two_factor_changed",
+            actor=actor,
+            role=role.name,
+            changes={"two_factor_required": [not required[role], required[role]]},
+        )
+    return len(changed)

@@ -22,8 +22,10 @@ class TenantError(ValueError):
     """The tenant cannot be created as asked; the message says why."""
 
 
-def create_tenant(slug: str, name: str) -> Tenant:
-    """Create a tenant with the system roles and the default staff roles."""
+def create_tenant(slug: str, name: str, *, administrators_two_factor: bool = True) -> Tenant:
+    """Create a tenant with the system roles and the default staff roles. Its
+    Administrators must sign in with a second factor unless ``administrators_two_factor``
+    is False (the demo's and the tests' tenants, whose one password signs everyone in)."""
     if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
         raise TenantError(
             f"{slug!r} is not a valid slug: use 1 to 40 lowercase letters, digits or hyphens."
@@ -37,7 +39,8 @@ def create_tenant(slug: str, name: str) -> Tenant:
     db.session.flush()
     with bound_to(db.session, tenant.id):
         for system, role_name in SYSTEM_ROLE_NAMES.items():
-            db.session.add(Role(name=role_name, system=system))
+            required = administrators_two_factor and system is SystemRole.ADMINISTRATOR
+            db.session.add(Role(name=role_name, system=system, two_factor_required=required))
         for role_name, permissions in DEFAULT_ROLES.items():
             role = Role(name=role_name)
             role.grants = [RolePermission(permission=name) for name in sorted(permissions)]

@@ -17,7 +17,7 @@ from portal.mail import outbox
 from portal.models import RecoveryCode, User
 from portal.models.base import utcnow
 from portal.sealing import seal, unseal
-from portal.services import audit, languages
+from portal.services import audit, authority, languages
 from portal.services.actor import Actor
 from portal.services.refusal import Refusal
 
@@ -184,4 +184,25 @@ def remaining(user: User) -> int:
                 RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
             )
         ).all()
+    )
+
+
+def reset(user: User, *, actor: Actor) -> None:
+    """An administrator removes ``user``'s second factor (a lost phone): refused
+    (``authority.Refused``) when the user holds permissions the actor lacks. The user
+    sets up a new one at their next sign-in if their role asks for one; they are told
+    by mail, and the reset is recorded."""
+    authority.check_user(actor.user, user)
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    audit.record("auth.totp_reset", actor=actor, client_id=user.client_id, user_id=user.id)
+    outbox.queue_from_templates(
+        actor.tenant,
+        kind="two_factor_reset",
+        to=user.email,
+        subject=_l("Your two-factor sign-in for %(tenant)s was reset", tenant=actor.tenant.name),
+        locale=languages.locale_for(actor.tenant, user=user),
+        template="two_factor_reset",
+        user=user,
+        by=actor.user.name,
     )

@@ -67,7 +67,14 @@ def check_access():
         return current_app.login_manager.unauthorized()
     if not current_user.can(needed):
         abort(403)
+    if current_user.must_enrol and request.endpoint not in WHILE_ENROLLING:
+        flash(_("Your role asks for two-factor sign-in: turn it on to go on."), "info")
+        return redirect(url_for("auth.two_factor_setup"))
     return None
+
+
+#: What a user whose role asks for a second factor may open before they have one.
+WHILE_ENROLLING = frozenset({"auth.two_factor_setup", "auth.logout"})
 
 
 def current_actor() -> Actor:

@@ -1,7 +1,8 @@
 """Issue 22's story for an authenticator app, in Chromium: the demo's administrator turns
 two-factor sign-in on with the secret the page shows (the codes computed from it, as an
 app would), signs out, cannot get past the password without a code, signs in with one,
-cannot use the same code again, and signs in once with a recovery code. The code page,
+cannot use the same code again, signs in once with a recovery code, and turns it off
+again (the stories after this one sign him in with his password alone). The code page,
 which the width sweep cannot reach, passes axe-core at both widths."""
 
 import re
@@ -84,3 +85,15 @@ def test_an_authenticator_app_guards_the_administrators_sign_in(live, pages):
     password_step(page, live)
     give_code(page, codes[0])
     expect(page.get_by_role("alert")).to_be_visible()
+
+    # Off again, with the password.
+    give_code(page, codes[1])
+    page.get_by_role("link", name=say("Two-factor"), exact=True).click()
+    page.locator("#off-password").fill(PASSWORD)
+    page.get_by_role("button", name=say("Turn off two-factor sign-in")).click()
+    expect(page.get_by_text(say("Two-factor sign-in is off."))).to_be_visible()
+    sign_out(page)
+    page.get_by_label(say("User code or email")).fill("admin@demo.test")
+    page.get_by_label(say("Password"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=say("Sign in")).click()
+    expect(page.get_by_role("button", name=say("Sign out"))).to_be_visible()

@@ -66,6 +66,7 @@ ONLY_WITH_DATA = {
     "chat.index": "someone in no channel (every staff member is in Everyone); else a redirect",
     "chat.leave": "a channel but Everyone, which nobody leaves and the sweep opens first",
     "auth.second_factor": "a user with two-factor sign-in on (test_stories_two_factor.py)",
+    "admin.reset_two_factor": "a user with two-factor sign-in on (the demo's have none)",
 }
 #: Where a route takes a token from a mail, a forged one: the "invalid link" page.
 FORGED_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"

@@ -76,6 +76,8 @@ ACTIONS = {
     "auth.totp_disabled": _l("Two-factor sign-in turned off"),
     "auth.recovery_codes_renewed": _l("New recovery codes made"),
     "auth.recovery_code_used": _l("Recovery code used to sign in"),
+    "auth.totp_reset": _l("Two-factor sign-in reset by an administrator"),
+    "role.two_factor_changed": _l("Two-factor requirement of a role changed"),
 }
 
 FIELDS = {
@@ -141,6 +143,7 @@ FIELDS = {
     "default_locale": _l("Default language"),
     "accent_color": _l("Accent colour"),
     "color": _l("Colour"),
+    "two_factor_required": _l("Two-factor sign-in required"),
     "members_added": _l("Members added"),
     "members_removed": _l("Members removed"),
     "logo": _l("Logo"),
