@@ -40,6 +40,7 @@ def upgrade():
 
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.add_column(sa.Column('method', sa.String(length=20), nullable=False, server_default='password'))
+        batch_op.add_column(sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('role', schema=None) as batch_op:
         batch_op.add_column(sa.Column('two_factor_required', sa.Boolean(), nullable=False, server_default='0'))
@@ -57,6 +58,7 @@ def downgrade():
         batch_op.drop_column('two_factor_required')
 
     with op.batch_alter_table('user_session', schema=None) as batch_op:
+        batch_op.drop_column('verified_at')
         batch_op.drop_column('method')
 
     with op.batch_alter_table('user_account', schema=None) as batch_op:
