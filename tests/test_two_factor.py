@@ -29,6 +29,7 @@ from portal.services import authority, roles
 from portal.services.tenants import create_staff_user, create_tenant
 from portal.tenancy import bound_to, cross_tenant
 from tests.conftest import PASSWORD, acting, csrf_token, login
+from tests.test_cli import run
 
 
 def signed_in(app, slug: str, email: str):
@@ -408,3 +409,39 @@ def test_every_sensitive_action_asks_again_after_ten_minutes(app, world, path):
     response = admin.post(url, data={"csrf_token": token})
     assert response.status_code == 401, url
     assert "Confirm it is you" in response.get_data(as_text=True)
+
+
+# --- The audit log's addresses, kept as long as each tenant says (item 7) --------------
+
+
+def test_audit_addresses_are_erased_after_each_tenants_retention(app, world):
+    now = utcnow()
+    with cross_tenant(db.session):
+        db.session.execute(
+            update(Tenant).where(Tenant.id == world.b.tenant_id).values(audit_address_days=30)
+        )
+        for tenant_id in (world.a.tenant_id, world.b.tenant_id):
+            for days in (10, 60, 400):
+                db.session.add(
+                    AuditEvent(
+                        tenant_id=tenant_id,
+                        action="auth.login",
+                        ip_address=f"192.0.2.{days % 250}",
+                        created_at=now - timedelta(days=days),
+                        details={"days": days},
+                    )
+                )
+        db.session.commit()
+    result = run(app, "audit", "erase-addresses")
+    assert result.exit_code == 0 and "3 audit addresses erased" in result.output
+    with cross_tenant(db.session):
+        kept = {
+            (row.tenant_id, row.details["days"]): row.ip_address
+            for row in db.session.scalars(
+                select(AuditEvent).where(AuditEvent.details["days"].isnot(None))
+            )
+        }
+    a, b = world.a.tenant_id, world.b.tenant_id
+    assert kept[(a, 10)] and kept[(a, 60)] and kept[(a, 400)] is None, "a year by default"
+    assert kept[(b, 10)] and kept[(b, 60)] is None and kept[(b, 400)] is None, "30 days"
+    assert len(kept) == 6, "the events stay"

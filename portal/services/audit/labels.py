@@ -141,6 +141,7 @@ FIELDS = {
     "delay_low": _l("Expected delay of a low-priority malfunction"),
     "holidays": _l("Holidays"),
     "invitation_days": _l("Invitation lifetime (days)"),
+    "audit_address_days": _l("Keep the audit log's network addresses (days)"),
     "default_locale": _l("Default language"),
     "accent_color": _l("Accent colour"),
     "color": _l("Colour"),
