@@ -62,6 +62,8 @@ def from_environment() -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30)),
+        # A sensitive action asks for the password again after this long (ASVS 7.5).
+        "REAUTH_AFTER": timedelta(minutes=_int("PORTAL_REAUTH_MINUTES", 10)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12)),
         "CHANGE_NOTICE_QUIET": timedelta(minutes=_int("CHANGE_NOTICE_MINUTES", 10)),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -100,6 +100,18 @@ def permission(name: str) -> Callable[[F], F]:
     return decorate
 
 
+def sensitive(view: F) -> F:
+    """Declare a view whose form changes what an attacker with a stolen session would
+    want (an address, a second factor, someone's access, the tenant's settings): the gate
+    asks for the password again unless it was given in the last ``REAUTH_AFTER``."""
+    view.is_sensitive = True
+    return view
+
+
+def is_sensitive(view: Callable) -> bool:
+    return getattr(view, "is_sensitive", False)
+
+
 def public(view: F) -> F:
     """Declare a page open to anyone (sign-in, set-password, health, ...)."""
     view.is_public = True

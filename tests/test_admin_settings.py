@@ -23,6 +23,7 @@ SETTINGS = {
     "day_rate": "520.00",
     "delay_flash": "Within the day",
     "invitation_days": "3",
+    "audit_address_days": "90",
     "default_locale": "en",
 }
 
@@ -66,6 +67,7 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
     assert f'href="/{world.a.slug}/support/" aria-current' not in page  # not Support too
     assert post(admin, settings_url(world), **SETTINGS).status_code == 302
     tenant = tenant_row(world)
+    assert tenant.audit_address_days == 90
     assert (
         tenant.name,
         tenant.support_sender_email,
@@ -127,6 +129,7 @@ def test_the_admin_changes_the_settings_and_they_apply(app, world):
         ("credit_threshold_minutes", "lots", "Not a valid integer value."),
         ("invitation_days", "0", "Between 1 and 30 days."),
         ("invitation_days", "9" * 30, "Between 1 and 30 days."),
+        ("audit_address_days", "0", "Between 1 and 3650 days."),
         ("default_locale", "xx", "Not a valid choice."),
     ],
 )

@@ -86,6 +86,7 @@ def test_a_technician_limited_to_laval_is_invited_then_given_the_override(
                 "credit_alert_minutes": "60",
                 "day_rate": "480.00",
                 "invitation_days": "7",
+                "audit_address_days": "365",
                 "default_locale": "en",
                 "support_phone": "+1 514-555-0100",
                 "review_url": "https://reviews.example.com/m-repare-tout",

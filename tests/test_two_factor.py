@@ -4,12 +4,13 @@ sealed at rest, and the sessions list saying how each session signed in."""
 
 import re
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import (
@@ -18,14 +19,17 @@ from portal.models import (
     RecoveryCode,
     Role,
     RolePermission,
+    Tenant,
     User,
     UserSession,
 )
+from portal.models.base import utcnow
 from portal.sealing import Unsealable, reseal, seal, unseal
 from portal.services import authority, roles
 from portal.services.tenants import create_staff_user, create_tenant
 from portal.tenancy import bound_to, cross_tenant
 from tests.conftest import PASSWORD, acting, csrf_token, login
+from tests.test_cli import run
 
 
 def signed_in(app, slug: str, email: str):
@@ -324,3 +328,120 @@ def test_an_administrator_resets_a_lost_second_factor_and_the_user_is_told(app, 
     technician = signed_in(app, slug, world.a.tech_email)
     admin_id = user_named(world.a.admin_email).id
     assert technician.get(f"/{slug}/admin/users/{admin_id}/two-factor/reset").status_code == 403
+
+
+# --- Re-authentication before sensitive actions (item 5) -------------------------------
+
+
+def age_the_sign_in(minutes: int) -> None:
+    """Every open session's password was given ``minutes`` ago."""
+    with cross_tenant(db.session):
+        db.session.execute(
+            update(UserSession).values(verified_at=utcnow() - timedelta(minutes=minutes))
+        )
+        db.session.commit()
+
+
+def test_a_sensitive_change_asks_the_password_again_after_ten_minutes_and_keeps_the_form(
+    app, world
+):
+    slug = world.a.slug
+    admin = signed_in(app, slug, world.a.admin_email)
+    page = admin.get(f"/{slug}/admin/settings")
+    token = csrf_token(page)
+    age_the_sign_in(11)
+    sent = {"csrf_token": token, "name": "Alpha Renamed", "support_phone": "514 555 0199"}
+    stopped = admin.post(f"/{slug}/admin/settings", data=sent)
+    text = stopped.get_data(as_text=True)
+    assert stopped.status_code == 401 and "Confirm it is you" in text
+    assert 'name="kept:name" type="hidden" value="Alpha Renamed"' in text
+    with cross_tenant(db.session):
+        assert db.session.get(Tenant, world.a.tenant_id).name == world.a.name, "nothing saved"
+    wrong = admin.post(
+        f"/{slug}/reauthenticate",
+        data={
+            "csrf_token": token,
+            "action": f"/{slug}/admin/settings",
+            "secret": "guess",
+            "kept:name": "Alpha Renamed",
+        },
+    )
+    assert wrong.status_code == 401 and "This is not your password" in wrong.get_data(True)
+    confirmed = admin.post(
+        f"/{slug}/reauthenticate",
+        data={
+            "csrf_token": token,
+            "action": f"/{slug}/admin/settings",
+            "secret": PASSWORD,
+            "kept:name": "Alpha Renamed",
+        },
+    )
+    text = confirmed.get_data(as_text=True)
+    assert confirmed.status_code == 200 and f'action="/{slug}/admin/settings"' in text
+    assert 'name="name" type="hidden" value="Alpha Renamed"' in text
+    # Within ten minutes now: the same action goes through without asking.
+    again = admin.post(f"/{slug}/admin/two-factor", data={"csrf_token": token, "required": []})
+    assert again.status_code == 302
+    with cross_tenant(db.session):
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "auth.reauth_failed" in actions
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/settings",
+        "/admin/hours",
+        "/admin/users/new",
+        "/admin/roles/new",
+        "/admin/two-factor",
+        "/two-factor/setup",
+        "/contacts/{contact_id}/access/new",
+        "/contacts/{contact_id}/access/limits",
+    ],
+)
+def test_every_sensitive_action_asks_again_after_ten_minutes(app, world, path):
+    slug = world.a.slug
+    admin = signed_in(app, slug, world.a.admin_email)
+    token = csrf_token(admin.get(f"/{slug}/admin/users"))
+    age_the_sign_in(11)
+    url = f"/{slug}" + path.format(contact_id=world.a.other_contact_id)
+    response = admin.post(url, data={"csrf_token": token})
+    assert response.status_code == 401, url
+    assert "Confirm it is you" in response.get_data(as_text=True)
+
+
+# --- The audit log's addresses, kept as long as each tenant says (item 7) --------------
+
+
+def test_audit_addresses_are_erased_after_each_tenants_retention(app, world):
+    now = utcnow()
+    with cross_tenant(db.session):
+        db.session.execute(
+            update(Tenant).where(Tenant.id == world.b.tenant_id).values(audit_address_days=30)
+        )
+        for tenant_id in (world.a.tenant_id, world.b.tenant_id):
+            for days in (10, 60, 400):
+                db.session.add(
+                    AuditEvent(
+                        tenant_id=tenant_id,
+                        action="auth.login",
+                        ip_address=f"192.0.2.{days % 250}",
+                        created_at=now - timedelta(days=days),
+                        details={"days": days},
+                    )
+                )
+        db.session.commit()
+    result = run(app, "audit", "erase-addresses")
+    assert result.exit_code == 0 and "3 audit addresses erased" in result.output
+    with cross_tenant(db.session):
+        kept = {
+            (row.tenant_id, row.details["days"]): row.ip_address
+            for row in db.session.scalars(
+                select(AuditEvent).where(AuditEvent.details["days"].isnot(None))
+            )
+        }
+    a, b = world.a.tenant_id, world.b.tenant_id
+    assert kept[(a, 10)] and kept[(a, 60)] and kept[(a, 400)] is None, "a year by default"
+    assert kept[(b, 10)] and kept[(b, 60)] is None and kept[(b, 400)] is None, "30 days"
+    assert len(kept) == 6, "the events stay"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Contact, User
-from portal.permissions import guard
+from portal.permissions import guard, sensitive
 from portal.services import invitations, users
 from portal.web.forms.access import AccessActionForm, GrantAccessForm, LimitsForm
 from portal.web.gate import current_actor
@@ -31,6 +31,7 @@ def back_to_card(contact: Contact):
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@sensitive
 def new(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
     if contact_user(contact) is not None:
@@ -65,6 +66,7 @@ def resend(contact_id: int):
 
 
 @bp.route("/limits", methods=["POST"])
+@sensitive
 def limits(contact_id: int):
     contact, user = get_access(contact_id)
     form = LimitsForm()

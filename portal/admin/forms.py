@@ -92,6 +92,7 @@ class SettingsForm(PortalForm):
         "credit_threshold_minutes",
         "credit_alert_minutes",
         "invitation_days",
+        "audit_address_days",
         "default_locale",
         "day_rate",
         "delay_flash",
@@ -160,6 +161,18 @@ class SettingsForm(PortalForm):
             ),
         ],
         render_kw={"inputmode": "numeric"},
+    )
+    audit_address_days = IntegerField(
+        _l("Keep the audit log's network addresses (days)"),
+        validators=[
+            InputRequired(_l("Give a number of days.")),
+            NumberRange(1, 3650, _l("Between 1 and %(max)d days.", max=3650)),
+        ],
+        render_kw={"inputmode": "numeric"},
+        description=_l(
+            "After this, the outbox worker erases the addresses from the audit log (hourly); "
+            "the events stay. Keep them as long as you need them to investigate, no longer."
+        ),
     )
     default_locale = SelectField(_l("Default language"), validate_choice=True)
     logo = FileField(
@@ -247,6 +260,7 @@ class SettingsForm(PortalForm):
             "credit_alert_minutes": self.credit_alert_minutes.data,
             "day_rate": self.day_rate.data,
             "invitation_days": self.invitation_days.data,
+            "audit_address_days": self.audit_address_days.data,
         }
 
 

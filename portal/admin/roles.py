@@ -9,6 +9,7 @@ from portal.admin.forms import RoleForm, UserActionForm, action_confirmed
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Role, User
+from portal.permissions import sensitive
 from portal.services import authority, roles
 from portal.web.gate import current_actor
 
@@ -44,6 +45,7 @@ def role_members(role: Role) -> list[User]:
 
 
 @bp.route("/roles/new", methods=["GET", "POST"])
+@sensitive
 def new_role():
     actor = current_actor()
     form = RoleForm(granted_by=actor.user)
@@ -55,6 +57,7 @@ def new_role():
 
 
 @bp.route("/roles/<id:role_id>", methods=["GET", "POST"])
+@sensitive
 def edit_role(role_id: int):
     role = get_role(role_id)
     actor = current_actor()

@@ -14,6 +14,7 @@ from portal.admin.forms import (
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Branch
+from portal.permissions import sensitive
 from portal.services import hours, settings
 from portal.web.gate import current_actor
 from portal.web.uploads import accepts_upload
@@ -25,6 +26,7 @@ SETTINGS_UPLOAD_LIMIT = 4 * 1024 * 1024
 
 @bp.route("/settings", methods=["GET", "POST"])
 @accepts_upload(SETTINGS_UPLOAD_LIMIT)
+@sensitive
 def edit_settings():
     form = SettingsForm(obj=g.tenant)
     if form.validate_on_submit():
@@ -37,6 +39,7 @@ def edit_settings():
 
 
 @bp.route("/hours", methods=["GET", "POST"])
+@sensitive
 def edit_hours():
     schedule = hours.Schedule(g.tenant)
     data = {

@@ -9,12 +9,14 @@ from portal.admin.forms import TwoFactorRolesForm
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Role, User
+from portal.permissions import sensitive
 from portal.services import authority, roles, two_factor
 from portal.web.forms import ConfirmForm
 from portal.web.gate import current_actor
 
 
 @bp.route("/two-factor", methods=["GET", "POST"])
+@sensitive
 def two_factor_roles():
     all_roles = db.session.scalars(select(Role).order_by(Role.system.is_(None), Role.name)).all()
     form = TwoFactorRolesForm(all_roles)
@@ -33,6 +35,7 @@ def two_factor_roles():
 
 
 @bp.route("/users/<id:user_id>/two-factor/reset", methods=["GET", "POST"])
+@sensitive
 def reset_two_factor(user_id: int):
     actor = current_actor()
     user = db.get_or_404(User, user_id)

@@ -11,6 +11,7 @@ from portal.admin.listing import UserFilters
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Role, User, UserKind, UserStatus
+from portal.permissions import sensitive
 from portal.services import authority, invitations, staff
 from portal.services import users as user_service
 from portal.web.gate import current_actor
@@ -40,6 +41,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
+@sensitive
 def invite_staff():
     actor = current_actor()
     form = StaffForm(granted_by=actor.user)
@@ -58,6 +60,7 @@ def invite_staff():
 
 
 @bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
+@sensitive
 def edit_staff(user_id: int):
     user = db.get_or_404(User, user_id)
     if user.is_client:  # a contact's access is managed from their card

@@ -11,8 +11,9 @@ from portal.auth.views import PENDING, bp, failed_attempt, safe_next
 from portal.extensions import db, limiter
 from portal.i18n import gettext as _
 from portal.models import User
-from portal.permissions import SIGNED_IN, permission, public
+from portal.permissions import SIGNED_IN, permission, public, sensitive
 from portal.services import auth, two_factor
+from portal.web.forms.reauthenticate import ReauthenticateForm
 from portal.web.gate import current_actor
 from portal.web.sessions import sign_in
 
@@ -90,6 +91,7 @@ def status_page(user: User, form=None, off_form=None, status: int = 200):
 
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
 @permission(SIGNED_IN)
+@sensitive
 def two_factor_setup():
     actor = current_actor()
     user = actor.user
@@ -152,3 +154,32 @@ def two_factor_disable():
     two_factor.disable(actor.user, actor=actor)
     flash(_("Two-factor sign-in is off."), "success")
     return redirect(url_for("auth.two_factor_status"))
+
+
+#: Where the re-authentication page keeps the fields of the form it stopped.
+KEPT = "kept:"
+
+
+@bp.route("/reauthenticate", methods=["POST"])
+@permission(SIGNED_IN)
+@limiter.limit("10/minute", key_func=lambda: f"reauth:{current_user.id}")
+def reauthenticate():
+    """The password (or a code) given again: then the form that was stopped is offered
+    to send on, as it was filled."""
+    form = ReauthenticateForm()
+    kept = [
+        (name.removeprefix(KEPT), value)
+        for name, value in request.form.items(multi=True)
+        if name.startswith(KEPT)
+    ]
+    action = safe_next(form.action.data) or url_for("main.home")
+    if form.validate_on_submit():
+        try:
+            auth.reauthenticate(form.secret.data, actor=current_actor())
+        except auth.SignInRefused as refusal:
+            form.secret.errors = [*form.secret.errors, str(refusal)]
+        else:
+            return render_template("auth/continue.html", action=action, kept=kept)
+    return render_template(
+        "auth/reauthenticate.html", action=action, kept=kept, had_files=False, form=form
+    ), 401

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.mail import alerts, outbox
 from portal.models import CreditAccount, SystemRole, Tenant
 from portal.services import credit
+from portal.services.audit import retention
 from portal.services.tenants import TenantError, create_staff_user, create_tenant, system_role
 from portal.services.users import MIN_PASSWORD_LENGTH
 from portal.tenancy import bound_to, cross_tenant
@@ -22,6 +23,7 @@ tenant_cli = click.Group("tenant", help="Manage tenants.")
 outbox_cli = click.Group("outbox", help="Deliver queued mail.")
 user_cli = click.Group("user", help="Manage users.")
 credit_cli = click.Group("credit", help="Time credit ledgers.")
+audit_cli = click.Group("audit", help="The audit log.")
 
 
 def fail(message: str) -> None:
@@ -105,10 +107,17 @@ def outbox_work(interval: float) -> None:
     """Deliver due mails again and again until stopped (Ctrl-C or SIGTERM)."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     click.echo(f"Delivering mail every {interval:g} s; Ctrl-C stops.")
+    erased_at = 0.0
     try:
         while True:
             try:
                 report = outbox.deliver_due()
+                if time.monotonic() - erased_at > ERASE_EVERY:
+                    erased = retention.erase_old_addresses()
+                    db.session.commit()
+                    erased_at = time.monotonic()
+                    if erased:
+                        click.echo(f"{erased} audit addresses erased (retention).")
             except Exception:  # the database may be restarting: log, wait, go on
                 db.session.rollback()
                 current_app.logger.exception("outbox pass failed")
@@ -118,6 +127,18 @@ def outbox_work(interval: float) -> None:
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("Stopped.")
+
+
+#: How often the outbox worker applies the audit log's address retention, in seconds.
+ERASE_EVERY = 3600
+
+
+@audit_cli.command("erase-addresses")
+def audit_erase_addresses() -> None:
+    """Erase the audit log's network addresses older than each tenant's retention."""
+    erased = retention.erase_old_addresses()
+    db.session.commit()
+    click.echo(f"{erased} audit addresses erased.")
 
 
 @credit_cli.command("verify")
@@ -152,6 +173,7 @@ def credit_alerts() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(tenant_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(credit_cli)

@@ -25,6 +25,9 @@ class Tenant(db.Model):
     credit_threshold_minutes: Mapped[int] = mapped_column(default=60)
     #: Days an invitation link stays valid.
     invitation_days: Mapped[int] = mapped_column(default=7)
+    #: The audit log's network addresses are erased after this many days (GDPR's
+    #: storage limitation); the events stay.
+    audit_address_days: Mapped[int] = mapped_column(default=365, server_default="365")
     #: Locale used when neither the user nor the browser says otherwise.
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
     #: Time zone in which dates are shown to the tenant's users (IANA name).

@@ -260,6 +260,9 @@ class UserSession(TenantScoped, db.Model):
     #: How the user proved who they are: ``password``, ``password+totp`` or
     #: ``password+recovery`` (a recovery code instead of the app).
     method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
+    #: When the user last gave their password or a code in this session (at sign-in, or
+    #: again before a sensitive action): such actions ask again after ``REAUTH_AFTER``.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(
         primaryjoin="and_(User.id == foreign(UserSession.user_id),"

@@ -16,7 +16,7 @@ from portal.i18n import gettext as _
 from portal.mail import notices
 from portal.models import User, UserStatus
 from portal.network import address_allowed
-from portal.services import audit, chat, two_factor
+from portal.services import audit, chat, sessions, two_factor
 from portal.services.actor import Actor
 
 
@@ -134,3 +134,18 @@ def sign_out(*, actor: Actor) -> None:
     audit.record("auth.logout", actor=actor, client_id=actor.user.client_id)
     notices.send_now(actor.session_id)
     chat.went_away(actor.user)
+
+
+def reauthenticate(secret: str, *, actor: Actor) -> None:
+    """The signed-in user gives their password, or a code of their app, again before a
+    sensitive action; else ``SignInRefused`` (recorded)."""
+    user = actor.user
+    if not (
+        user.check_password(secret)
+        or (user.has_second_factor and two_factor.check_code(user, secret))
+    ):
+        audit.record_refusal(
+            "auth.reauth_failed", actor=actor, client_id=user.client_id, user_id=user.id
+        )
+        raise SignInRefused(_("This is not your password, nor a code of your app."))
+    sessions.verified(actor.session_id)

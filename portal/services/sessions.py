@@ -30,6 +30,7 @@ def start(
             ip_address=ip_address,
             user_agent=(user_agent or "")[:255] or None,
             method=method,
+            verified_at=utcnow(),
         )
     )
     user.last_login_at = utcnow()
@@ -139,3 +140,10 @@ def end_others(*, actor: Actor) -> int:
     )
     audit.record("auth.sessions_ended", actor=actor, client_id=user.client_id, count=ended.rowcount)
     return ended.rowcount
+
+
+def verified(session_id: int) -> None:
+    """The session's user has just given their password or a code again."""
+    db.session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(verified_at=utcnow())
+    )

@@ -20,11 +20,12 @@ from flask_login import current_user
 
 from portal.extensions import client_address, db
 from portal.i18n import gettext as _
-from portal.permissions import is_public, required_permission
+from portal.permissions import is_public, is_sensitive, required_permission
 from portal.services import auth
 from portal.services.actor import Actor
 from portal.tenancy import ClientVisibility, bind, restrict_clients
-from portal.web.sessions import SESSION_TENANT, current_session_id, sign_out
+from portal.web.forms.reauthenticate import ReauthenticateForm
+from portal.web.sessions import SESSION_TENANT, current_session_id, recently_verified, sign_out
 
 
 def refuse_nul_characters():
@@ -70,7 +71,34 @@ def check_access():
     if current_user.must_enrol and request.endpoint not in WHILE_ENROLLING:
         flash(_("Your role asks for two-factor sign-in: turn it on to go on."), "info")
         return redirect(url_for("auth.two_factor_setup"))
+    if (
+        request.method == "POST"
+        and is_sensitive(view)
+        and not recently_verified(current_app.config["REAUTH_AFTER"])
+    ):
+        return ask_again()
     return None
+
+
+def ask_again():
+    """The password again before a sensitive action: the page keeps what the form sent
+    (as hidden fields, never in a cookie) and, once the password is given, offers to
+    send it on to where it was going."""
+    kept = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name != "csrf_token" and not name.endswith("csrf_token")
+    ]
+    return (
+        render_template(
+            "auth/reauthenticate.html",
+            action=request.full_path.rstrip("?"),
+            kept=kept,
+            had_files=any(file.filename for file in request.files.values()),
+            form=ReauthenticateForm(),
+        ),
+        401,
+    )
 
 
 #: What a user whose role asks for a second factor may open before they have one.

@@ -5,6 +5,7 @@ from flask_login import login_user, logout_user
 
 from portal.extensions import client_address
 from portal.models import User
+from portal.models.base import utcnow
 from portal.services import sessions
 
 SESSION_TOKEN = "sid"  # noqa: S105 - the cookie key, not a secret
@@ -24,12 +25,19 @@ def load_user(user_id: str) -> User | None:
     if live is None or str(live.user_id) != user_id or not live.user.is_active:
         return None
     g.user_session_id = live.id
+    g.user_session_verified_at = live.verified_at
     return live.user
 
 
 def current_session_id() -> int | None:
     """The id of the signed-in browser's server-side session."""
     return g.get("user_session_id")
+
+
+def recently_verified(within) -> bool:
+    """Whether the user gave their password or a code in this session within ``within``."""
+    verified_at = g.get("user_session_verified_at")
+    return verified_at is not None and utcnow() - verified_at <= within
 
 
 def sign_in(user: User, user_agent: str | None, method: str = "password") -> None:

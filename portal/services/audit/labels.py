@@ -77,6 +77,7 @@ ACTIONS = {
     "auth.recovery_codes_renewed": _l("New recovery codes made"),
     "auth.recovery_code_used": _l("Recovery code used to sign in"),
     "auth.totp_reset": _l("Two-factor sign-in reset by an administrator"),
+    "auth.reauth_failed": _l("Wrong password given again before a sensitive change"),
     "role.two_factor_changed": _l("Two-factor requirement of a role changed"),
 }
 
@@ -140,6 +141,7 @@ FIELDS = {
     "delay_low": _l("Expected delay of a low-priority malfunction"),
     "holidays": _l("Holidays"),
     "invitation_days": _l("Invitation lifetime (days)"),
+    "audit_address_days": _l("Keep the audit log's network addresses (days)"),
     "default_locale": _l("Default language"),
     "accent_color": _l("Accent colour"),
     "color": _l("Colour"),
