@@ -45,6 +45,12 @@ def from_environment() -> dict:
     return {
         "PORTAL_ENV": environment,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        # Former keys, newest first, while sessions and sealed secrets move to the new one.
+        "SECRET_KEY_FALLBACKS": [
+            key.strip()
+            for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
+            if key.strip()
+        ],
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL", default_db)),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "file"),

@@ -536,6 +536,20 @@ def login(client, slug: str, login_name: str, password: str = PASSWORD, **kwargs
     )
 
 
+def browser_of(app, slug: str, email: str):
+    """A browser of its own, signed in as ``email``."""
+    browser = app.test_client()
+    assert login(browser, slug, email).status_code == 302
+    return browser
+
+
+def user_by_email(email: str) -> User:
+    """The user as stored now, whatever the tenant."""
+    db.session.expire_all()
+    with cross_tenant(db.session):
+        return db.session.scalar(select(User).where(User.email == email))
+
+
 @pytest.fixture
 def signed_in(client):
     """Sign ``client`` in; returns the client for chaining."""

@@ -30,18 +30,7 @@ from portal.services import chat
 from portal.services.chat_markup import render
 from portal.services.tenants import create_staff_user, create_tenant, role_named
 from portal.tenancy import bound_to, cross_tenant
-from tests.conftest import acting, csrf_token, login
-
-
-def signed_in(app, slug: str, email: str):
-    browser = app.test_client()
-    assert login(browser, slug, email).status_code == 302
-    return browser
-
-
-def user_named(email: str) -> User:
-    with cross_tenant(db.session):
-        return db.session.scalar(select(User).where(User.email == email))
+from tests.conftest import acting, browser_of, csrf_token, user_by_email
 
 
 def messages_of(channel_id: int) -> list[ChatMessage]:
@@ -84,10 +73,10 @@ def marks_in(fragment: str, channel_id: int) -> str:
 
 def test_a_channel_with_a_colleague_a_mention_and_the_marks_that_follow(app, world):
     slug = world.a.slug
-    admin = signed_in(app, slug, world.a.admin_email)
-    tech = signed_in(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     form = admin.get(f"/{slug}/chat/new")
-    tech_id = user_named(world.a.tech_email).id
+    tech_id = user_by_email(world.a.tech_email).id
     assert form.status_code == 200 and "Alpha Tech (@Alpha.Tech)" in form.get_data(True)
     created = admin.post(
         f"/{slug}/chat/new",
@@ -127,8 +116,8 @@ def test_a_channel_with_a_colleague_a_mention_and_the_marks_that_follow(app, wor
 
 def test_a_message_fetched_in_the_background_of_another_channel_stays_unread(app, world):
     slug = world.a.slug
-    tech = signed_in(app, slug, world.a.tech_email)
-    admin = signed_in(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     everyone = chat_everyone(world.a.tenant_id)
     send(admin, slug, world.a.channel_id, "Are you there?")
     for _ in range(2):
@@ -143,8 +132,8 @@ def chat_everyone(tenant_id: int) -> int:
 
 def test_updates_send_only_what_changed_and_an_empty_204_when_nothing_did(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    tech = signed_in(app, slug, world.a.tech_email)
-    admin = signed_in(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     admin.get(f"/{slug}/chat/{channel_id}")  # the administrator is connected from now on
     first = updates(tech, slug, channel_id, after=0, marks="", people="")
     assert first.status_code == 200
@@ -162,22 +151,22 @@ def test_updates_send_only_what_changed_and_an_empty_204_when_nothing_did(app, w
     [message] = news.json["messages"]
     assert "<em>news</em>" in message["html"] and news.json["after"] == cursor + 1
 
-    private = signed_in(app, slug, world.a.tech_email)
+    private = browser_of(app, slug, world.a.tech_email)
     elsewhere = updates(private, slug, world.a.private_channel_id, after=0, **held)
     assert "channels" in elsewhere.json, "a message in another channel changes its marks"
 
 
 def test_the_open_channel_is_read_as_far_as_the_page_says_it_was_seen(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    tech = signed_in(app, slug, world.a.tech_email)
-    admin = signed_in(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     first = updates(tech, slug, channel_id, after=0)
     assert "new messages" in marks_in(first.json["channels"], channel_id)
     unread = updates(tech, slug, world.a.private_channel_id, read=world.a.message_id)
     assert "new messages" in marks_in(unread.json["channels"], channel_id), "another channel's"
     read = updates(tech, slug, channel_id, after=first.json["after"], read=world.a.message_id)
     assert "new messages" not in marks_in(read.json["channels"], channel_id)
-    other = signed_in(app, slug, world.a.admin_email)
+    other = browser_of(app, slug, world.a.admin_email)
     assert updates(other, slug, world.a.private_channel_id).status_code == 404
     send(admin, slug, channel_id, "one more")
     assert "new messages" in marks_in(updates(tech, slug).json["channels"], channel_id)
@@ -185,8 +174,8 @@ def test_the_open_channel_is_read_as_far_as_the_page_says_it_was_seen(app, world
 
 def test_an_edit_and_a_deletion_reach_open_pages_and_show_as_such(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin = signed_in(app, slug, world.a.admin_email)
-    tech = signed_in(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     cursor = updates(tech, slug, channel_id, after=0).json["after"]
     form = admin.get(f"/{slug}/chat/messages/{world.a.message_id}/edit")
     assert "Hello @Alpha.Tech" in form.get_data(True)
@@ -216,7 +205,7 @@ def test_an_edit_and_a_deletion_reach_open_pages_and_show_as_such(app, world):
 
 def test_only_the_author_changes_a_message_and_only_for_fifteen_minutes(app, world):
     slug = world.a.slug
-    tech = signed_in(app, slug, world.a.tech_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     page = tech.get(f"/{slug}/chat/messages/{world.a.message_id}/edit")
     assert page.status_code == 200 and "can no longer be changed" in page.get_data(True)
     token = csrf_token(tech.get(f"/{slug}/chat/{world.a.channel_id}"))
@@ -234,7 +223,7 @@ def test_only_the_author_changes_a_message_and_only_for_fifteen_minutes(app, wor
             .values(created_at=utcnow() - timedelta(minutes=16))
         )
         db.session.commit()
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     late = admin.post(
         f"/{slug}/chat/messages/{world.a.message_id}/delete",
         data={"csrf_token": csrf_token(admin.get(f"/{slug}/chat/{world.a.channel_id}"))},
@@ -245,7 +234,7 @@ def test_only_the_author_changes_a_message_and_only_for_fifteen_minutes(app, wor
 
 def test_an_archived_channel_is_read_only_until_reopened(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     settings_page = admin.get(f"/{slug}/chat/{channel_id}/settings")
     admin.post(
         f"/{slug}/chat/{channel_id}/archive",
@@ -268,7 +257,7 @@ def test_an_archived_channel_is_read_only_until_reopened(app, world):
 
 def test_a_message_too_long_or_empty_is_refused_and_nothing_is_saved(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     for body, said in (("x" * (chat.MAX_BODY + 1), "4000"), ("   \n ", "Write a message first.")):
         response = send(admin, slug, channel_id, body)
         assert response.status_code == 422 and said in response.get_data(True)
@@ -279,7 +268,7 @@ def test_a_message_too_long_or_empty_is_refused_and_nothing_is_saved(app, world)
 
 def test_posting_is_limited_per_user(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     token = csrf_token(admin.get(f"/{slug}/chat/{channel_id}"))
     statuses = [
         admin.post(
@@ -290,17 +279,17 @@ def test_posting_is_limited_per_user(app, world):
         for n in range(12)
     ]
     assert statuses[:10] == [201] * 10 and statuses[10:] == [429, 429]
-    tech = signed_in(app, slug, world.a.tech_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     assert send(tech, slug, channel_id, "I may still speak").status_code == 302
 
 
 def test_only_the_creator_or_a_chat_administrator_manages_a_channel(app, world):
     slug = world.a.slug
-    tech = signed_in(app, slug, world.a.tech_email)
-    admin = signed_in(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     assert tech.get(f"/{slug}/chat/{world.a.channel_id}/settings").status_code == 403
     page = admin.get(f"/{slug}/chat/{world.a.channel_id}/settings")
-    tech_id = user_named(world.a.tech_email).id
+    tech_id = user_by_email(world.a.tech_email).id
     renamed = admin.post(
         f"/{slug}/chat/{world.a.channel_id}/settings",
         data={
@@ -338,7 +327,7 @@ def test_only_the_creator_or_a_chat_administrator_manages_a_channel(app, world):
 
 def test_leaving_a_channel_and_everyone_stays_in_everyone(app, world):
     slug = world.a.slug
-    tech = signed_in(app, slug, world.a.tech_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     page = tech.get(f"/{slug}/chat/{world.a.channel_id}/leave")
     assert "You will no longer read it" in page.get_data(True)
     tech.post(f"/{slug}/chat/{world.a.channel_id}/leave", data={"csrf_token": csrf_token(page)})
@@ -351,8 +340,8 @@ def test_leaving_a_channel_and_everyone_stays_in_everyone(app, world):
 
 def test_a_direct_conversation_is_found_again_with_the_same_people(app, world):
     slug = world.a.slug
-    admin = signed_in(app, slug, world.a.admin_email)
-    tech_id = user_named(world.a.tech_email).id
+    admin = browser_of(app, slug, world.a.admin_email)
+    tech_id = user_by_email(world.a.tech_email).id
     form = admin.get(f"/{slug}/chat/direct")
     first = admin.post(
         f"/{slug}/chat/direct", data={"csrf_token": csrf_token(form), "members": [str(tech_id)]}
@@ -365,7 +354,7 @@ def test_a_direct_conversation_is_found_again_with_the_same_people(app, world):
     assert "<h1" in page and "Alpha Tech" in page
     nobody = admin.post(f"/{slug}/chat/direct", data={"csrf_token": csrf_token(form)})
     assert "Choose at least one colleague" in nobody.get_data(True)
-    client_user = user_named(world.a.client_user_email)
+    client_user = user_by_email(world.a.client_user_email)
     only_client = admin.post(
         f"/{slug}/chat/direct",
         data={"csrf_token": csrf_token(form), "members": [str(client_user.id)]},
@@ -375,7 +364,7 @@ def test_a_direct_conversation_is_found_again_with_the_same_people(app, world):
 
 def test_client_users_have_no_chat(app, world):
     slug = world.a.slug
-    client_user = signed_in(app, slug, world.a.client_user_email)
+    client_user = browser_of(app, slug, world.a.client_user_email)
     home = client_user.get(f"/{slug}/").get_data(as_text=True)
     assert "/chat/" not in home and "home-chat" not in home
     assert client_user.get(f"/{slug}/chat/").status_code == 403
@@ -389,8 +378,8 @@ def test_presence_from_heartbeats_connected_away_offline(app, world):
     assert chat.presence_of(now - timedelta(minutes=3), None, now) is Presence.AWAY
     assert chat.presence_of(now - timedelta(minutes=6), None, now) is Presence.OFFLINE
     slug = world.a.slug
-    admin = signed_in(app, slug, world.a.admin_email)
-    tech = signed_in(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     updates(tech, slug)
     people = admin.get(f"/{slug}/chat/{world.a.channel_id}").get_data(as_text=True)
     rows = re.findall(r'<li class="presence-(\w+)">.*?data-handle="([^"]+)"', people, re.S)
@@ -405,7 +394,7 @@ def test_presence_from_heartbeats_connected_away_offline(app, world):
 
 
 def test_a_heartbeat_is_written_at_most_every_fifteen_seconds(app, world):
-    tech = user_named(world.a.tech_email)
+    tech = user_by_email(world.a.tech_email)
     now = utcnow()
 
     def stored():
@@ -426,14 +415,14 @@ def test_a_heartbeat_is_written_at_most_every_fifteen_seconds(app, world):
 
 def test_nicknames_are_unique_and_mentions_follow_them(app, world):
     slug = world.a.slug
-    tech = signed_in(app, slug, world.a.tech_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     form = tech.get(f"/{slug}/chat/profile")
     saved = tech.post(
         f"/{slug}/chat/profile",
         data={"csrf_token": csrf_token(form), "nickname": "Zoé", "order": "oldest"},
     )
     assert saved.status_code == 302
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     page = admin.get(f"/{slug}/chat/profile")
     taken = admin.post(
         f"/{slug}/chat/profile",
@@ -446,7 +435,7 @@ def test_nicknames_are_unique_and_mentions_follow_them(app, world):
     )
     assert "letters, digits" in bad.get_data(True)
     with cross_tenant(db.session):
-        admin_user = user_named(world.a.admin_email)
+        admin_user = user_by_email(world.a.admin_email)
         profile = db.session.scalar(select(ChatProfile).where(ChatProfile.user_id == admin_user.id))
         assert profile.nickname is None and profile.newest_first is False, "nothing half-saved"
     send(admin, slug, world.a.channel_id, "Thanks @zoé!")
@@ -455,7 +444,7 @@ def test_nicknames_are_unique_and_mentions_follow_them(app, world):
 
 def test_the_reading_order_puts_the_newest_on_top_when_chosen(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     send(admin, slug, channel_id, "second message")
     page = admin.get(f"/{slug}/chat/{channel_id}").get_data(as_text=True)
     assert page.index("welcome") < page.index("second message")
@@ -485,7 +474,7 @@ def picture_bytes(size=(300, 200), kind="PNG") -> bytes:
 
 def test_a_picture_is_checked_reencoded_square_and_served_as_an_image_only(app, world):
     slug = world.a.slug
-    tech = signed_in(app, slug, world.a.tech_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     form = tech.get(f"/{slug}/chat/profile")
     refused = tech.post(
         f"/{slug}/chat/profile",
@@ -500,7 +489,7 @@ def test_a_picture_is_checked_reencoded_square_and_served_as_an_image_only(app, 
     assert refused.status_code == 200 and "must be a PNG, JPEG, GIF or WebP" in refused.get_data(
         True
     )
-    tech_user = user_named(world.a.tech_email)
+    tech_user = user_by_email(world.a.tech_email)
     with cross_tenant(db.session):
         profile = db.session.scalar(select(ChatProfile).where(ChatProfile.user_id == tech_user.id))
         assert profile.nickname is None and profile.picture is None, "nothing half-saved"
@@ -517,7 +506,7 @@ def test_a_picture_is_checked_reencoded_square_and_served_as_an_image_only(app, 
     assert saved.status_code == 302
     page = tech.get(f"/{slug}/chat/{world.a.channel_id}").get_data(as_text=True)
     link = re.search(r'src="(/[^"]+/chat/pictures/face-[^"]+\.png)"', page).group(1)
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     served = admin.get(link)
     assert served.status_code == 200 and served.mimetype == "image/png"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
@@ -526,9 +515,9 @@ def test_a_picture_is_checked_reencoded_square_and_served_as_an_image_only(app, 
         assert stored.size == (chat.PICTURE_STORED, chat.PICTURE_STORED)
         assert "Comment" not in stored.info
     assert b"secret location" not in served.get_data()
-    other_tenant = signed_in(app, world.b.slug, world.b.admin_email)
+    other_tenant = browser_of(app, world.b.slug, world.b.admin_email)
     assert other_tenant.get(link.replace(f"/{slug}/", f"/{world.b.slug}/")).status_code == 404
-    client_user = signed_in(app, slug, world.a.client_user_email)
+    client_user = browser_of(app, slug, world.a.client_user_email)
     assert client_user.get(link).status_code == 403
     tiny = tech.post(
         f"/{slug}/chat/profile",
@@ -545,13 +534,13 @@ def test_a_picture_is_checked_reencoded_square_and_served_as_an_image_only(app, 
 
 def test_a_disabled_user_keeps_their_messages_with_their_name(app, world):
     slug = world.a.slug
-    admin_user = user_named(world.a.admin_email)
+    admin_user = user_by_email(world.a.admin_email)
     with cross_tenant(db.session):
         db.session.execute(
             update(User).where(User.id == admin_user.id).values(status=UserStatus.DISABLED)
         )
         db.session.commit()
-    tech = signed_in(app, slug, world.a.tech_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     page = tech.get(f"/{slug}/chat/{world.a.channel_id}").get_data(as_text=True)
     assert "Alpha Admin" in page and "welcome" in page
     with cross_tenant(db.session), pytest.raises(IntegrityError):
@@ -562,7 +551,7 @@ def test_a_disabled_user_keeps_their_messages_with_their_name(app, world):
 
 def test_the_home_page_shows_the_chat_panel_and_posts_from_it(app, world):
     slug = world.a.slug
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     home = admin.get(f"/{slug}/?chat={world.a.channel_id}")
     text = home.get_data(as_text=True)
     assert 'id="home-chat"' in text and "Alpha Team" in text and "<strong>welcome</strong>" in text
@@ -595,13 +584,13 @@ def test_a_new_tenant_has_its_everyone_channel_and_new_staff_join_it(app):
 
 def test_a_channel_opens_with_its_latest_page_and_older_ones_by_link(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin_user = user_named(world.a.admin_email)
+    admin_user = user_by_email(world.a.admin_email)
     with bound_to(db.session, world.a.tenant_id):
         channel = db.session.get(ChatChannel, channel_id)
         for number in range(chat.PAGE + 5):
             chat.post(channel, f"note {number}", actor=acting(admin_user))
         db.session.commit()
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     page = admin.get(f"/{slug}/chat/{channel_id}").get_data(as_text=True)
     assert f"note {chat.PAGE + 4}" in page and "note 4<" not in page and "welcome" not in page
     older = re.search(r'href="([^"]+\?before=\d+)"', page).group(1).replace("&amp;", "&")
@@ -664,8 +653,8 @@ def test_any_text_renders_to_the_allow_list_only(body):
 
 def test_hostile_messages_reach_pages_and_updates_escaped_and_sanitised(app, world):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin = signed_in(app, slug, world.a.admin_email)
-    tech = signed_in(app, slug, world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     cursor = updates(tech, slug, channel_id, after=0).json["after"]
     token = csrf_token(admin.get(f"/{slug}/chat/{channel_id}"))
     # Two by two: ten posts in five seconds is the rate limit.
@@ -704,7 +693,7 @@ def test_hostile_messages_reach_pages_and_updates_escaped_and_sanitised(app, wor
 @pytest.mark.parametrize("value", ["-1", "²", "99999999999999999999", "1e3", "", "0x10", "١٢"])
 def test_hostile_numbers_in_the_query_string_are_ignored_never_a_500(app, world, value):
     slug, channel_id = world.a.slug, world.a.channel_id
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     for url in (
         f"/{slug}/chat/updates?channel={value}&after={value}",
         f"/{slug}/chat/updates?channel={channel_id}&after={value}",

@@ -28,20 +28,8 @@ from portal.sealing import Unsealable, reseal, seal, unseal
 from portal.services import authority, roles
 from portal.services.tenants import create_staff_user, create_tenant
 from portal.tenancy import bound_to, cross_tenant
-from tests.conftest import PASSWORD, acting, csrf_token, login
+from tests.conftest import PASSWORD, acting, browser_of, csrf_token, login, user_by_email
 from tests.test_cli import run
-
-
-def signed_in(app, slug: str, email: str):
-    browser = app.test_client()
-    assert login(browser, slug, email).status_code == 302
-    return browser
-
-
-def user_named(email: str) -> User:
-    db.session.expire_all()
-    with cross_tenant(db.session):
-        return db.session.scalar(select(User).where(User.email == email))
 
 
 def code_at(secret: str, steps_ahead: int = 0) -> str:
@@ -51,7 +39,7 @@ def code_at(secret: str, steps_ahead: int = 0) -> str:
 
 def turn_on(app, world, email: str) -> tuple[str, list[str]]:
     """Turn two-factor on for ``email`` through the pages: (secret, recovery codes)."""
-    browser = signed_in(app, world.a.slug, email)
+    browser = browser_of(app, world.a.slug, email)
     page = browser.get(f"/{world.a.slug}/two-factor/setup")
     text = page.get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', text).group(1).replace(" ", "")
@@ -61,7 +49,7 @@ def turn_on(app, world, email: str) -> tuple[str, list[str]]:
         data={"csrf_token": csrf_token(page), "code": "000000"},
     )
     assert "This code does not match" in wrong.get_data(as_text=True)
-    assert user_named(email).totp_secret is None
+    assert user_by_email(email).totp_secret is None
     done = browser.post(
         f"/{world.a.slug}/two-factor/setup",
         data={"csrf_token": csrf_token(page), "code": code_at(secret)},
@@ -73,7 +61,7 @@ def turn_on(app, world, email: str) -> tuple[str, list[str]]:
 
 def test_an_app_is_turned_on_with_a_first_code_and_its_secret_is_sealed(app, world):
     secret, _codes = turn_on(app, world, world.a.admin_email)
-    user = user_named(world.a.admin_email)
+    user = user_by_email(world.a.admin_email)
     assert user.totp_secret != secret and secret not in user.totp_secret
     assert unseal(user.totp_secret) == secret
     with cross_tenant(db.session):
@@ -185,12 +173,12 @@ def test_new_recovery_codes_void_the_old_and_turning_off_asks_the_password(app, 
         f"/{slug}/two-factor/disable",
         data={"off-csrf_token": csrf_token(status), "off-password": "not it"},
     )
-    assert off.status_code == 400 and user_named(world.a.admin_email).totp_secret is not None
+    assert off.status_code == 400 and user_by_email(world.a.admin_email).totp_secret is not None
     browser.post(
         f"/{slug}/two-factor/disable",
         data={"off-csrf_token": csrf_token(status), "off-password": PASSWORD},
     )
-    assert user_named(world.a.admin_email).totp_secret is None
+    assert user_by_email(world.a.admin_email).totp_secret is None
     assert login(app.test_client(), slug, world.a.admin_email).location.endswith(f"/{slug}/")
 
 
@@ -238,7 +226,7 @@ def test_a_sealed_secret_opens_after_a_key_rotation_and_not_when_tampered(app):
 
 def test_a_role_that_requires_it_sends_its_users_to_set_it_up_first(app, world):
     slug = world.a.slug
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     page = admin.get(f"/{slug}/admin/two-factor")
     with cross_tenant(db.session):
         technician = db.session.scalar(select(Role).where(Role.id == world.a.role_id))
@@ -251,7 +239,7 @@ def test_a_role_that_requires_it_sends_its_users_to_set_it_up_first(app, world):
         data={"csrf_token": csrf_token(page), "required": [str(technician.id)]},
     )
     assert saved.status_code == 302
-    tech = signed_in(app, slug, world.a.tech_email)
+    tech = browser_of(app, slug, world.a.tech_email)
     for url in (f"/{slug}/", f"/{slug}/clients/", f"/{slug}/chat/", f"/{slug}/two-factor"):
         response = tech.get(url)
         assert response.status_code == 302 and response.location.endswith("/two-factor/setup")
@@ -308,8 +296,8 @@ def test_a_new_tenants_administrators_must_use_a_second_factor(app):
 def test_an_administrator_resets_a_lost_second_factor_and_the_user_is_told(app, world):
     turn_on(app, world, world.a.tech_email)
     slug = world.a.slug
-    tech = user_named(world.a.tech_email)
-    admin = signed_in(app, slug, world.a.admin_email)
+    tech = user_by_email(world.a.tech_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     users_page = admin.get(f"/{slug}/admin/users").get_data(as_text=True)
     assert f"/admin/users/{tech.id}/two-factor/reset" in users_page
     confirm = admin.get(f"/{slug}/admin/users/{tech.id}/two-factor/reset")
@@ -318,15 +306,15 @@ def test_an_administrator_resets_a_lost_second_factor_and_the_user_is_told(app, 
         f"/{slug}/admin/users/{tech.id}/two-factor/reset", data={"csrf_token": csrf_token(confirm)}
     )
     assert done.status_code == 302
-    assert user_named(world.a.tech_email).totp_secret is None
+    assert user_by_email(world.a.tech_email).totp_secret is None
     with cross_tenant(db.session):
         mail = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "two_factor_reset"))
         codes = db.session.scalars(
             select(RecoveryCode).where(RecoveryCode.user_id == tech.id)
         ).all()
     assert mail is not None and mail.to_address == world.a.tech_email and codes == []
-    technician = signed_in(app, slug, world.a.tech_email)
-    admin_id = user_named(world.a.admin_email).id
+    technician = browser_of(app, slug, world.a.tech_email)
+    admin_id = user_by_email(world.a.admin_email).id
     assert technician.get(f"/{slug}/admin/users/{admin_id}/two-factor/reset").status_code == 403
 
 
@@ -346,7 +334,7 @@ def test_a_sensitive_change_asks_the_password_again_after_ten_minutes_and_keeps_
     app, world
 ):
     slug = world.a.slug
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     page = admin.get(f"/{slug}/admin/settings")
     token = csrf_token(page)
     age_the_sign_in(11)
@@ -402,7 +390,7 @@ def test_a_sensitive_change_asks_the_password_again_after_ten_minutes_and_keeps_
 )
 def test_every_sensitive_action_asks_again_after_ten_minutes(app, world, path):
     slug = world.a.slug
-    admin = signed_in(app, slug, world.a.admin_email)
+    admin = browser_of(app, slug, world.a.admin_email)
     token = csrf_token(admin.get(f"/{slug}/admin/users"))
     age_the_sign_in(11)
     url = f"/{slug}" + path.format(contact_id=world.a.other_contact_id)
