@@ -46,7 +46,6 @@ def upgrade():
     sa.Column('nickname_key', sa.String(length=30), nullable=True),
     sa.Column('picture', sa.String(length=100), nullable=True),
     sa.Column('newest_first', sa.Boolean(), nullable=False),
-    sa.Column('home_channel_id', sa.Integer(), nullable=True),
     sa.Column('seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('active_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),

@@ -208,8 +208,6 @@ class ChatProfile(TenantScoped, db.Model):
     picture: Mapped[str | None] = mapped_column(String(100))
     #: Read with the newest message on top (the seed's version 3.15.01.1B).
     newest_first: Mapped[bool] = mapped_column(default=False)
-    #: The channel the home page's chat panel shows.
-    home_channel_id: Mapped[int | None]
     #: The last heartbeat of one of their open pages.
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last heartbeat that reported them typing, clicking or scrolling.

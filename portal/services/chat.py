@@ -970,10 +970,6 @@ def check_picture(data: bytes) -> bytes:
     return output.getvalue()
 
 
-def set_home_channel(user: User, channel: ChatChannel) -> None:
-    profile_of(user).home_channel_id = channel.id
-
-
 #: Messages the home page's chat panel shows.
 PANEL_MESSAGES = 5
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pyotp
 import segno
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -101,9 +101,14 @@ def enable(user: User, secret: str, code: str, *, actor: Actor, now=None) -> lis
     return codes
 
 
-def disable(user: User, *, actor: Actor) -> None:
+def _forget(user: User) -> None:
+    """``user`` has no second factor any more: neither the app nor recovery codes."""
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
+def disable(user: User, *, actor: Actor) -> None:
+    _forget(user)
     audit.record("auth.totp_disabled", actor=actor, client_id=user.client_id)
 
 
@@ -178,12 +183,11 @@ def use_recovery_code(user: User, code: str, *, actor: Actor, now=None) -> bool:
 
 
 def remaining(user: User) -> int:
-    return len(
-        db.session.scalars(
-            select(RecoveryCode.id).where(
-                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-            )
-        ).all()
+    """How many of ``user``'s recovery codes still work."""
+    return db.session.scalar(
+        select(func.count(RecoveryCode.id)).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+        )
     )
 
 
@@ -193,8 +197,7 @@ def reset(user: User, *, actor: Actor) -> None:
     sets up a new one at their next sign-in if their role asks for one; they are told
     by mail, and the reset is recorded."""
     authority.check_user(actor.user, user)
-    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    _forget(user)
     audit.record("auth.totp_reset", actor=actor, client_id=user.client_id, user_id=user.id)
     outbox.queue_from_templates(
         actor.tenant,
