@@ -42,6 +42,7 @@ from portal.models.request import (
 )
 from portal.models.tenant import Branch, Tenant
 from portal.models.user import (
+    Passkey,
     RecoveryCode,
     Role,
     RolePermission,
@@ -89,6 +90,7 @@ __all__ = [
     "RequestMessage",
     "RequestState",
     "SupportRequest",
+    "Passkey",
     "RecoveryCode",
     "Role",
     "RolePermission",

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -167,7 +168,7 @@ class User(TenantScoped, db.Model):
 
     @property
     def has_second_factor(self) -> bool:
-        return self.totp_secret is not None
+        return self.totp_secret is not None or bool(self.passkeys)
 
     @property
     def must_enrol(self) -> bool:
@@ -189,6 +190,12 @@ class User(TenantScoped, db.Model):
     contact: Mapped["Contact | None"] = relationship(  # noqa: F821
         primaryjoin="and_(Contact.id == foreign(User.contact_id),"
         " Contact.tenant_id == User.tenant_id)",
+    )
+    passkeys: Mapped[list["Passkey"]] = relationship(
+        primaryjoin="and_(Passkey.user_id == User.id, Passkey.tenant_id == User.tenant_id)",
+        foreign_keys="[Passkey.user_id, Passkey.tenant_id]",
+        order_by="Passkey.id",
+        viewonly=True,
     )
 
     # Flask-Login protocol
@@ -257,8 +264,9 @@ class UserSession(TenantScoped, db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     #: Browser description, for the user's list of sessions.
     user_agent: Mapped[str | None] = mapped_column(String(255))
-    #: How the user proved who they are: ``password``, ``password+totp`` or
-    #: ``password+recovery`` (a recovery code instead of the app).
+    #: How the user proved who they are: ``password``, ``password+totp``,
+    #: ``password+recovery`` (a recovery code instead of the app), ``password+passkey``
+    #: or ``passkey`` (a passkey alone, which checked the user on the device).
     method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
     #: When the user last gave their password or a code in this session (at sign-in, or
     #: again before a sensitive action): such actions ask again after ``REAUTH_AFTER``.
@@ -293,3 +301,38 @@ class RecoveryCode(TenantScoped, db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When it was made (a new set replaces the old one).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Passkey(TenantScoped, db.Model):
+    """A WebAuthn credential of a user: a second factor after the password, or a sign-in
+    on its own (the device checked the user with a PIN or a fingerprint)."""
+
+    __tablename__ = "passkey"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["user_account.tenant_id", "user_account.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_passkey_user", "tenant_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whose key it is.
+    user_id: Mapped[int]
+    #: The authenticator's credential id, as it sends it back at each sign-in; unique
+    #: across tenants, since every tenant shares one relying party (the portal's host).
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(1023), unique=True)
+    #: The credential's public key (COSE), which checks each signature.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The authenticator's signature counter: one that goes back betrays a cloned key
+    #: (many passkeys keep it at 0, which says nothing).
+    sign_count: Mapped[int] = mapped_column(default=0)
+    #: The name the user gave it ("Work laptop"), to tell their keys apart.
+    name: Mapped[str] = mapped_column(String(80))
+    #: How the browser may reach it (``internal``, ``usb``, ``hybrid``…), comma-separated.
+    transports: Mapped[str] = mapped_column(String(120), default="")
+    #: When it was registered.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When it last signed in.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
