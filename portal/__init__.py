@@ -91,7 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.access.views import bp as access_bp
     from portal.account.views import bp as account_bp
     from portal.admin import bp as admin_bp
-    from portal.auth import two_factor  # noqa: F401 - pages of the auth blueprint
+    from portal.auth import passkeys, two_factor  # noqa: F401 - pages of the auth blueprint
     from portal.auth.views import bp as auth_bp
     from portal.brand.views import bp as brand_bp
     from portal.chat.views import bp as chat_bp

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from portal.extensions import db
-from portal.models import AuditEvent
+from portal.models import AuditEvent, Passkey
 from portal.permissions import CATALOGUE, SIGNED_IN, is_public, required_permission
 from portal.tenancy import bound_to
 from portal.web.routing import IdConverter
 from tests.conftest import PASSWORD, TenantWorld, csrf_token, login
+from tests.soft_authenticator import SoftAuthenticator, options_of
 
 #: The only pages open to anonymous visitors. Adding one is a decision: add it here.
 PUBLIC_ENDPOINTS = {
@@ -29,6 +30,8 @@ PUBLIC_ENDPOINTS = {
     "main.health",
     "auth.login",
     "auth.second_factor",  # the code after the password, before any session
+    "auth.second_factor_passkey",  # or a passkey, after the password
+    "auth.passkey_sign_in",  # a passkey instead of the password
     "auth.set_password",
     "auth.choose_password",
     "auth.renew_link",
@@ -100,6 +103,7 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "file_id": world.file_id,
         "channel_id": world.channel_id,
         "message_id": world.message_id,
+        "passkey_id": PASSKEY_IDS[world.tenant_id],
     }
 
 
@@ -118,6 +122,7 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "file_id": world.other_file_id,
         "channel_id": world.channel_id,  # no client user may reach the chat at all
         "message_id": world.message_id,
+        "passkey_id": PASSKEY_IDS[world.tenant_id],  # the administrator's
     }
 
 
@@ -142,9 +147,45 @@ class Visitor:
         return self.client.open(url, method=method, data={"csrf_token": self.token})
 
 
+#: In these sweeps each tenant's administrator has a passkey, whose pages take its id:
+#: its id by tenant, and the device that holds it by the administrator's email.
+PASSKEY_IDS: dict[int, int] = {}
+DEVICES: dict[str, SoftAuthenticator] = {}
+
+
+@pytest.fixture(autouse=True)
+def administrators_passkeys(request):
+    PASSKEY_IDS.clear()
+    DEVICES.clear()
+    if "world" not in request.fixturenames:
+        return
+    for world in (request.getfixturevalue("world").a, request.getfixturevalue("world").b):
+        device = DEVICES[world.admin_email] = SoftAuthenticator()
+        with bound_to(db.session, world.tenant_id):
+            passkey = Passkey(
+                user_id=world.admin_id,
+                credential_id=device.credential_id,
+                public_key=device.public_key(),
+                name="Sweep key",
+            )
+            db.session.add(passkey)
+            db.session.commit()
+            PASSKEY_IDS[world.tenant_id] = passkey.id
+
+
 def visitor(app, slug: str, login_name: str, password: str = PASSWORD) -> Visitor:
+    """Signed in as ``login_name``, with their passkey after the password if they have one."""
     client = app.test_client()
-    assert login(client, slug, login_name, password).status_code == 302
+    response = login(client, slug, login_name, password)
+    assert response.status_code == 302
+    if response.location.endswith("/login/code"):
+        page = client.get(response.location)
+        answer = DEVICES[login_name].get(options_of(page))
+        response = client.post(
+            f"/{slug}/login/code/passkey",
+            data={"passkey-csrf_token": csrf_token(page), "passkey-response": answer},
+        )
+        assert response.status_code == 302 and not response.location.endswith("/login/code")
     return Visitor(client, csrf_token(client.get(f"/{slug}/logout")))
 
 

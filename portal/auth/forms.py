@@ -2,6 +2,7 @@ from wtforms import HiddenField, PasswordField, SelectField, StringField, Submit
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from portal.i18n import lazy_gettext as _l
+from portal.services.passkeys import MAX_RESPONSE, NAME_LENGTH
 from portal.services.users import MIN_PASSWORD_LENGTH
 from portal.web.forms import PortalForm
 from portal.web.languages import locale_choices
@@ -144,3 +145,35 @@ class PasswordCheckForm(PortalForm):
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Confirm"))
+
+
+class PasskeyForm(PortalForm):
+    """A new passkey: its name, then what the browser answered when it made it."""
+
+    name = StringField(
+        _l("Name of this passkey"),
+        validators=[InputRequired(_l("Give this passkey a name.")), Length(max=NAME_LENGTH)],
+        description=_l("The device it is on, to tell your passkeys apart: “Work laptop”, “Phone”."),
+        render_kw={"autocomplete": "off"},
+    )
+    response = HiddenField(validators=[Length(max=MAX_RESPONSE)])
+    submit = SubmitField(_l("Create the passkey"))
+
+
+class PasskeyNameForm(PortalForm):
+    name = StringField(
+        _l("Name of this passkey"),
+        validators=[InputRequired(_l("Give this passkey a name.")), Length(max=NAME_LENGTH)],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class PasskeyRemoveForm(PortalForm):
+    submit = SubmitField(_l("Remove this passkey"))
+
+
+class PasskeyAnswerForm(PortalForm):
+    """What the browser's passkey answered, to sign in."""
+
+    response = HiddenField(validators=[Length(max=MAX_RESPONSE)])
+    submit = SubmitField(_l("Sign in with a passkey"))

@@ -6,7 +6,13 @@ import time
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from portal.auth.forms import PasswordCheckForm, SecondFactorForm, TotpSetupForm
+from portal.auth import ceremonies
+from portal.auth.forms import (
+    PasskeyAnswerForm,
+    PasswordCheckForm,
+    SecondFactorForm,
+    TotpSetupForm,
+)
 from portal.auth.views import PENDING, bp, failed_attempt, safe_next
 from portal.extensions import db, limiter
 from portal.i18n import gettext as _
@@ -68,8 +74,19 @@ def second_factor():
                     "info",
                 )
             return redirect(safe_next(next_page) or url_for("main.home"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/second_factor.html", form=form, error=error), status
+    return second_factor_page(user, form, error, 400 if request.method == "POST" else 200)
+
+
+def second_factor_page(user: User, form=None, error=None, status: int = 200):
+    """The page asking for the second factor: a code, or one of the user's passkeys."""
+    return render_template(
+        "auth/second_factor.html",
+        user=user,
+        form=form or SecondFactorForm(formdata=None),
+        error=error,
+        passkey_answer=PasskeyAnswerForm(prefix="passkey", formdata=None),
+        passkey_options=ceremonies.offer("second_factor", user),
+    ), status
 
 
 @bp.route("/two-factor")
@@ -83,6 +100,7 @@ def status_page(user: User, form=None, off_form=None, status: int = 200):
     return render_template(
         "auth/two_factor.html",
         user=user,
+        passkeys_available=ceremonies.relying_party() is not None,
         left=two_factor.remaining(user) if user.has_second_factor else 0,
         form=form or PasswordCheckForm(),
         off_form=off_form or PasswordCheckForm(prefix="off"),
@@ -95,7 +113,7 @@ def status_page(user: User, form=None, off_form=None, status: int = 200):
 def two_factor_setup():
     actor = current_actor()
     user = actor.user
-    if user.has_second_factor:
+    if user.has_authenticator_app:
         return redirect(url_for("auth.two_factor_status"))
     if request.method == "GET" or not isinstance(session.get(SETUP), str):
         session[SETUP] = two_factor.new_secret()
@@ -108,8 +126,10 @@ def two_factor_setup():
             form.code.errors = [*form.code.errors, str(refusal.message)]
         else:
             session.pop(SETUP, None)
-            flash(_("Two-factor sign-in is on."), "success")
-            return render_template("auth/recovery_codes.html", codes=codes)
+            flash(_("Your authenticator app is set up."), "success")
+            if codes:
+                return render_template("auth/recovery_codes.html", codes=codes)
+            return redirect(url_for("auth.two_factor_status"))
     uri = two_factor.provisioning_uri(user, secret, g.tenant.name)
     return render_template(
         "auth/two_factor_setup.html",
@@ -147,12 +167,12 @@ def recovery_codes():
 def two_factor_disable():
     actor = current_actor()
     form = PasswordCheckForm(prefix="off")
-    if not actor.user.has_second_factor:
+    if not actor.user.has_authenticator_app:
         return redirect(url_for("auth.two_factor_status"))
     if not password_checked(form):
         return status_page(actor.user, off_form=form, status=400)
     two_factor.disable(actor.user, actor=actor)
-    flash(_("Two-factor sign-in is off."), "success")
+    flash(_("Your authenticator app is turned off."), "success")
     return redirect(url_for("auth.two_factor_status"))
 
 

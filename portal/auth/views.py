@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user
 
+from portal.auth import ceremonies
 from portal.auth.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -28,6 +29,7 @@ from portal.auth.forms import (
     LanguageForm,
     LoginForm,
     LogoutForm,
+    PasskeyAnswerForm,
     RenewLinkForm,
     SetPasswordForm,
 )
@@ -107,7 +109,13 @@ def login():
                 return redirect(url_for("auth.second_factor"))
             sign_in(user, request.user_agent.string)
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
-    return render_template("auth/login.html", form=form, error=error)
+    return render_template(
+        "auth/login.html",
+        form=form,
+        error=error,
+        passkey_answer=PasskeyAnswerForm(formdata=None),
+        passkey_options=ceremonies.offer("sign_in"),
+    )
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -167,6 +167,10 @@ class User(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
+    def has_authenticator_app(self) -> bool:
+        return self.totp_secret is not None
+
+    @property
     def has_second_factor(self) -> bool:
         return self.totp_secret is not None or bool(self.passkeys)
 
@@ -336,3 +340,8 @@ class Passkey(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When it last signed in.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(
+        primaryjoin="and_(User.id == foreign(Passkey.user_id),"
+        " User.tenant_id == Passkey.tenant_id)",
+    )

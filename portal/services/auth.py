@@ -16,7 +16,7 @@ from portal.i18n import gettext as _
 from portal.mail import notices
 from portal.models import User, UserStatus
 from portal.network import address_allowed
-from portal.services import audit, chat, sessions, two_factor
+from portal.services import audit, chat, passkeys, sessions, two_factor
 from portal.services.actor import Actor
 
 
@@ -114,19 +114,67 @@ def second_factor(user: User, code: str, *, actor: Actor) -> str:
         elif two_factor.use_recovery_code(user, code, actor=actor):
             method = "password+recovery"
     if method is None:
-        audit.record_refusal(
-            "auth.login_failed",
-            actor=actor,
-            client_id=user.client_id,
-            login=user.email,
-            user_id=user.id,
-            reason="code",
-        )
+        _refuse(user, "code", actor=actor)
         raise SignInRefused(_("This code is not right, or it was used already."))
+    _signed_in(user, method, actor=actor)
+    return method
+
+
+def second_factor_passkey(
+    user: User, response: str, challenge: bytes | None, party, *, actor: Actor
+) -> str:
+    """Finish the sign-in of ``user``, whose password was right, with one of their
+    passkeys' answer to ``challenge``; else ``SignInRefused`` (recorded)."""
+    check_network(user, actor=actor)
+    try:
+        if challenge is None or user.status is not UserStatus.ACTIVE:
+            raise passkeys.PasskeyRefused(_("This passkey was not accepted."))
+        passkeys.authenticate(response, challenge, party, user=user)
+    except passkeys.PasskeyRefused as refusal:
+        _refuse(user, "passkey", actor=actor)
+        raise SignInRefused(_("This passkey was not accepted. Try again.")) from refusal
+    _signed_in(user, "password+passkey", actor=actor)
+    return "password+passkey"
+
+
+def passkey_sign_in(response: str, challenge: bytes | None, party, *, actor: Actor) -> User:
+    """The active user whose passkey signed ``challenge`` after checking its user on the
+    device (a PIN, a fingerprint): a sign-in without password. Else ``SignInRefused``
+    (recorded)."""
+    try:
+        if challenge is None:
+            raise passkeys.PasskeyRefused(_("This passkey was not accepted."))
+        user = passkeys.authenticate(response, challenge, party).user
+    except passkeys.PasskeyRefused:
+        audit.record_refusal("auth.login_failed", actor=actor, login="", reason="passkey")
+        raise SignInRefused(_passkey_refused()) from None
+    if user.status is not UserStatus.ACTIVE:
+        _refuse(user, user.status.value, actor=actor)
+        raise SignInRefused(_passkey_refused())
+    check_network(user, actor=actor)
+    _signed_in(user, "passkey", actor=actor)
+    return user
+
+
+def _passkey_refused() -> str:
+    return _("This passkey was not accepted. Try again, or sign in with your password.")
+
+
+def _refuse(user: User, reason: str, *, actor: Actor) -> None:
+    audit.record_refusal(
+        "auth.login_failed",
+        actor=actor,
+        client_id=user.client_id,
+        login=user.email,
+        user_id=user.id,
+        reason=reason,
+    )
+
+
+def _signed_in(user: User, method: str, *, actor: Actor) -> None:
     audit.record(
         "auth.login", actor=actor.signed_in_as(user), client_id=user.client_id, method=method
     )
-    return method
 
 
 def sign_out(*, actor: Actor) -> None:
@@ -140,10 +188,7 @@ def reauthenticate(secret: str, *, actor: Actor) -> None:
     """The signed-in user gives their password, or a code of their app, again before a
     sensitive action; else ``SignInRefused`` (recorded)."""
     user = actor.user
-    if not (
-        user.check_password(secret)
-        or (user.has_second_factor and two_factor.check_code(user, secret))
-    ):
+    if not (user.check_password(secret) or two_factor.check_code(user, secret)):
         audit.record_refusal(
             "auth.reauth_failed", actor=actor, client_id=user.client_id, user_id=user.id
         )

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.mail import outbox
-from portal.models import RecoveryCode, User
+from portal.models import Passkey, RecoveryCode, User
 from portal.models.base import utcnow
 from portal.sealing import seal, unseal
 from portal.services import audit, authority, languages
@@ -73,9 +73,9 @@ def normalise_recovery(code: str) -> str:
     return "".join(c for c in (code or "").upper() if c.isalnum())
 
 
-def _new_codes(user: User, now: datetime) -> list[str]:
+def new_recovery_codes(user: User, now: datetime) -> list[str]:
     """Replace ``user``'s recovery codes with new ones, returned once, as shown."""
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    forget_recovery_codes(user)
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
@@ -86,35 +86,41 @@ def _new_codes(user: User, now: datetime) -> list[str]:
 
 def enable(user: User, secret: str, code: str, *, actor: Actor, now=None) -> list[str]:
     """Turn on the app whose ``secret`` the user scanned, once they typed its current
-    code; returns their recovery codes, to show once."""
+    code; when it is their first second factor, returns their recovery codes, to show
+    once."""
     now = now or utcnow()
     step = _matching_step(secret, code, now)
     if step is None:
         raise TwoFactorRefused(
             _l("This code does not match: check the app's clock, and type the code it shows now.")
         )
+    codes = None if user.has_second_factor else new_recovery_codes(user, now)
     user.totp_secret = seal(secret)
     user.totp_enabled_at = now
     user.totp_last_step = step
-    codes = _new_codes(user, now)
     audit.record("auth.totp_enabled", actor=actor, client_id=user.client_id)
     return codes
 
 
-def _forget(user: User) -> None:
-    """``user`` has no second factor any more: neither the app nor recovery codes."""
-    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+def forget_recovery_codes(user: User) -> None:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
+def _forget_app(user: User) -> None:
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+
+
 def disable(user: User, *, actor: Actor) -> None:
-    _forget(user)
+    """Turn off the authenticator app; the recovery codes go with the last second factor."""
+    _forget_app(user)
+    if not user.has_second_factor:
+        forget_recovery_codes(user)
     audit.record("auth.totp_disabled", actor=actor, client_id=user.client_id)
 
 
 def regenerate(user: User, *, actor: Actor, now=None) -> list[str]:
     """New recovery codes; the old ones stop working."""
-    codes = _new_codes(user, now or utcnow())
+    codes = new_recovery_codes(user, now or utcnow())
     audit.record("auth.recovery_codes_renewed", actor=actor, client_id=user.client_id)
     return codes
 
@@ -122,6 +128,8 @@ def regenerate(user: User, *, actor: Actor, now=None) -> list[str]:
 def check_code(user: User, code: str, now=None) -> bool:
     """Whether ``code`` is the app's, and not used before: a code works once, and none
     of an earlier step works after it."""
+    if not user.has_authenticator_app:
+        return False
     now = now or utcnow()
     step = _matching_step(unseal(user.totp_secret), code, now)
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
@@ -192,12 +200,15 @@ def remaining(user: User) -> int:
 
 
 def reset(user: User, *, actor: Actor) -> None:
-    """An administrator removes ``user``'s second factor (a lost phone): refused
+    """An administrator removes ``user``'s second factors (a lost phone): refused
     (``authority.Refused``) when the user holds permissions the actor lacks. The user
     sets up a new one at their next sign-in if their role asks for one; they are told
     by mail, and the reset is recorded."""
     authority.check_user(actor.user, user)
-    _forget(user)
+    _forget_app(user)
+    forget_recovery_codes(user)
+    db.session.execute(delete(Passkey).where(Passkey.user_id == user.id))
+    db.session.expire(user, ["passkeys"])
     audit.record("auth.totp_reset", actor=actor, client_id=user.client_id, user_id=user.id)
     outbox.queue_from_templates(
         actor.tenant,

@@ -102,7 +102,7 @@ def ask_again():
 
 
 #: What a user whose role asks for a second factor may open before they have one.
-WHILE_ENROLLING = frozenset({"auth.two_factor_setup", "auth.logout"})
+WHILE_ENROLLING = frozenset({"auth.two_factor_setup", "auth.passkey_new", "auth.logout"})
 
 
 def current_actor() -> Actor:

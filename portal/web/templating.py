@@ -79,6 +79,8 @@ def sign_in_method(method: str) -> str:
         "password": gettext("Password"),
         "password+totp": gettext("Password and authenticator app"),
         "password+recovery": gettext("Password and recovery code"),
+        "password+passkey": gettext("Password and passkey"),
+        "passkey": gettext("Passkey"),
     }.get(method, method)
 
 

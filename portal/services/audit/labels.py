@@ -77,6 +77,9 @@ ACTIONS = {
     "auth.recovery_codes_renewed": _l("New recovery codes made"),
     "auth.recovery_code_used": _l("Recovery code used to sign in"),
     "auth.totp_reset": _l("Two-factor sign-in reset by an administrator"),
+    "auth.passkey_added": _l("Passkey added"),
+    "auth.passkey_renamed": _l("Passkey renamed"),
+    "auth.passkey_removed": _l("Passkey removed"),
     "auth.reauth_failed": _l("Wrong password given again before a sensitive change"),
     "role.two_factor_changed": _l("Two-factor requirement of a role changed"),
 }
@@ -173,6 +176,7 @@ REFUSAL_REASONS = {
     "invited": _l("No password chosen yet"),
     "disabled": _l("Access disabled"),
     "code": _l("Wrong or reused two-factor code"),
+    "passkey": _l("Passkey not accepted"),
 }
 
 
