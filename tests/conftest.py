@@ -27,6 +27,7 @@ from portal.models import (
     CreditAccountClient,
     EntryKind,
     LedgerEntry,
+    Passkey,
     RequestAttachment,
     RequestCounter,
     RequestKind,
@@ -47,6 +48,7 @@ from portal.services.actor import Actor
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.storage import storage
 from portal.tenancy import bound_to, cross_tenant
+from tests.soft_authenticator import SoftAuthenticator
 from tests.throwaway import throwaway_database
 
 PASSWORD = "correct horse battery"
@@ -560,3 +562,30 @@ def signed_in(client):
         return client
 
     return sign_in
+
+
+#: In these sweeps each tenant's administrator has a passkey, whose pages take its id:
+#: its id by tenant, and the device that holds it by the administrator's email.
+PASSKEY_IDS: dict[int, int] = {}
+DEVICES: dict[str, SoftAuthenticator] = {}
+
+
+@pytest.fixture
+def administrators_passkeys(request):
+    """For the route sweeps (which sign in with ``tests.test_routes.visitor``)."""
+    PASSKEY_IDS.clear()
+    DEVICES.clear()
+    if "world" not in request.fixturenames:
+        return
+    for world in (request.getfixturevalue("world").a, request.getfixturevalue("world").b):
+        device = DEVICES[world.admin_email] = SoftAuthenticator()
+        with bound_to(db.session, world.tenant_id):
+            passkey = Passkey(
+                user_id=world.admin_id,
+                credential_id=device.credential_id,
+                public_key=device.public_key(),
+                name="Sweep key",
+            )
+            db.session.add(passkey)
+            db.session.commit()
+            PASSKEY_IDS[world.tenant_id] = passkey.id

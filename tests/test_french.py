@@ -131,6 +131,7 @@ def prefer(world, email: str, locale: str) -> None:
         db.session.commit()
 
 
+@pytest.mark.usefixtures("administrators_passkeys")
 @pytest.mark.parametrize("locale", FRENCH)
 def test_every_page_reads_in_french_for_every_kind_of_user(app, world, locale):
     """Signed in as staff and as a client's contact, and signed out with a French

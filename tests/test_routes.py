@@ -17,12 +17,14 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
 from portal.extensions import db
-from portal.models import AuditEvent, Passkey
+from portal.models import AuditEvent
 from portal.permissions import CATALOGUE, SIGNED_IN, is_public, required_permission
 from portal.tenancy import bound_to
 from portal.web.routing import IdConverter
-from tests.conftest import PASSWORD, TenantWorld, csrf_token, login
-from tests.soft_authenticator import SoftAuthenticator, options_of
+from tests.conftest import DEVICES, PASSKEY_IDS, PASSWORD, TenantWorld, csrf_token, login
+from tests.soft_authenticator import options_of
+
+pytestmark = pytest.mark.usefixtures("administrators_passkeys")
 
 #: The only pages open to anonymous visitors. Adding one is a decision: add it here.
 PUBLIC_ENDPOINTS = {
@@ -145,32 +147,6 @@ class Visitor:
         if method == "GET":
             return self.client.get(url)
         return self.client.open(url, method=method, data={"csrf_token": self.token})
-
-
-#: In these sweeps each tenant's administrator has a passkey, whose pages take its id:
-#: its id by tenant, and the device that holds it by the administrator's email.
-PASSKEY_IDS: dict[int, int] = {}
-DEVICES: dict[str, SoftAuthenticator] = {}
-
-
-@pytest.fixture(autouse=True)
-def administrators_passkeys(request):
-    PASSKEY_IDS.clear()
-    DEVICES.clear()
-    if "world" not in request.fixturenames:
-        return
-    for world in (request.getfixturevalue("world").a, request.getfixturevalue("world").b):
-        device = DEVICES[world.admin_email] = SoftAuthenticator()
-        with bound_to(db.session, world.tenant_id):
-            passkey = Passkey(
-                user_id=world.admin_id,
-                credential_id=device.credential_id,
-                public_key=device.public_key(),
-                name="Sweep key",
-            )
-            db.session.add(passkey)
-            db.session.commit()
-            PASSKEY_IDS[world.tenant_id] = passkey.id
 
 
 def visitor(app, slug: str, login_name: str, password: str = PASSWORD) -> Visitor:

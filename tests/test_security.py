@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import JSON, String, func, select
@@ -178,6 +179,7 @@ HOSTILE = st.one_of(
 )
 
 
+@pytest.mark.usefixtures("administrators_passkeys")
 def test_random_and_hostile_values_posted_to_every_form_never_give_a_500(app, world):
     """Each form gets hostile values in every field. The answer is never a 500, and a
     refusal (anything but a redirect after success) writes nothing: no audit event, no
@@ -374,6 +376,7 @@ def form_data(fields: list[list], poison: tuple[int, str] | None = None) -> dict
     return data
 
 
+@pytest.mark.usefixtures("administrators_passkeys")
 def test_no_control_character_typed_in_any_field_of_any_form_is_stored_or_breaks_a_mail(app, world):
     """Every field a user types into, on every form of the site, gets a control character
     or line separator in an otherwise acceptable value. Nothing stored then holds one

@@ -4,6 +4,8 @@ true/false, and the statement's CSV gives words beside its codes."""
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from portal.extensions import db
 from portal.models import Client, Contact, CreditAccount, Role, User
 from portal.models.base import utcnow
@@ -61,6 +63,7 @@ def test_the_visible_text_helper_finds_what_it_must():
     assert raw_words(visible_text("<script src='x.js'></script><p>Nonetheless, ok.</p>")) == []
 
 
+@pytest.mark.usefixtures("administrators_passkeys")
 def test_no_page_shows_none_a_permission_key_or_a_boolean(app, world):
     """…nor a heading with a section prefix such as "Clients - "."""
     offenders = {}

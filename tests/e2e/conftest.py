@@ -95,7 +95,8 @@ def live(mailbox, tmp_path_factory):
     logs = tmp_path_factory.mktemp("e2e-logs")
     with throwaway_database(database_server(), "portal_e2e_") as database_url:
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        # A host name, not an address: browsers make passkeys only for a domain.
+        base = f"http://localhost:{port}"
         env = {
             **os.environ,
             "PORTAL_ENV": "production",
