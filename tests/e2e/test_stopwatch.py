@@ -23,7 +23,7 @@ def technician_on(pages, live: str, customer_id: str) -> Page:
     tech.goto(f"{live}/demo/login")
     tech.get_by_label(say("User code or email")).fill("tech@demo.test")
     tech.get_by_label(say("Password"), exact=True).fill(PASSWORD)
-    tech.get_by_role("button", name=say("Sign in")).click()
+    tech.get_by_role("button", name=say("Sign in"), exact=True).click()
     expect(tech.get_by_role("button", name=say("Sign out"))).to_be_visible()
     tech.goto(f"{live}/demo/support/?q={customer_id}")  # one match: straight to the account
     expect(tech.get_by_role("heading", level=1)).to_contain_text(customer_id)

@@ -26,7 +26,7 @@ def sign_in(page: Page, base: str, login: str, *, form: Words, user: Words) -> N
     page.goto(f"{base}/demo/login")
     page.get_by_label(form("User code or email")).fill(login)
     page.get_by_label(form("Password"), exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=form("Sign in")).click()
+    page.get_by_role("button", name=form("Sign in"), exact=True).click()
     expect(page.get_by_role("button", name=user("Sign out"))).to_be_visible()
 
 
@@ -216,7 +216,7 @@ def test_a_contact_outside_their_network_is_refused_with_the_reason(live, mailbo
     elsewhere.goto(f"{live}/demo/login")
     elsewhere.get_by_label(say("User code or email")).fill("hugo@garage-cote.example")
     elsewhere.get_by_label(say("Password"), exact=True).fill(NEW_PASSWORD)
-    elsewhere.get_by_role("button", name=say("Sign in")).click()
+    elsewhere.get_by_role("button", name=say("Sign in"), exact=True).click()
     refusal = elsewhere.get_by_role("alert")
     expect(refusal).to_contain_text(
         say(

@@ -61,7 +61,7 @@ def test_a_passkey_signs_the_technician_in_with_and_without_his_password(live, p
     assert len(credentials["credentials"]) == 1
     assert credentials["credentials"][0]["isResidentCredential"]
     page.get_by_role("link", name=say("I have kept them")).click()
-    expect(page.get_by_role("cell", name="Chromium on the bench")).to_be_visible()
+    expect(page.get_by_role("cell", name="Chromium on the bench", exact=True)).to_be_visible()
     sign_out(page)
 
     # The passkey alone: no login, no password.

@@ -22,13 +22,13 @@ def password_step(page: Page, base: str) -> None:
     page.goto(f"{base}/demo/login")
     page.get_by_label(say("User code or email")).fill("admin@demo.test")
     page.get_by_label(say("Password"), exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=say("Sign in")).click()
+    page.get_by_role("button", name=say("Sign in"), exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(say("Two-factor sign-in"))
 
 
 def give_code(page: Page, code: str) -> None:
     page.get_by_label(say("Code"), exact=True).fill(code)
-    page.get_by_role("button", name=say("Sign in")).click()
+    page.get_by_role("button", name=say("Sign in"), exact=True).click()
 
 
 def sign_out(page: Page) -> None:
@@ -41,7 +41,7 @@ def test_an_authenticator_app_guards_the_administrators_sign_in(live, pages):
     page.goto(f"{live}/demo/login")
     page.get_by_label(say("User code or email")).fill("admin@demo.test")
     page.get_by_label(say("Password"), exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=say("Sign in")).click()
+    page.get_by_role("button", name=say("Sign in"), exact=True).click()
 
     page.get_by_role("link", name=say("Two-factor"), exact=True).click()
     page.get_by_role("link", name=say("Set up an authenticator app")).click()
@@ -95,5 +95,5 @@ def test_an_authenticator_app_guards_the_administrators_sign_in(live, pages):
     sign_out(page)
     page.get_by_label(say("User code or email")).fill("admin@demo.test")
     page.get_by_label(say("Password"), exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=say("Sign in")).click()
+    page.get_by_role("button", name=say("Sign in"), exact=True).click()
     expect(page.get_by_role("button", name=say("Sign out"))).to_be_visible()
