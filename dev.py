@@ -87,7 +87,8 @@ def demo(password: str | None) -> None:
     (ROOT / "instance").mkdir(exist_ok=True)
     run(flask("db", "upgrade"), env)
     run(flask("demo", *(["--password", password] if password else [])), env)
-    print(f"\nOpen http://{HOST}:{PORT}/demo/login  (Ctrl-C stops the server)\n", flush=True)
+    # localhost, not the address: browsers make passkeys only for a host name.
+    print(f"\nOpen http://localhost:{PORT}/demo/login  (Ctrl-C stops the server)\n", flush=True)
     run(flask("run", "--host", HOST, "--port", PORT), env)
 
 

@@ -51,7 +51,7 @@ def from_environment() -> dict:
             for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
             if key.strip()
         ],
-        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://localhost:5000"),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL", default_db)),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "file"),
         "MAIL_FILE_PATH": os.environ.get("MAIL_FILE_PATH", str(INSTANCE_DIR / "mail")),

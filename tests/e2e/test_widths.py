@@ -67,6 +67,8 @@ ONLY_WITH_DATA = {
     "chat.leave": "a channel but Everyone, which nobody leaves and the sweep opens first",
     "auth.second_factor": "a user with two-factor sign-in on (test_stories_two_factor.py)",
     "admin.reset_two_factor": "a user with two-factor sign-in on (the demo's have none)",
+    "auth.passkey_edit": "a passkey (test_stories_passkeys.py makes and removes one)",
+    "auth.passkey_remove": "a passkey (test_stories_passkeys.py makes and removes one)",
 }
 #: Where a route takes a token from a mail, a forged one: the "invalid link" page.
 FORGED_TOKEN = "eyJmb3JlaWduIjp0cnVlfQ.forged.token"
