@@ -291,8 +291,27 @@ def test_portals_served_at_an_address_offer_no_passkey(app, world):
     assert "data-passkey-options" not in browser.get(f"/{world.a.slug}/login").get_data(
         as_text=True
     )
-    page = browser.get(f"/{world.a.slug}/two-factor/passkeys/new").get_data(as_text=True)
-    assert "served under a domain name" in page and "data-passkey-options" not in page
+    page = browser.get(f"/{world.a.slug}/two-factor/passkeys/new")
+    text = page.get_data(as_text=True)
+    assert "served under a domain name" in text and "data-passkey-options" not in text
+    # An answer sent anyway is refused in words, never with an error page.
+    answer = SoftAuthenticator(origin="http://127.0.0.1:5000", rp_id="127.0.0.1")
+    made = browser.post(
+        f"/{world.a.slug}/two-factor/passkeys/new",
+        data={
+            "csrf_token": csrf_token(page),
+            "name": "Key",
+            "response": answer.create({"challenge": "AAAA", "user": {"id": "AAAA"}}),
+        },
+    )
+    assert made.status_code == 400 and "served under a domain name" in made.get_data(as_text=True)
+    anonymous = app.test_client()
+    login_page = anonymous.get(f"/{world.a.slug}/login")
+    refused = anonymous.post(
+        f"/{world.a.slug}/login/passkey",
+        data={"csrf_token": csrf_token(login_page), "response": answer.get({"challenge": "AAAA"})},
+    )
+    assert refused.status_code == 400
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

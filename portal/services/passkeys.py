@@ -148,7 +148,7 @@ def register(
     response: str,
     challenge: bytes,
     name: str,
-    party: RelyingParty,
+    party: RelyingParty | None,
     *,
     actor: Actor,
     now: datetime | None = None,
@@ -157,6 +157,10 @@ def register(
     ``challenge``), under ``name``. When it is their first second factor, returns their
     new recovery codes, to show once."""
     name = clean_name(name)
+    if party is None:
+        raise PasskeyRefused(
+            _l("Passkeys need the portal to be served under a domain name; ask your administrator.")
+        )
     try:
         made = verify_registration_response(
             credential=_read(response),
@@ -227,7 +231,7 @@ def remove(passkey: Passkey, *, actor: Actor) -> None:
 def authenticate(
     response: str,
     challenge: bytes,
-    party: RelyingParty,
+    party: RelyingParty | None,
     *,
     user: User | None = None,
     now: datetime | None = None,
@@ -236,6 +240,8 @@ def authenticate(
     when given, else one whose device checked its user. A counter that did not grow
     (a cloned key) is refused, like a bad signature."""
     refused = PasskeyRefused(_l("This passkey was not accepted."))
+    if party is None:
+        raise refused
     try:
         raw_id = base64url_to_bytes(json.loads(_read(response))["rawId"])
     except (ValueError, TypeError, KeyError, AttributeError) as problem:

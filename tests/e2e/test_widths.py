@@ -121,7 +121,7 @@ def sign_in(page: Page, base: str, login: str) -> None:
     page.goto(f"{base}/{TENANT}/login")
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", PASSWORD)
-    page.locator("main form [type=submit]").click()
+    page.locator("main form [type=submit][name=submit]").click()
     page.locator("form.sign-out").wait_for(state="attached")
 
 
