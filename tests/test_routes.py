@@ -100,6 +100,7 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "file_id": world.file_id,
         "channel_id": world.channel_id,
         "message_id": world.message_id,
+        "export_id": world.export_id,
     }
 
 
@@ -118,6 +119,7 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "file_id": world.other_file_id,
         "channel_id": world.channel_id,  # no client user may reach the chat at all
         "message_id": world.message_id,
+        "export_id": world.other_export_id,  # someone else's, of the other client
     }
 
 
