@@ -2,10 +2,8 @@
 server), migrated with Alembic once per run and emptied after every test."""
 
 import contextvars
-import io
 import os
 import re
-import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -437,12 +435,8 @@ def _exports(client_user, other_client, admin) -> dict:
         )
         db.session.add(export)
         db.session.flush()
+        # Its file is not stored: the tests that download one store it (``store_export``).
         export.storage_key = f"tenants/{client_user.tenant_id}/exports/{export.id}.zip"
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as written:
-            written.writestr("README.txt", "Fixture export")
-        storage().save(export.storage_key, archive.getvalue())
-        export.size = len(archive.getvalue())
         made[f"{prefix}export_id"] = export.id
     return made
 

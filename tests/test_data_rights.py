@@ -172,8 +172,22 @@ def test_an_export_is_read_as_its_user_sees_the_portal(app, world):
     assert internal and not any(m["text"] in internal for m in messages)
 
 
+def store_export(tenant_id: int, export_id: int) -> str:
+    """Store a small ZIP as the file of a fixture's export; its key."""
+    with bound_to(db.session, tenant_id):
+        export = db.session.get(DataExport, export_id)
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as written:
+            written.writestr("README.txt", "Fixture export")
+        storage().save(export.storage_key, archive.getvalue())
+        export.size = len(archive.getvalue())
+        db.session.commit()
+        return export.storage_key
+
+
 def test_only_the_user_who_asked_sees_and_downloads_an_export(app, world):
     slug = world.a.slug
+    store_export(world.a.tenant_id, world.a.export_id)
     client_user = browser_of(app, slug, world.a.client_user_email)
     own = client_user.get(f"/{slug}/account/data/{world.a.export_id}/download")
     assert own.status_code == 200 and own.mimetype == "application/zip"
@@ -190,9 +204,9 @@ def test_only_the_user_who_asked_sees_and_downloads_an_export(app, world):
 
 
 def test_expired_exports_are_deleted_with_their_file(app, world):
+    key = store_export(world.a.tenant_id, world.a.export_id)
     with bound_to(db.session, world.a.tenant_id):
         export = db.session.get(DataExport, world.a.export_id)
-        key = export.storage_key
         export.expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     assert storage().exists(key)
