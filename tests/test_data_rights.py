@@ -17,10 +17,16 @@ from portal.extensions import db
 from portal.models import (
     AuditEvent,
     Contact,
+    ContactProposal,
     CreditAccount,
     DataExport,
     ExportState,
+    Invitation,
+    InvitationState,
     LedgerEntry,
+    Passkey,
+    ProposalState,
+    RecoveryCode,
     RequestMessage,
     Role,
     RolePermission,
@@ -31,10 +37,11 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import credit, erasure
+from portal.services import credit, data_export, erasure
 from portal.services.tenants import create_staff_user
 from portal.storage import storage
 from portal.tenancy import bound_to, cross_tenant
+from portal.web import gate
 from tests.conftest import PASSWORD_HASH, acting, browser_of, csrf_token, login, user_by_email
 from tests.test_cli import run
 from tests.test_two_factor import age_the_sign_in
@@ -428,3 +435,56 @@ def test_only_the_administrator_holds_the_erasure_by_default(app, world, role):
         assert "contacts.erase" not in named.permissions
         admin = db.session.get(User, world.a.admin_id)
         assert "contacts.erase" in admin.role.permissions
+
+
+def test_the_export_reads_with_the_visibility_the_gate_gives_the_users_requests(app, world):
+    with bound_to(db.session, world.a.tenant_id):
+        user = db.session.get(User, world.a.client_user_id)
+        assert data_export.visibility_of(user) == gate.visibility_of(user)
+        user.branch_id = world.a.branch_id
+        assert data_export.visibility_of(user) == gate.visibility_of(user)
+        db.session.rollback()
+
+
+def test_erasure_removes_second_factors_links_and_withdraws_proposals_about_the_contact(app, world):
+    with bound_to(db.session, world.a.tenant_id):
+        user = db.session.get(User, world.a.client_user_id)
+        user.totp_secret, user.totp_enabled_at = "sealed", utcnow()
+        db.session.add_all(
+            [
+                RecoveryCode(user_id=user.id, code_hash="0" * 64),
+                Passkey(user_id=user.id, credential_id=b"key", public_key=b"pk", name="Phone"),
+                Invitation(
+                    user_id=user.id, nonce_hash="1" * 64, expires_at=utcnow() + timedelta(days=1)
+                ),
+                ContactProposal(
+                    client_id=world.a.client_id,
+                    contact_id=world.a.contact_id,
+                    proposed_by_id=user.id,
+                    values={"name": world.a.contact_name, "email": world.a.client_user_email},
+                    note=f"{world.a.contact_name} moved",
+                ),
+            ]
+        )
+        db.session.commit()
+        admin = db.session.get(User, world.a.admin_id)
+        pseudonym = erasure.erase_contact(
+            db.session.get(Contact, world.a.contact_id), actor=acting(admin)
+        )
+        db.session.commit()
+        user = db.session.get(User, world.a.client_user_id)
+        assert user.totp_secret is None and not user.has_second_factor
+        assert db.session.scalars(select(RecoveryCode)).all() == []
+        assert db.session.scalars(select(Passkey)).all() == []
+        states = db.session.scalars(
+            select(Invitation.state).where(Invitation.user_id == user.id)
+        ).all()
+        assert states and InvitationState.PENDING not in states
+        proposal = db.session.scalar(
+            select(ContactProposal).where(ContactProposal.contact_id == world.a.contact_id)
+        )
+        assert proposal.state is ProposalState.REJECTED
+        assert proposal.values == {"name": pseudonym} and proposal.note is None
+        assert (
+            db.session.scalars(select(DataExport).where(DataExport.user_id == user.id)).all() == []
+        )
