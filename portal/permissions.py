@@ -23,6 +23,9 @@ STAFF_PERMISSIONS = {
     "clients.view_all": _l("See every client of the business, not only assigned ones."),
     "clients.edit": _l("Create and edit clients."),
     "contacts.edit": _l("Create and edit the contacts of a client."),
+    "contacts.erase": _l(
+        "Erase a contact for good (right to erasure): personal data replaced by a pseudonym."
+    ),
     "access.grant": _l("Give a client's contact access to the portal, resend or revoke it."),
     "support.record": _l("Record support interventions against a time credit."),
     "support.override": _l("Record an intervention the credit policy would refuse, with a reason."),

@@ -16,8 +16,10 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import event
@@ -66,6 +68,14 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool:
         """Whether something is stored under ``key``."""
 
+    def writer(self, key: str):
+        """A context manager giving a binary file to write a large file into, piece by
+        piece; stored under ``key`` only when the block ends without an error."""
+
+    def open(self, key: str) -> BinaryIO:
+        """The file stored under ``key``, opened for reading as a stream (the caller
+        closes it); raises ``NotStored`` when there is none."""
+
 
 class LocalStorage:
     """Files in a folder (created on demand), one per key; a file is written to a
@@ -83,16 +93,27 @@ class LocalStorage:
         return path
 
     def save(self, key: str, data: bytes) -> None:
+        with self.writer(key) as file:
+            file.write(data)
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
+            with os.fdopen(handle, "w+b") as file:
+                yield file
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.path(key).open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotStored(key) from None
 
     def read(self, key: str) -> bytes:
         try:

@@ -5,6 +5,7 @@ import contextvars
 import os
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -25,7 +26,9 @@ from portal.models import (
     ContactProposal,
     CreditAccount,
     CreditAccountClient,
+    DataExport,
     EntryKind,
+    ExportState,
     LedgerEntry,
     Passkey,
     RequestAttachment,
@@ -206,6 +209,10 @@ class TenantWorld:
     private_channel_name: str
     private_message_id: int
     private_message_text: str
+    #: A ready data export of the client user (its ZIP stored), and one of the other
+    #: client's, asked for by someone else.
+    export_id: int
+    other_export_id: int
 
 
 def _build_tenant(slug: str, label: str) -> TenantWorld:
@@ -304,6 +311,7 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
         db.session.flush()
         requests = _requests(client, other_client, contact, tech)
         channels = _chat(tenant, admin, tech, label)
+        exports = _exports(client_user, other_client, admin)
         return TenantWorld(
             tenant_id=tenant.id,
             slug=slug,
@@ -332,6 +340,7 @@ def _build_tenant(slug: str, label: str) -> TenantWorld:
             role_id=tech.role_id,
             **requests,
             **channels,
+            **exports,
         )
 
 
@@ -407,6 +416,31 @@ def _requests(client, other_client, contact, tech) -> dict:
     db.session.add(note_file)
     db.session.flush()
     return made | {"note_file_id": note_file.id, "note_text": note_text}
+
+
+def _exports(client_user, other_client, admin) -> dict:
+    """A ready export of the client user, and one of the other client by someone else."""
+    made, now = {}, utcnow()
+    for prefix, client_id, user_id in (
+        ("", client_user.client_id, client_user.id),
+        ("other_", other_client.id, admin.id),
+    ):
+        export = DataExport(
+            client_id=client_id,
+            user_id=user_id,
+            state=ExportState.READY,
+            total=1,
+            done=1,
+            created_at=now,
+            finished_at=now,
+            expires_at=now + timedelta(days=7),
+        )
+        db.session.add(export)
+        db.session.flush()
+        # Its file is not stored: the tests that download one store it (``store_export``).
+        export.storage_key = f"tenants/{client_user.tenant_id}/exports/{export.id}.zip"
+        made[f"{prefix}export_id"] = export.id
+    return made
 
 
 def _chat(tenant, admin, tech, label: str) -> dict:

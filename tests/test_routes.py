@@ -106,6 +106,7 @@ def own_ids(world: TenantWorld) -> dict[str, int]:
         "channel_id": world.channel_id,
         "message_id": world.message_id,
         "passkey_id": PASSKEY_IDS[world.tenant_id],
+        "export_id": world.export_id,
     }
 
 
@@ -125,6 +126,7 @@ def other_client_ids(world: TenantWorld) -> dict[str, int]:
         "channel_id": world.channel_id,  # no client user may reach the chat at all
         "message_id": world.message_id,
         "passkey_id": PASSKEY_IDS[world.tenant_id],  # the administrator's
+        "export_id": world.other_export_id,  # someone else's, of the other client
     }
 
 

@@ -22,8 +22,17 @@ def contact_user(contact: Contact) -> User | None:
 
 def get_access(contact_id: int) -> tuple[Contact, User]:
     """The contact and its portal user, or 404 if either is missing (or not visible)."""
-    contact = db.get_or_404(Contact, contact_id)
+    contact = get_contact(contact_id)
     return contact, contact_user(contact) or abort(404)
+
+
+def get_contact(contact_id: int) -> Contact:
+    """The contact; an erased one goes back to its card: its access is over for good."""
+    contact = db.get_or_404(Contact, contact_id)
+    if contact.erased_at is not None:
+        flash(_("This contact was erased: it can no longer be changed."), "error")
+        abort(back_to_card(contact))
+    return contact
 
 
 def back_to_card(contact: Contact):
@@ -33,7 +42,7 @@ def back_to_card(contact: Contact):
 @bp.route("/new", methods=["GET", "POST"])
 @sensitive
 def new(contact_id: int):
-    contact = db.get_or_404(Contact, contact_id)
+    contact = get_contact(contact_id)
     if contact_user(contact) is not None:
         flash(_("This contact already has access."), "info")
         return back_to_card(contact)

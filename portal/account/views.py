@@ -3,7 +3,17 @@ keep current themselves, their colleagues, for whom they propose changes, and th
 history of it all. Every change lands in the client's Log tab, and the staff
 assigned to the client hear of it once per editing session."""
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -14,7 +24,8 @@ from portal.i18n import gettext as _
 from portal.models import AuditEvent, Contact, ContactProposal
 from portal.permissions import guard
 from portal.services import clients as client_service
-from portal.services import proposals
+from portal.services import data_export, proposals
+from portal.web.forms import ConfirmForm
 from portal.web.forms.coordinates import CoordinatesForm
 from portal.web.gate import current_actor
 from portal.web.pagination import paginate
@@ -155,3 +166,52 @@ def propose_correction(contact_id: int):
     if form.validate_on_submit() and (sent := send_proposal(form, contact)):
         return sent
     return render_template("account/propose.html", form=form, contact=contact)
+
+
+@bp.route("/data", methods=["GET", "POST"])
+def data():
+    """Your data (GDPR articles 15 and 20): what an export holds, and the button that
+    asks the worker to prepare one."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            export = data_export.request_export(actor=current_actor())
+        except data_export.ExportRefused as refusal:
+            flash(str(refusal.message), "error")
+        else:
+            return redirect(url_for("account.data_export_page", export_id=export.id))
+    return render_template(
+        "account/data.html",
+        form=form,
+        exports=data_export.exports_of(current_user),
+        busy=data_export.in_progress(current_user),
+        keep_days=data_export.KEEP_FOR.days,
+    )
+
+
+@bp.route("/data/<id:export_id>")
+def data_export_page(export_id: int):
+    export = data_export.export_of(current_user, export_id) or abort(404)
+    return render_template(
+        "account/data_export.html", export=export, keep_days=data_export.KEEP_FOR.days
+    )
+
+
+@bp.route("/data/<id:export_id>/download")
+def data_download(export_id: int):
+    export = data_export.export_of(current_user, export_id) or abort(404)
+    try:
+        file = data_export.open_download(export, actor=current_actor())
+    except data_export.ExportRefused as refusal:
+        flash(str(refusal.message), "error")
+        return redirect(url_for("account.data_export_page", export_id=export.id))
+    response = send_file(
+        file,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"my-data-{export.finished_at:%Y-%m-%d}.zip",
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -13,7 +13,7 @@ from portal.commands import demo
 from portal.extensions import db
 from portal.mail import alerts, outbox
 from portal.models import CreditAccount, SystemRole, Tenant
-from portal.services import credit
+from portal.services import credit, data_export
 from portal.services.audit import retention
 from portal.services.tenants import TenantError, create_staff_user, create_tenant, system_role
 from portal.services.users import MIN_PASSWORD_LENGTH
@@ -24,6 +24,7 @@ outbox_cli = click.Group("outbox", help="Deliver queued mail.")
 user_cli = click.Group("user", help="Manage users.")
 credit_cli = click.Group("credit", help="Time credit ledgers.")
 audit_cli = click.Group("audit", help="The audit log.")
+data_cli = click.Group("data", help="The customers' data rights.")
 
 
 def fail(message: str) -> None:
@@ -112,6 +113,7 @@ def outbox_work(interval: float) -> None:
         while True:
             try:
                 report = outbox.deliver_due()
+                build_exports()
                 if time.monotonic() - erased_at > ERASE_EVERY:
                     erased = retention.erase_old_addresses()
                     db.session.commit()
@@ -127,6 +129,28 @@ def outbox_work(interval: float) -> None:
             time.sleep(interval)
     except KeyboardInterrupt:
         click.echo("Stopped.")
+
+
+def build_exports() -> tuple[int, int, int]:
+    """Build the data exports waiting, then delete the expired ones; committed as it goes.
+    Returns how many were built, failed and deleted."""
+    built, failed = data_export.build_due(db.session.commit, db.session.rollback)
+    removed = data_export.remove_expired()
+    db.session.commit()
+    if built or failed or removed:
+        click.echo(f"data exports: {built} built, {failed} failed, {removed} expired removed")
+    return built, failed, removed
+
+
+@data_cli.command("build-exports")
+def data_build_exports() -> None:
+    """Build the customers' data exports waiting, and delete the expired ones (one pass;
+    the outbox worker does it at each of its passes)."""
+    built, failed, removed = build_exports()
+    if not (built or failed or removed):
+        click.echo("data exports: nothing to do")
+    if failed:
+        sys.exit(1)
 
 
 #: How often the outbox worker applies the audit log's address retention, in seconds.
@@ -174,6 +198,7 @@ def credit_alerts() -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(tenant_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(data_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(credit_cli)

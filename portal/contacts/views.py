@@ -4,10 +4,12 @@
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from sqlalchemy import select, tuple_
 
+from portal.contacts.forms import EraseContactForm
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Client, Contact, Invitation, User
-from portal.permissions import guard, permission
+from portal.permissions import guard, permission, sensitive
+from portal.services import authority, erasure
 from portal.services import clients as client_service
 from portal.web.forms import ConfirmForm
 from portal.web.forms.access import AccessActionForm, LimitsForm
@@ -96,7 +98,11 @@ def save(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
     form = ContactForm(obj=contact, phone_region=phone_region(contact.client))
     if form.validate_on_submit():
-        changes = client_service.update_contact(contact, form.values(), actor=current_actor())
+        try:
+            changes = client_service.update_contact(contact, form.values(), actor=current_actor())
+        except erasure.ContactErased as refusal:
+            flash(str(refusal.message), "error")
+            return redirect(url_for("contacts.show", contact_id=contact.id))
         flash(_("Saved.") if changes else _("Nothing was changed."), "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     return render_card(contact, form)
@@ -106,6 +112,9 @@ def save(contact_id: int):
 @permission("contacts.edit")
 def archive(contact_id: int):
     contact = db.get_or_404(Contact, contact_id)
+    if contact.erased_at is not None:
+        flash(_("This contact was erased: it can no longer be changed."), "error")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
     form = ConfirmForm()
     if form.validate_on_submit():
         client_service.set_contact_archived(
@@ -114,3 +123,28 @@ def archive(contact_id: int):
         flash(_("Contact archived.") if contact.archived_at else _("Contact restored."), "success")
         return redirect(url_for("clients.contacts", client_id=contact.client_id))
     return render_template("contacts/archive.html", contact=contact, form=form)
+
+
+@bp.route("/contacts/<id:contact_id>/erase", methods=["GET", "POST"])
+@permission("contacts.erase")
+@sensitive
+def erase(contact_id: int):
+    """GDPR article 17: the contact's personal data replaced by a pseudonym, for good."""
+    actor = current_actor()
+    contact = db.get_or_404(Contact, contact_id)
+    account = db.session.scalar(select(User).where(User.contact_id == contact.id))
+    refusal = erasure.erase_refusal(contact, account, actor=actor)
+    form = EraseContactForm()
+    if refusal is None and form.validate_on_submit():
+        try:
+            pseudonym = erasure.erase_contact(contact, actor=actor)
+        except (erasure.ErasureRefused, authority.Refused) as refused:
+            refusal = str(getattr(refused, "message", refused))
+        else:
+            flash(
+                _("The contact was erased; it is now known as %(name)s.", name=pseudonym), "success"
+            )
+            return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template(
+        "contacts/erase.html", contact=contact, account=account, form=form, refusal=refusal
+    )

@@ -27,6 +27,7 @@ from portal.models.credit import (
     EntryKind,
     LedgerEntry,
 )
+from portal.models.data_rights import DataExport, ExportState
 from portal.models.invitation import Invitation, InvitationState
 from portal.models.outbox import MailState, OutboxMail
 from portal.models.proposal import ContactProposal, ProposalState
@@ -65,6 +66,8 @@ __all__ = [
     "ChatProfile",
     "Presence",
     "CreditAccount",
+    "DataExport",
+    "ExportState",
     "CreditAccountClient",
     "EntryKind",
     "LedgerEntry",

@@ -267,6 +267,7 @@ class Contact(ClientOwned, db.Model):
         UniqueConstraint("tenant_id", "id"),
         ForeignKeyConstraint(["tenant_id", "client_id"], ["client.tenant_id", "client.id"]),
         Index("ix_contact_client_name", "tenant_id", "client_id", "name", "id"),
+        UniqueConstraint("tenant_id", "pseudonym"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -294,6 +295,12 @@ class Contact(ClientOwned, db.Model):
     recap_mails: Mapped[bool] = mapped_column(default=False)
     #: Set when the contact was archived; archived contacts leave the lists but stay referable.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when staff erased the contact (GDPR article 17): its personal fields are gone
+    #: and it can no longer be edited.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The stable pseudonym an erased contact and its user go by (``ANON-4K7Q2M``),
+    #: unique in the tenant; what the ledger, the requests and the log show of them.
+    pseudonym: Mapped[str | None] = mapped_column(String(20))
 
     client: Mapped[Client] = relationship(
         back_populates="contacts",

@@ -23,6 +23,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import audit, search, unique
 from portal.services.actor import Actor
+from portal.services.erasure import check_not_erased
 
 #: Fields whose change must refresh the search index.
 SEARCHED_FIELDS = {"name", "code", "email", "phone", "mobile", "fax"}
@@ -173,6 +174,8 @@ def create_contact(client: Client, values: dict[str, Any], *, actor: Actor) -> C
 def update_contact(
     contact: Contact, values: dict[str, Any], *, actor: Actor
 ) -> dict[str, list[str | None]]:
+    """Refused (``ContactErased``) for an erased contact."""
+    check_not_erased(contact)
     changes = apply_changes(contact, values)
     if CONTACT_SEARCHED_FIELDS & changes.keys():
         search.reindex(contact.client)
@@ -189,6 +192,8 @@ def update_contact(
 
 
 def set_contact_archived(contact: Contact, archived: bool, *, actor: Actor) -> None:
+    """Refused (``ContactErased``) for an erased contact."""
+    check_not_erased(contact)
     if (contact.archived_at is not None) == archived:
         return
     old = contact.archived_at

@@ -82,6 +82,10 @@ ACTIONS = {
     "auth.passkey_removed": _l("Passkey removed"),
     "auth.reauth_failed": _l("Wrong password given again before a sensitive change"),
     "role.two_factor_changed": _l("Two-factor requirement of a role changed"),
+    "data.export_requested": _l("Data export asked for"),
+    "data.export_built": _l("Data export prepared"),
+    "data.export_downloaded": _l("Data export downloaded"),
+    "contact.erased": _l("Contact erased (right to erasure)"),
 }
 
 FIELDS = {
