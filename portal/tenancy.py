@@ -62,6 +62,17 @@ class ClientVisibility:
     def restricted(self) -> bool:
         return any(value is not None for value in astuple(self))
 
+    @classmethod
+    def of(cls, user) -> "ClientVisibility":
+        """The clients ``user`` may see: what the gate binds to each of their requests,
+        and what the jobs that read on their behalf (their data export) bind too."""
+        if user.is_client:
+            return cls(client_id=user.client_id, contact_branch_id=user.branch_id)
+        return cls(
+            assigned_to=None if user.can("clients.view_all") else user.id,
+            branch_id=user.branch_id,
+        )
+
 
 class ClientOwned(TenantScoped):
     """Mixin for rows that belong to one client: restricted users see only theirs."""

@@ -37,11 +37,10 @@ from portal.models import (
     UserStatus,
 )
 from portal.models.base import utcnow
-from portal.services import credit, data_export, erasure
+from portal.services import credit, erasure
 from portal.services.tenants import create_staff_user
 from portal.storage import storage
 from portal.tenancy import bound_to, cross_tenant
-from portal.web import gate
 from tests.conftest import PASSWORD_HASH, acting, browser_of, csrf_token, login, user_by_email
 from tests.test_cli import run
 from tests.test_two_factor import age_the_sign_in
@@ -435,15 +434,6 @@ def test_only_the_administrator_holds_the_erasure_by_default(app, world, role):
         assert "contacts.erase" not in named.permissions
         admin = db.session.get(User, world.a.admin_id)
         assert "contacts.erase" in admin.role.permissions
-
-
-def test_the_export_reads_with_the_visibility_the_gate_gives_the_users_requests(app, world):
-    with bound_to(db.session, world.a.tenant_id):
-        user = db.session.get(User, world.a.client_user_id)
-        assert data_export.visibility_of(user) == gate.visibility_of(user)
-        user.branch_id = world.a.branch_id
-        assert data_export.visibility_of(user) == gate.visibility_of(user)
-        db.session.rollback()
 
 
 def test_erasure_removes_second_factors_links_and_withdraws_proposals_about_the_contact(app, world):

@@ -70,12 +70,6 @@ class ExportRefused(Refusal):
     """The export cannot be asked for now; the message says why."""
 
 
-def visibility_of(user: User) -> ClientVisibility:
-    """What ``user`` sees of the tenant: the client visibility the gate binds to each of
-    their requests (``portal.web.gate.visibility_of``), for a client user."""
-    return ClientVisibility(client_id=user.client_id, contact_branch_id=user.branch_id)
-
-
 def in_progress(user: User) -> DataExport | None:
     return db.session.scalar(
         select(DataExport).where(
@@ -212,7 +206,7 @@ def build(tenant_id: int, export_id: int, checkpoint: Checkpoint) -> None:
         user = export.user
         tenant = db.session.get(Tenant, tenant_id)
         locale = languages.locale_for(tenant, user=user)
-        visibility = visibility_of(user)
+        visibility = ClientVisibility.of(user)
     with bound_to(db.session, tenant_id, visibility), force_locale(locale):
         _Builder(tenant, export, user, checkpoint).run()
 

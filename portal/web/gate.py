@@ -53,7 +53,7 @@ def check_access():
         refusal = refuse_outside_network(current_actor())
         if refusal is not None:
             return refusal
-        restrict_clients(db.session, visibility_of(current_user))
+        restrict_clients(db.session, ClientVisibility.of(current_user))
 
     if request.endpoint is None:
         return None  # no page at this address: its 404 or 405 follows
@@ -108,16 +108,6 @@ WHILE_ENROLLING = frozenset({"auth.two_factor_setup", "auth.passkey_new", "auth.
 def current_actor() -> Actor:
     """Who acts in this request, as the gate found them: what views pass to services."""
     return g.actor
-
-
-def visibility_of(user) -> ClientVisibility:
-    """The clients ``user`` may see, applied to every query of the request."""
-    if user.is_client:
-        return ClientVisibility(client_id=user.client_id, contact_branch_id=user.branch_id)
-    return ClientVisibility(
-        assigned_to=None if user.can("clients.view_all") else user.id,
-        branch_id=user.branch_id,
-    )
 
 
 def refuse_outside_network(actor: Actor):
