@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.models import User, UserKind, UserStatus
 from portal.web.querystring import enum_member, id_value
@@ -29,7 +29,10 @@ class UserFilters:
         )
 
     def statement(self) -> Select:
-        statement = select(User).options(joinedload(User.role), joinedload(User.branch))
+        # The list says who has a second factor: their passkeys come in one more statement.
+        statement = select(User).options(
+            joinedload(User.role), joinedload(User.branch), selectinload(User.passkeys)
+        )
         if self.query:
             pattern = f"%{escape_like(self.query)}%"
             statement = statement.where(
