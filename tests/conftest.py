@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
@@ -55,8 +56,10 @@ from tests.soft_authenticator import SoftAuthenticator
 from tests.throwaway import throwaway_database
 
 PASSWORD = "correct horse battery"
-#: Hashed once: scrypt is deliberately slow and the fixtures create many users.
-PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
+#: The fixtures' users' password, hashed once and cheaply: every sign-in of a test checks
+#: it, and scrypt is slow by design (a tenth of the suite's time went there). What users
+#: choose is hashed with scrypt (``User.set_password``; test_password_reset checks it).
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -109,6 +112,25 @@ def app_config():
     return {}
 
 
+class SharedBytecode(BytecodeCache):
+    """Every test builds its own app, whose Jinja would compile each template again: the
+    compiled code is kept for the session instead (keyed by the template's source, so an
+    edited template is compiled anew)."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = SharedBytecode()
+
+
 class IsolatedClient(FlaskClient):
     """Runs every request in a fresh context, as a server would: its own app context,
     database session, ``g`` and Flask-Login user, whatever context the test has pushed.
@@ -129,6 +151,7 @@ def app(migrated_database, app_config, tmp_path):
     config = {"UPLOADS_DIR": str(tmp_path / "uploads"), **app_config}  # never instance/
     app = create_app(make_config(migrated_database, **config))
     app.test_client_class = IsolatedClient
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     with app.app_context():
         limiter.reset()
         yield app

@@ -10,7 +10,7 @@ from portal.mail import outbox
 from portal.models import User
 from portal.services import password_reset
 from portal.tenancy import bound_to
-from tests.conftest import PASSWORD, csrf_token, login
+from tests.conftest import PASSWORD, csrf_token, login, user_by_email
 from tests.test_access import choose_password, grant, links_in_locmem, mireille  # noqa: F401
 
 NEW = "a completely new secret"
@@ -57,6 +57,7 @@ def test_the_link_sets_a_new_password_once_and_ends_other_sessions(app, client, 
     assert browser.get(f"/{world.a.slug}/clients/").status_code == 200
     assert other_browser.get(f"/{world.a.slug}/clients/").status_code == 302
     assert login(app.test_client(), world.a.slug, world.a.admin_email, NEW).status_code == 302
+    assert user_by_email(world.a.admin_email).password_hash.startswith("scrypt:")
     again = choose_password(app.test_client(), link, "yet another password")
     assert again.status_code == 410, "dead once the password has changed"
 
