@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from jinja2 import BytecodeCache
 from flask_migrate import upgrade
+from jinja2 import BytecodeCache
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
