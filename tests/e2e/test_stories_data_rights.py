@@ -18,7 +18,7 @@ say = JOSEPH
 def test_a_customer_downloads_his_data_and_the_file_opens(live, pages):
     page = pages("data", locale="fr-FR")
     sign_in(page, live, "jszczygiel@jmactions.com", form=say, user=say)
-    page.goto(f"{live}/demo/account/")
+    page.goto(f"{live}/demo/account")
     page.get_by_role("link", name=say("Your data")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(say("Your data"))
     page.get_by_role("button", name=say("Prepare my data")).click()
