@@ -2,6 +2,7 @@
 first code, a code that works once, recovery codes shown once and used once, the secret
 sealed at rest, and the sessions list saying how each session signed in."""
 
+import hashlib
 import re
 import time
 from datetime import timedelta
@@ -10,7 +11,7 @@ import pyotp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from portal.extensions import db
 from portal.models import (
@@ -69,8 +70,29 @@ def test_an_app_is_turned_on_with_a_first_code_and_its_secret_is_sealed(app, wor
             select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)
         ).all()
         actions = db.session.scalars(select(AuditEvent.action)).all()
-    assert len(hashes) == 10 and all(len(value) == 64 for value in hashes)
+    # Salted scrypt (a code has about 50 random bits: ASVS 6.5.2), one salt per user.
+    assert len(hashes) == 10 and all(value.startswith("scrypt$") for value in hashes)
+    assert len({value.split("$")[1] for value in hashes}) == 1
+    assert not any(code.replace("-", "") in value for code in _codes for value in hashes)
     assert "auth.totp_enabled" in actions
+
+
+def test_a_recovery_code_stored_before_codes_were_salted_still_works_once(app, world):
+    """Codes made before scrypt kept a SHA-256 alone: they go on working, once."""
+    turn_on(app, world, world.a.admin_email)
+    user = user_by_email(world.a.admin_email)
+    with bound_to(db.session, user.tenant_id):
+        db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        legacy = hashlib.sha256(b"ABCDE23456").hexdigest()
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=legacy))
+        db.session.commit()
+    for expected in (302, 400):
+        browser, page = second_step(app, world, world.a.admin_email)
+        response = browser.post(
+            f"/{world.a.slug}/login/code",
+            data={"csrf_token": csrf_token(page), "code": "abcde-23456"},
+        )
+        assert response.status_code == expected
 
 
 def second_step(app, world, email: str):

@@ -298,9 +298,10 @@ class RecoveryCode(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Whose code it is.
     user_id: Mapped[int]
-    #: SHA-256 of the code (50 random bits, so a slow hash would add nothing); the code
-    #: itself was shown once and is never stored.
-    code_hash: Mapped[str] = mapped_column(String(64))
+    #: ``scrypt$<salt>$<digest>`` of the code (about 50 random bits: a slow, salted hash,
+    #: ASVS 6.5.2; one salt for all of a user's codes), or the SHA-256 alone of a code
+    #: made before; the code itself was shown once and is never stored.
+    code_hash: Mapped[str] = mapped_column(String(200))
     #: When it was used; a used code never works again.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When it was made (a new set replaces the old one).
