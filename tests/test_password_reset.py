@@ -180,3 +180,24 @@ def test_reset_tokens_name_the_user_of_the_bound_tenant_only(app, client, world)
         ).status_code
         == 410
     )
+
+
+def test_a_reset_link_does_not_skip_the_second_factor(app, client, world):
+    """ASVS 6.4.3: a new password chosen from a reset link leads to the code page, as the
+    password does at sign-in, never straight into a session."""
+    from tests.test_two_factor import code_at, turn_on
+
+    secret, _codes = turn_on(app, world, world.a.admin_email)
+    ask_reset(client, world.a.slug, world.a.admin_email)
+    (link,) = reset_links(app)
+    browser = app.test_client()
+    chosen = choose_password(browser, link, NEW)
+    assert chosen.status_code == 302 and chosen.location.endswith("/login/code")
+    assert browser.get(f"/{world.a.slug}/clients/").status_code == 302, "no session yet"
+    page = browser.get(f"/{world.a.slug}/login/code")
+    done = browser.post(
+        f"/{world.a.slug}/login/code",
+        data={"csrf_token": csrf_token(page), "code": code_at(secret, 1)},
+    )
+    assert done.status_code == 302
+    assert browser.get(f"/{world.a.slug}/clients/").status_code == 200

@@ -77,6 +77,16 @@ def attempted_account() -> str:
     return f"account:{user.id}" if user is not None else f"no-account:{submitted_login()}"
 
 
+def into_session(user, next_page: str | None):
+    """Sign ``user`` in, whose password is right, or, when they have a second factor, ask
+    for it first: no way into a session skips it, a password reset link included."""
+    if user.has_second_factor:
+        session[PENDING] = {"user": user.id, "since": time.time(), "next": next_page}
+        return redirect(url_for("auth.second_factor"))
+    sign_in(user, request.user_agent.string)
+    return redirect(next_page or url_for("main.home"))
+
+
 def failed_attempt(response) -> bool:
     """Only failed sign-ins use up the allowance; a successful one redirects."""
     return response.status_code != 302
@@ -100,15 +110,7 @@ def login():
         except auth.SignInRefused as refusal:
             error = str(refusal)
         else:
-            if user.has_second_factor:
-                session[PENDING] = {
-                    "user": user.id,
-                    "since": time.time(),
-                    "next": safe_next(request.args.get("next")),
-                }
-                return redirect(url_for("auth.second_factor"))
-            sign_in(user, request.user_agent.string)
-            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+            return into_session(user, safe_next(request.args.get("next")))
     return render_template(
         "auth/login.html",
         form=form,
@@ -203,9 +205,8 @@ def choose_password():
             form.password.errors.append(str(problem))
         else:
             session.pop(PENDING_TOKEN, None)
-            sign_in(user, request.user_agent.string)
             flash(_("Your password is saved. Welcome!"), "success")
-            return redirect(url_for("main.home"))
+            return into_session(user, None)
     return private(
         make_response(
             render_template("auth/set_password.html", form=form, user=invitation.user, error=error)
@@ -278,9 +279,8 @@ def choose_new_password():
             form.password.errors.append(str(problem))
         else:
             session.pop(PENDING_RESET, None)
-            sign_in(user, request.user_agent.string)
             flash(_("Your new password is saved."), "success")
-            return redirect(url_for("main.home"))
+            return into_session(user, None)
     return private(
         make_response(render_template("auth/set_password.html", form=form, user=user, error=error))
     )
