@@ -297,7 +297,9 @@ def test_the_time_an_answer_takes_does_not_tell_whether_the_login_exists(
 ):
     """Rounds of one known and one unknown login, each in random order, in one process."""
     with bound_to(db.session, world.a.tenant_id):
-        db.session.get(User, world.a.client_user_id).status = status
+        user = db.session.get(User, world.a.client_user_id)
+        user.status = status
+        user.set_password("the user's own password")  # hashed as users' are, not cheaply
         db.session.commit()
     browser = app.test_client()
     url = f"/{world.a.slug}/{form}"

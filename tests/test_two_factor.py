@@ -407,6 +407,7 @@ def test_a_sensitive_change_asks_the_password_again_after_ten_minutes_and_keeps_
         "/admin/two-factor",
         "/two-factor/setup",
         "/two-factor/passkeys/new",
+        "/sessions/end-others",
         "/contacts/{contact_id}/access/new",
         "/contacts/{contact_id}/access/limits",
     ],

@@ -37,7 +37,7 @@ from portal.extensions import db, limiter
 from portal.i18n import gettext as _
 from portal.models import InvitationState, UserSession, UserStatus
 from portal.models.user import hash_session_token
-from portal.permissions import SIGNED_IN, permission, public
+from portal.permissions import SIGNED_IN, permission, public, sensitive
 from portal.services import auth, email_change, invitations, password_reset, sessions, users
 from portal.validation import normalise_email
 from portal.web.gate import current_actor
@@ -303,6 +303,7 @@ def sessions_list():
 
 @bp.route("/sessions/<id:session_id>/end", methods=["POST"])
 @permission(SIGNED_IN)
+@sensitive
 def end_session(session_id: int):
     actor = current_actor()
     target = db.session.get(UserSession, session_id)
@@ -315,6 +316,7 @@ def end_session(session_id: int):
 
 @bp.route("/sessions/end-others", methods=["POST"])
 @permission(SIGNED_IN)
+@sensitive
 def end_other_sessions():
     if LogoutForm().validate_on_submit():
         sessions.end_others(actor=current_actor())
