@@ -54,6 +54,7 @@ NOT_PAGES = {
     "brand.theme": "the tenant's colour, a style sheet",
     "chat.updates": "what changed for an open chat page, as JSON for its script",
     "chat.picture": "a colleague's chat picture, an image",
+    "account.data_download": "the customer's data, a ZIP file",
 }
 #: Pages that only some data of the demo links to, which the first links followed do
 #: not reach (the route sweep of tests/test_routes.py opens them with its own data).
