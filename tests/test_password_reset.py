@@ -54,6 +54,8 @@ def test_the_link_sets_a_new_password_once_and_ends_other_sessions(app, client, 
     (link,) = reset_links(app)
     browser = app.test_client()
     assert choose_password(browser, link, NEW).status_code == 302
+    home = browser.get(f"/{world.a.slug}/", follow_redirects=True).get_data(as_text=True)
+    assert "Your new password is saved." in home, "told once signed in"
     assert browser.get(f"/{world.a.slug}/clients/").status_code == 200
     assert other_browser.get(f"/{world.a.slug}/clients/").status_code == 302
     assert login(app.test_client(), world.a.slug, world.a.admin_email, NEW).status_code == 302

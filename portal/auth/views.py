@@ -77,14 +77,19 @@ def attempted_account() -> str:
     return f"account:{user.id}" if user is not None else f"no-account:{submitted_login()}"
 
 
-def into_session(user, next_page: str | None):
+def into_session(user, next_page: str | None, welcome: str | None = None):
     """Sign ``user`` in, whose password is right, or, when they have a second factor, ask
-    for it first: no way into a session skips it, a password reset link included."""
+    for it first: no way into a session skips it, a password reset link included. The
+    ``welcome`` message is flashed once the session is rotated, which would erase it."""
     if user.has_second_factor:
         session[PENDING] = {"user": user.id, "since": time.time(), "next": next_page}
-        return redirect(url_for("auth.second_factor"))
-    sign_in(user, request.user_agent.string)
-    return redirect(next_page or url_for("main.home"))
+        target = url_for("auth.second_factor")
+    else:
+        sign_in(user, request.user_agent.string)
+        target = next_page or url_for("main.home")
+    if welcome:
+        flash(welcome, "success")
+    return redirect(target)
 
 
 def failed_attempt(response) -> bool:
@@ -205,8 +210,7 @@ def choose_password():
             form.password.errors.append(str(problem))
         else:
             session.pop(PENDING_TOKEN, None)
-            flash(_("Your password is saved. Welcome!"), "success")
-            return into_session(user, None)
+            return into_session(user, None, _("Your password is saved. Welcome!"))
     return private(
         make_response(
             render_template("auth/set_password.html", form=form, user=invitation.user, error=error)
@@ -279,8 +283,7 @@ def choose_new_password():
             form.password.errors.append(str(problem))
         else:
             session.pop(PENDING_RESET, None)
-            flash(_("Your new password is saved."), "success")
-            return into_session(user, None)
+            return into_session(user, None, _("Your new password is saved."))
     return private(
         make_response(render_template("auth/set_password.html", form=form, user=user, error=error))
     )
