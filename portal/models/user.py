@@ -280,6 +280,9 @@ class UserSession(TenantScoped, db.Model):
         primaryjoin="and_(User.id == foreign(UserSession.user_id),"
         " User.tenant_id == UserSession.tenant_id)",
     )
+    #: Read with the session on every signed-in request, so that the tenant costs no
+    #: statement of its own (``portal/web/routing.py``).
+    tenant: Mapped["Tenant"] = relationship(viewonly=True)  # noqa: F821
 
 
 class RecoveryCode(TenantScoped, db.Model):

@@ -9,12 +9,13 @@ on the lock and never lose a minute; the unique position is the last line of def
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import readcache
 from portal.extensions import db
 from portal.i18n import gettext
 from portal.i18n import lazy_gettext as _l
@@ -436,27 +437,66 @@ class Totals:
 
 def totals(account: CreditAccount, now: datetime | None = None) -> Totals:
     """Read from the account's running totals and those of the last entry more than a
-    year old, in one statement, never by summing the ledger."""
+    year old, never by summing the ledger; that entry is kept (``served_before``)."""
     if not account.entry_count:
         return Totals(None, None, 0, 0, 0)
-    year_ago = (now or utcnow()) - timedelta(days=365)
-    served_before_year = (
-        select(LedgerEntry.cumulative_normal + LedgerEntry.cumulative_free)
-        .where(LedgerEntry.account_id == account.id, LedgerEntry.created_at < year_ago)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.position.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
     normal, free = account.cumulative_normal, account.cumulative_free
-    with unrestricted_clients(db.session):  # loaded in scope; its totals are whole
-        before_year = db.session.scalar(select(served_before_year))
+    before_year = served_before(account, (now or utcnow()) - timedelta(days=365))
     return Totals(
         first=account.first_intervention_at,
         last=account.last_intervention_at,
         normal=normal,
         free=free,
-        last_year=normal + free - (before_year or 0),
+        last_year=normal + free - before_year,
     )
+
+
+@dataclass(frozen=True)
+class ServedBefore:
+    """The minutes an account had served by the last entry before ``since``, which
+    hold for every moment until ``until`` (the next entry's time) while the ledger
+    keeps its length: entries never change, and a new one changes the key."""
+
+    minutes: int
+    since: datetime
+    until: datetime
+
+    def holds_at(self, moment: datetime) -> bool:
+        return self.since <= moment < self.until
+
+
+def served_before(account: CreditAccount, moment: datetime) -> int:
+    """The minutes served by the last entry before ``moment``: one statement, two index
+    lookups, then none until an entry's anniversary moves it."""
+
+    def read() -> ServedBefore:
+        last_before = (
+            select(LedgerEntry.cumulative_normal + LedgerEntry.cumulative_free)
+            .where(LedgerEntry.account_id == account.id, LedgerEntry.created_at < moment)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.position.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        next_after = (
+            select(LedgerEntry.created_at)
+            .where(LedgerEntry.account_id == account.id, LedgerEntry.created_at >= moment)
+            .order_by(LedgerEntry.created_at, LedgerEntry.position)
+            .limit(1)
+            .scalar_subquery()
+        )
+        with unrestricted_clients(db.session):  # loaded in scope; its totals are whole
+            minutes, next_at = db.session.execute(select(last_before, next_after)).one()
+        # With no later entry yet, the answer holds until one is written, which
+        # changes the key.
+        return ServedBefore(minutes or 0, moment, next_at or datetime.max.replace(tzinfo=UTC))
+
+    kept = readcache.remember(
+        "served before",
+        (account.id, account.entry_count),
+        read,
+        fresh=lambda kept: kept.holds_at(moment),
+    )
+    return kept.minutes
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ def find_live(
     token: str, idle_timeout: timedelta, absolute_timeout: timedelta, now: datetime | None = None
 ) -> UserSession | None:
     """The open session for ``token``, or None (unknown, ended, or timed out — then ended)."""
-    # The user, role and role's permissions come with it: every page asks for them; and
-    # a client user's company, which every page of theirs reads (its language, at least).
+    # The user, role and role's permissions come with it: every page asks for them; a
+    # client user's company, which every page of theirs reads (its language, at least);
+    # and the tenant, which every page draws.
     signed_in = joinedload(UserSession.user)
     user_session = (
         db.session.execute(
@@ -51,6 +52,7 @@ def find_live(
             .options(
                 signed_in.joinedload(User.role).joinedload(Role.grants),
                 signed_in.joinedload(User.client),
+                joinedload(UserSession.tenant),
             )
             .where(
                 UserSession.token_hash == hash_session_token(token),

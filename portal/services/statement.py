@@ -19,6 +19,7 @@ from sqlalchemy import Integer, and_, any_, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload
 
+from portal import readcache
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import CreditAccount, EntryKind, LedgerEntry, User
@@ -204,10 +205,22 @@ def balance_points(
     account: CreditAccount, entry_filter: EntryFilter, positions: tuple[int, int]
 ) -> list[Point]:
     """The curve's points: sampled entries, and the latest purchases so that every
-    top-up shows as a step. Two statements, whatever the account's size."""
+    top-up shows as a step. Two statements, whatever the account's size, read once for
+    a range of positions: entries never change once written."""
     low, high = positions
     if low > high:
         return []
+    key = (account.id, low, high, entry_filter.branch_id, entry_filter.request_id)
+    return list(
+        readcache.remember(
+            "balance points", key, lambda: _read_points(account, entry_filter, positions)
+        )
+    )
+
+
+def _read_points(
+    account: CreditAccount, entry_filter: EntryFilter, positions: tuple[int, int]
+) -> tuple[Point, ...]:
     columns = (
         LedgerEntry.position,
         LedgerEntry.created_at,
@@ -215,7 +228,7 @@ def balance_points(
         LedgerEntry.credit_after,
         LedgerEntry.minutes,
     )
-    spread = sampled_positions(low, high)
+    spread = sampled_positions(*positions)
     sample = select(*columns).where(*entry_filter.criteria(account, spread or positions))
     purchases = (
         select(*columns)
@@ -223,27 +236,9 @@ def balance_points(
         .order_by(LedgerEntry.position.desc())
         .limit(MAX_MARKED)
     )
-    points = {
-        row.position: Point(
-            row.position, row.created_at, row.credit_before, row.credit_after, row.minutes
-        )
-        for row in db.session.execute(sample)
-    }
-    points.update(
-        (
-            row.position,
-            Point(
-                row.position,
-                row.created_at,
-                row.credit_before,
-                row.credit_after,
-                row.minutes,
-                marked=True,
-            ),
-        )
-        for row in db.session.execute(purchases)
-    )
-    return [points[position] for position in sorted(points)]
+    points = {row.position: Point(*row) for row in db.session.execute(sample)}
+    points.update((row.position, Point(*row, marked=True)) for row in db.session.execute(purchases))
+    return tuple(points[position] for position in sorted(points))
 
 
 def csv_header() -> list[str]:

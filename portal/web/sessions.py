@@ -4,7 +4,7 @@ from flask import current_app, g, session
 from flask_login import login_user, logout_user
 
 from portal.extensions import client_address
-from portal.models import User
+from portal.models import User, UserSession
 from portal.models.base import utcnow
 from portal.services import sessions
 
@@ -12,16 +12,30 @@ SESSION_TOKEN = "sid"  # noqa: S105 - the cookie key, not a secret
 SESSION_TENANT = "tenant_id"
 
 
+def live_session(tenant_id: int) -> UserSession | None:
+    """The browser's live server-side session in tenant ``tenant_id``, with its user and
+    the tenant: found once per request, when the URL names the tenant (routing), and
+    read again by Flask-Login's ``load_user``."""
+    if g.get("live_session_tenant_id") != tenant_id:
+        token = session.get(SESSION_TOKEN)
+        g.live_session_tenant_id = tenant_id
+        g.live_session = (
+            sessions.find_live(
+                token,
+                current_app.config["SESSION_IDLE_TIMEOUT"],
+                current_app.config["SESSION_ABSOLUTE_TIMEOUT"],
+            )
+            if token and session.get(SESSION_TENANT) == tenant_id
+            else None
+        )
+    return g.live_session
+
+
 def load_user(user_id: str) -> User | None:
     """Return the signed-in user only while its server-side session is alive."""
-    token = session.get(SESSION_TOKEN)
-    if not token or "tenant" not in g or session.get(SESSION_TENANT) != g.tenant.id:
+    if "tenant" not in g:
         return None
-    live = sessions.find_live(
-        token,
-        current_app.config["SESSION_IDLE_TIMEOUT"],
-        current_app.config["SESSION_ABSOLUTE_TIMEOUT"],
-    )
+    live = live_session(g.tenant.id)
     if live is None or str(live.user_id) != user_id or not live.user.is_active:
         return None
     g.user_session_id = live.id
