@@ -34,13 +34,15 @@ def remember(
     key: tuple[Hashable, ...],
     read: Callable[[], T],
     fresh: Callable[[T], bool] | None = None,
+    most: int = MAX_ENTRIES,
 ) -> T:
     """``read()``'s answer under ``key`` and the session's binding, read once; or again
-    when ``fresh`` says the kept one no longer holds (an answer valid until a date)."""
+    when ``fresh`` says the kept one no longer holds (an answer valid until a date).
+    ``most`` bounds the cache named ``name``, set by its first use."""
     caches, lock = current_app.extensions.setdefault(EXTENSION, ({}, threading.Lock()))
     full_key = (binding(db.session), *key)
     with lock:
-        cache = caches.setdefault(name, LRUCache(MAX_ENTRIES))
+        cache = caches.setdefault(name, LRUCache(most))
         found = cache.get(full_key, _MISSING)
     if found is not _MISSING and (fresh is None or fresh(found)):
         return found

@@ -168,6 +168,11 @@ def request_scope(visibility: ClientVisibility, client_column, branch_column):
     return and_(*criteria)
 
 
+def request_reference(year: int, number: int) -> str:
+    """What customers quote and mails carry in their subject: R-2026-00042."""
+    return f"R-{year}-{number:05d}"
+
+
 class SupportRequest(ClientOwned, db.Model):
     """A customer's request to the support desk."""
 
@@ -285,8 +290,7 @@ class SupportRequest(ClientOwned, db.Model):
 
     @property
     def reference(self) -> str:
-        """What customers quote and mails carry in their subject: R-2026-00042."""
-        return f"R-{self.year}-{self.number:05d}"
+        return request_reference(self.year, self.number)
 
     @property
     def minutes_spent(self) -> int:

@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import to_user_timezone, to_utc
 from sqlalchemy import Integer, and_, any_, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import joinedload
 
 from portal import readcache
 from portal.extensions import db
 from portal.i18n import gettext as _
-from portal.models import CreditAccount, EntryKind, LedgerEntry, User
+from portal.models import Billing, CreditAccount, EntryKind, LedgerEntry, SupportRequest, User
+from portal.models.request import request_reference
 from portal.services.credit import shown_summary
 
 PER_PAGE = 25
@@ -120,11 +120,61 @@ def position_range(account: CreditAccount, entry_filter: EntryFilter) -> tuple[i
     return low, high
 
 
+@dataclass(frozen=True, slots=True)
+class ShownEntry:
+    """An entry as the statement's history shows it: read as a row of columns with its
+    technician's name and its request's, since nothing on the page is written."""
+
+    position: int
+    created_at: datetime
+    kind: EntryKind
+    billing: Billing | None
+    summary: str
+    advice: str | None
+    minutes: int
+    credit_before: int
+    credit_after: int
+    technician_name: str | None
+    request_id: int | None
+    request_subject: str | None
+    request_year: int | None
+    request_number: int | None
+
+    @property
+    def duration(self) -> int | None:
+        return self.minutes if self.kind is EntryKind.INTERVENTION else None
+
+    @property
+    def request_reference(self) -> str:
+        return request_reference(self.request_year, self.request_number)
+
+
+#: The columns of a ShownEntry, in its order. The technician and the request are outer
+#: joins that the scoping hook limits as it limits their own queries: a request out of
+#: the reader's sight shows no link, as its relationship loaded none before.
+SHOWN_COLUMNS = (
+    LedgerEntry.position,
+    LedgerEntry.created_at,
+    LedgerEntry.kind,
+    LedgerEntry.billing,
+    LedgerEntry.summary,
+    LedgerEntry.advice,
+    LedgerEntry.minutes,
+    LedgerEntry.credit_before,
+    LedgerEntry.credit_after,
+    User.name,
+    SupportRequest.id,
+    SupportRequest.subject,
+    SupportRequest.year,
+    SupportRequest.number,
+)
+
+
 @dataclass(frozen=True)
 class HistoryPage:
     """One page of entries, newest first, with the cursors of its neighbours."""
 
-    entries: list[LedgerEntry]
+    entries: list[ShownEntry]
     #: ``after`` for the page of newer entries, if there is one.
     newer: int | None
     #: ``before`` for the page of older entries, if there is one.
@@ -144,16 +194,20 @@ def history(
     the newest: a keyset page, as fast on the thousandth page as on the first."""
     low, high = positions
     statement = (
-        select(LedgerEntry)
-        .options(joinedload(LedgerEntry.technician), joinedload(LedgerEntry.request))
+        select(*SHOWN_COLUMNS)
+        .outerjoin(LedgerEntry.technician)
+        .outerjoin(LedgerEntry.request)
         .limit(per_page + 1)
     )
+
+    def read(criteria, order) -> list[ShownEntry]:
+        rows = db.session.execute(statement.where(*criteria).order_by(order))
+        return [ShownEntry(*row) for row in rows]
+
     if after is not None:
-        rows = db.session.scalars(
-            statement.where(*entry_filter.criteria(account, (max(low, after + 1), high))).order_by(
-                LedgerEntry.position
-            )
-        ).all()
+        rows = read(
+            entry_filter.criteria(account, (max(low, after + 1), high)), LedgerEntry.position
+        )
         entries = list(reversed(rows[:per_page]))
         return HistoryPage(
             entries,
@@ -161,11 +215,7 @@ def history(
             older=entries[-1].position if entries and entries[-1].position > low else None,
         )
     top = high if before is None else min(high, before - 1)
-    rows = db.session.scalars(
-        statement.where(*entry_filter.criteria(account, (low, top))).order_by(
-            LedgerEntry.position.desc()
-        )
-    ).all()
+    rows = read(entry_filter.criteria(account, (low, top)), LedgerEntry.position.desc())
     entries = rows[:per_page]
     return HistoryPage(
         entries,

@@ -5,11 +5,21 @@ shows a client user the accounts linked to their company and nothing else."""
 
 import re
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    get_template_attribute,
+    render_template,
+    request,
+    stream_with_context,
+)
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
+from portal import readcache
 from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import CreditAccount
@@ -57,11 +67,33 @@ def summary(account: CreditAccount, entry_filter: ledger.EntryFilter):
     return {
         "account": account,
         "totals": credit.totals(account),
-        "chart": balance_chart(
-            ledger.balance_points(account, entry_filter, positions), entry_filter
-        ),
+        "chart": drawn_chart(account, entry_filter, positions),
         "positions": positions,
     }
+
+
+#: Drawn balance curves kept at once: each is some 10 kB of SVG.
+MOST_CHARTS = 64
+
+
+def drawn_chart(
+    account: CreditAccount, entry_filter: ledger.EntryFilter, positions: tuple[int, int]
+) -> Markup | None:
+    """The balance curve as SVG, drawn once per range of positions, language, time zone
+    and minute: its points never change, and its right end, "now", moves by a minute at
+    most, never before the last entry (``balance_chart`` ends there at the earliest)."""
+    now = utcnow()
+    locale, timezone = str(get_locale()), str(get_timezone())
+    minute = now.replace(second=0, microsecond=0)
+
+    def draw() -> Markup | None:
+        points = ledger.balance_points(account, entry_filter, positions)
+        chart = balance_chart(points, entry_filter, now)
+        macro = get_template_attribute("statement/_chart.html", "balance_chart")
+        return macro(chart, account.id) if chart else None
+
+    key = (account.id, positions, entry_filter, locale, timezone, minute)
+    return readcache.remember("balance chart", key, draw, most=MOST_CHARTS)
 
 
 def render_statement(account: CreditAccount, accounts_count: int):
