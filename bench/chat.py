@@ -45,7 +45,6 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -66,18 +65,17 @@ from common import (
     sign_in,
     statement_label,
 )
-from dataset import copy_rows
+from dataset import fill
 from flask_migrate import upgrade
 from run import cookie_header, http_session, libpq_url
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, insert, select, text
 from werkzeug.security import generate_password_hash
 
 from portal.config import database_url
 from portal.extensions import db
-from portal.models import ChatChannel, ChatMessage, Client, SystemRole, UserStatus
+from portal.models import ChatChannel, Client, SystemRole, UserStatus
 from portal.services import chat
 from portal.services.actor import Actor
-from portal.services.chat_markup import render
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
@@ -116,31 +114,6 @@ class Loaded:
 
 
 # --- Load ----------------------------------------------------------------------------------
-
-
-def message_rows(tenant_id: int, channel_id: int, authors: list[int], count: int):
-    """``count`` messages for a channel, one a minute, oldest first, as posted."""
-    html = render("Morning: the **backup** of the file server ran fine.", {}).html
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    for index in range(count):
-        yield {
-            "tenant_id": tenant_id,
-            "channel_id": channel_id,
-            "author_id": authors[index % len(authors)],
-            "body": "Morning: the **backup** of the file server ran fine.",
-            "html": html,
-            "sequence": index + 1,
-            "created_at": start + timedelta(minutes=index),
-        }
-
-
-def fill(tenant_id: int, channel: ChatChannel, authors: list[int], count: int) -> None:
-    """COPY ``count`` messages into ``channel`` and set its sequence and last message."""
-    copy_rows(ChatMessage.__table__, message_rows(tenant_id, channel.id, authors, count))
-    channel.sequence = count
-    channel.last_message_id = db.session.scalar(
-        select(func.max(ChatMessage.id)).where(ChatMessage.channel_id == channel.id)
-    )
 
 
 def load(users: int, posters: int, messages: int) -> Loaded:
