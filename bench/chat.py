@@ -36,7 +36,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -56,6 +55,7 @@ from common import (
     TARGET_RATIO,
     IsolatedClient,
     StatementCounter,
+    code_state,
     free_port,
     fresh_database,
     make_app,
@@ -593,24 +593,6 @@ def count_statements(uri: str, loaded: Loaded) -> dict[str, list[int]]:
 
 
 # --- Report --------------------------------------------------------------------------------
-
-
-def code_state() -> str:
-    """The commit measured, and whether the served folders had changes not committed
-    (the machine and the tree may be shared)."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run(  # noqa: S603 - git on the project
-        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    changed = subprocess.run(  # noqa: S603 - git on the project
-        [*git, "status", "--porcelain", "--", "portal", "templates", "static"],
-        capture_output=True,
-        text=True,
-    ).stdout.split("\n")
-    changed = [line[3:] for line in changed if line.strip()]
-    return head.stdout.strip() + (
-        f" with uncommitted changes in {', '.join(changed)}" if changed else ""
-    )
 
 
 def percentile(values: list[float], share: float) -> float:
