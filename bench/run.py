@@ -196,8 +196,9 @@ def pages(loaded: dataset.Loaded) -> list[Page]:
 
 
 def first_updates_path(loaded: dataset.Loaded) -> str:
-    """The chat's live endpoint as static/chat.js first asks it from the long channel's
-    page, holding nothing yet (the user active, as one reading the page is)."""
+    """The chat's live endpoint on the long channel's page, asked by a page that holds
+    nothing yet (no digests, ``after=0``), its user active as one reading it is; its
+    answer gives what the page holds from then on (``holding``)."""
     query = {
         "channel": loaded.large_channel_id,
         "marks": "",
