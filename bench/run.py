@@ -424,7 +424,9 @@ class Bench:
         self.hole_port = stack.enter_context(black_hole())
         self.env = production_env(uri, self.portal_port, WORKERS)
         self.outbox_worker = None
-        self.database = create_engine(database_url(uri))
+        # Pinged before use: the machine's PostgreSQL may be restarted meanwhile (the
+        # test suite does it, and the machine may be shared).
+        self.database = create_engine(database_url(uri), pool_pre_ping=True)
         stack.callback(self.database.dispose)
         self.profiles: dict[str, Path] = {}
 
