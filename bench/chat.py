@@ -36,7 +36,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,7 +44,6 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -57,6 +55,7 @@ from common import (
     TARGET_RATIO,
     IsolatedClient,
     StatementCounter,
+    code_state,
     free_port,
     fresh_database,
     make_app,
@@ -66,18 +65,17 @@ from common import (
     sign_in,
     statement_label,
 )
-from dataset import copy_rows
+from dataset import fill
 from flask_migrate import upgrade
 from run import cookie_header, http_session, libpq_url
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, insert, select, text
 from werkzeug.security import generate_password_hash
 
 from portal.config import database_url
 from portal.extensions import db
-from portal.models import ChatChannel, ChatMessage, Client, SystemRole, UserStatus
+from portal.models import ChatChannel, Client, SystemRole, UserStatus
 from portal.services import chat
 from portal.services.actor import Actor
-from portal.services.chat_markup import render
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to
 
@@ -116,31 +114,6 @@ class Loaded:
 
 
 # --- Load ----------------------------------------------------------------------------------
-
-
-def message_rows(tenant_id: int, channel_id: int, authors: list[int], count: int):
-    """``count`` messages for a channel, one a minute, oldest first, as posted."""
-    html = render("Morning: the **backup** of the file server ran fine.", {}).html
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    for index in range(count):
-        yield {
-            "tenant_id": tenant_id,
-            "channel_id": channel_id,
-            "author_id": authors[index % len(authors)],
-            "body": "Morning: the **backup** of the file server ran fine.",
-            "html": html,
-            "sequence": index + 1,
-            "created_at": start + timedelta(minutes=index),
-        }
-
-
-def fill(tenant_id: int, channel: ChatChannel, authors: list[int], count: int) -> None:
-    """COPY ``count`` messages into ``channel`` and set its sequence and last message."""
-    copy_rows(ChatMessage.__table__, message_rows(tenant_id, channel.id, authors, count))
-    channel.sequence = count
-    channel.last_message_id = db.session.scalar(
-        select(func.max(ChatMessage.id)).where(ChatMessage.channel_id == channel.id)
-    )
 
 
 def load(users: int, posters: int, messages: int) -> Loaded:
@@ -620,24 +593,6 @@ def count_statements(uri: str, loaded: Loaded) -> dict[str, list[int]]:
 
 
 # --- Report --------------------------------------------------------------------------------
-
-
-def code_state() -> str:
-    """The commit measured, and whether the served folders had changes not committed
-    (the machine and the tree may be shared)."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run(  # noqa: S603 - git on the project
-        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    changed = subprocess.run(  # noqa: S603 - git on the project
-        [*git, "status", "--porcelain", "--", "portal", "templates", "static"],
-        capture_output=True,
-        text=True,
-    ).stdout.split("\n")
-    changed = [line[3:] for line in changed if line.strip()]
-    return head.stdout.strip() + (
-        f" with uncommitted changes in {', '.join(changed)}" if changed else ""
-    )
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -162,6 +162,24 @@ def client_user(contact, code: str, password_hash: str) -> User:
     return user
 
 
+def code_state() -> str:
+    """The commit measured, and whether the served folders had changes not committed
+    (the machine and the tree may be shared)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run(  # noqa: S603 - git on the project
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    changed = subprocess.run(  # noqa: S603 - git on the project
+        [*git, "status", "--porcelain", "--", "portal", "templates", "static"],
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
+    changed = [line[3:] for line in changed if line.strip()]
+    return head.stdout.strip() + (
+        f" with uncommitted changes in {', '.join(changed)}" if changed else ""
+    )
+
+
 def print_table(headers: tuple[str, ...], rows: list[tuple]) -> None:
     """Left-align the first column, right-align the others."""
     cells = [headers, *[tuple(str(cell) for cell in row) for row in rows]]

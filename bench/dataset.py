@@ -1,6 +1,9 @@
 """The data set of the load benchmark (issue 10): three tenants sharing the tables, with
 100,000 clients, 300,000 contacts, 1,000 credit accounts and 1,000,000 ledger entries in
-all, one account holding 100,000 of them. PostgreSQL only: the rows go in with COPY.
+all, one account holding 100,000 of them; and in the measured tenant 100,000 support
+requests with their conversations (one in three from the signed-in customer's company)
+and two chat channels of 100 and 100,000 messages that its technician reads.
+PostgreSQL only: the rows go in with COPY.
 
 This is deliberately cross-tenant code, like a CLI import: the bulk rows bypass the ORM,
 whose tenancy hooks never see them, so every row carries its ``tenant_id`` explicitly.
@@ -10,16 +13,20 @@ import enum
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from clients import FIRST_NAMES, KNOWN_NAME, SEARCH, client_row
 from common import PASSWORD, client_user
+from requests import request_row
 from sqlalchemy import Table, func, select, text
 from statement import entry_rows
 from werkzeug.security import generate_password_hash
 
 from portal.extensions import db
 from portal.models import (
+    ChatChannel,
+    ChatMessage,
     Client,
     ClientMode,
     ClientSearchTerm,
@@ -27,14 +34,18 @@ from portal.models import (
     CreditAccount,
     CreditAccountClient,
     LedgerEntry,
+    RequestCounter,
+    RequestMessage,
+    SupportRequest,
     SystemRole,
     Tenant,
     User,
     UserKind,
     UserStatus,
 )
-from portal.services import credit
+from portal.services import chat, credit
 from portal.services.actor import Actor
+from portal.services.chat_markup import render
 from portal.services.search import client_terms
 from portal.services.tenants import create_staff_user, create_tenant, role_named, system_role
 from portal.tenancy import bound_to, cross_tenant
@@ -54,6 +65,11 @@ SMALL_ENTRIES = 100
 RECORD_CREDIT_MINUTES = 10_000_000
 #: The customer ids of the three accounts the pages use (the first accounts loaded).
 LARGE_ACCOUNT, SMALL_ACCOUNT, RECORD_ACCOUNT = "C00001", "C00002", "C00003"
+#: Support requests of a quick try at least: the customer's list is a full page of
+#: requests still going on either way.
+MIN_REQUESTS = 300
+#: The chat channels the technician is a member of, kept at their sizes in a quick try.
+SMALL_MESSAGES, LARGE_MESSAGES = 100, 100_000
 
 
 @dataclass(frozen=True)
@@ -61,13 +77,16 @@ class Sizes:
     clients: int = 100_000
     accounts: int = 1_000
     entries: int = 1_000_000
+    requests: int = 100_000
 
     def scaled(self, factor: float) -> "Sizes":
-        """Smaller, for a quick try; the two measured accounts keep their sizes."""
+        """Smaller, for a quick try; the two measured accounts and the two channels keep
+        their sizes."""
         return Sizes(
             clients=max(30, round(self.clients * factor)),
             accounts=max(6, round(self.accounts * factor)),
             entries=max(LARGE_ENTRIES + SMALL_ENTRIES + 1_000, round(self.entries * factor)),
+            requests=max(MIN_REQUESTS, round(self.requests * factor)),
         )
 
 
@@ -83,6 +102,10 @@ class Loaded:
     record_client_id: int
     search: str
     client_login: str
+    #: A support request of the customer's company, in the middle of its history.
+    request_id: int
+    small_channel_id: int
+    large_channel_id: int
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -255,6 +278,101 @@ def load_ledgers(accounts: list[tuple[int, int, int, int]]) -> None:
     reset_sequences(CreditAccount.__table__)
 
 
+def load_requests(
+    tenant_id: int, client_ids: list[int], customer: User, technician_id: int, count: int
+) -> None:
+    """COPY ``count`` support requests of the tenant over ``client_ids``, one in three
+    from the first (the customer's company, as bench/requests.py makes them), each with
+    its conversation; and the tenant's reference counters."""
+    first_id = Ids(SupportRequest).next
+
+    def request(index: int) -> dict:
+        row = {"id": first_id + index, **request_row(tenant_id, index, client_ids)}
+        asked = row["client_id"] == customer.client_id
+        row["contact_id"] = customer.contact_id if asked else None
+        row["opened_by_id"] = customer.id if asked else None
+        return row
+
+    copy_rows(SupportRequest.__table__, (request(index) for index in range(count)))
+    copy_rows(
+        RequestMessage.__table__,
+        (
+            message
+            for index in range(count)
+            for message in conversation(request(index), technician_id, customer)
+        ),
+    )
+    years = range(request(0)["year"], request(count - 1)["year"] + 1)
+    copy_rows(
+        RequestCounter.__table__,
+        ({"tenant_id": tenant_id, "year": year, "last_number": count} for year in years),
+    )
+    reset_sequences(SupportRequest.__table__)
+
+
+def conversation(request: dict, technician_id: int, customer: User) -> list[dict]:
+    """The desk's reply and its internal note (which the customer never sees), and on
+    the customer's own requests their answer: an hour apart."""
+    said = [
+        (technician_id, False, "We are looking into it: which printer is it?"),
+        (technician_id, True, "Probably the driver update of last week."),
+    ]
+    if request["client_id"] == customer.client_id:
+        said.append((customer.id, False, "The one in the accounting office."))
+    return [
+        {
+            "tenant_id": request["tenant_id"],
+            "request_id": request["id"],
+            "client_id": request["client_id"],
+            "author_id": author_id,
+            "internal": internal,
+            "body": body,
+            "created_at": request["created_at"] + timedelta(hours=number + 1),
+        }
+        for number, (author_id, internal, body) in enumerate(said)
+    ]
+
+
+def message_rows(tenant_id: int, channel_id: int, authors: list[int], count: int):
+    """``count`` messages for a channel, one a minute, oldest first, as posted."""
+    html = render("Morning: the **backup** of the file server ran fine.", {}).html
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for index in range(count):
+        yield {
+            "tenant_id": tenant_id,
+            "channel_id": channel_id,
+            "author_id": authors[index % len(authors)],
+            "body": "Morning: the **backup** of the file server ran fine.",
+            "html": html,
+            "sequence": index + 1,
+            "created_at": start + timedelta(minutes=index),
+        }
+
+
+def fill(tenant_id: int, channel: ChatChannel, authors: list[int], count: int) -> None:
+    """COPY ``count`` messages into ``channel`` and set its sequence and last message."""
+    copy_rows(ChatMessage.__table__, message_rows(tenant_id, channel.id, authors, count))
+    channel.sequence = count
+    channel.last_message_id = db.session.scalar(
+        select(func.max(ChatMessage.id)).where(ChatMessage.channel_id == channel.id)
+    )
+
+
+def channel_name(size: int) -> str:
+    return f"{size:,} messages"
+
+
+def load_chat(tenant: Tenant, technician: User, colleague_id: int) -> None:
+    """The technician's two channels with a colleague, of 100 and 100,000 messages
+    written by both (Portal's service makes each channel; COPY fills it)."""
+    authors = [technician.id, colleague_id]
+    for size in (SMALL_MESSAGES, LARGE_MESSAGES):
+        channel = chat.create_channel(
+            channel_name(size), "#1f5fbf", None, authors, actor=Actor(tenant, user=technician)
+        )
+        fill(tenant.id, channel, authors, size)
+
+
 def load(sizes: Sizes) -> Loaded:
     """Fill an empty, migrated PostgreSQL database; return what the pages need."""
     # The foreign keys are right by construction (every id is assigned here); checking
@@ -262,15 +380,16 @@ def load(sizes: Sizes) -> Loaded:
     # postgres user is.
     db.session.execute(text("SET LOCAL session_replication_role = replica"))
     password_hash = generate_password_hash(PASSWORD)
-    staff = {}
+    staff, admins = {}, {}
     for slug, name, _share in TENANTS:
         tenant = create_tenant(slug, name, administrators_two_factor=False)
         with bound_to(db.session, tenant.id):
+            made = {}
             for login, role in (
                 ("admin", system_role(SystemRole.ADMINISTRATOR)),
                 ("tech", role_named("Technician")),
             ):
-                user = create_staff_user(
+                made[login] = user = create_staff_user(
                     email=f"{login}@{slug}.test",
                     name=f"{name} {login.title()}",
                     password=None,
@@ -278,7 +397,7 @@ def load(sizes: Sizes) -> Loaded:
                 )
                 user.password_hash, user.status = password_hash, UserStatus.ACTIVE
             db.session.flush()
-            staff[tenant.id] = user.id
+            staff[tenant.id], admins[tenant.id] = made["tech"].id, made["admin"].id
     tenant_ids = list(staff)
     shares = [share for _slug, _name, share in TENANTS]
     clients = load_clients(list(zip(tenant_ids, split(sizes.clients, shares), strict=True)))
@@ -302,18 +421,22 @@ def load(sizes: Sizes) -> Loaded:
         ]
     )
     with bound_to(db.session, measured):
+        tenant = db.session.get(Tenant, measured)
         technician = db.session.get(User, staff[measured])
         known = db.session.get(Client, known_client_id)
-        contact = known.contacts[0]
-        client_user(contact, "HD1", password_hash)
+        customer = client_user(known.contacts[0], "HD1", password_hash)
         credit.record_purchase(
             credit.lock(account_id(RECORD_ACCOUNT)),
             minutes=RECORD_CREDIT_MINUTES,
             amount=None,
             reference="BENCH",
             valid_until=None,
-            actor=Actor(db.session.get(Tenant, measured), user=technician),
+            actor=Actor(tenant, user=technician),
         )
+        db.session.flush()
+        others = [client_id for client_id in clients[measured] if client_id != known_client_id]
+        load_requests(measured, [known_client_id, *others], customer, technician.id, sizes.requests)
+        load_chat(tenant, technician, admins[measured])
         db.session.commit()
     return find()
 
@@ -324,24 +447,64 @@ def account_id(customer_id: str) -> int:
     )
 
 
+def customer_request(client_id: int) -> int | None:
+    """The request in the middle of the company's history (None before any)."""
+    of_client = SupportRequest.client_id == client_id
+    count = db.session.scalar(select(func.count()).where(of_client))
+    return db.session.scalar(
+        select(SupportRequest.id).where(of_client).order_by(SupportRequest.id).offset(count // 2)
+    )
+
+
+def channel_ids() -> dict[int, int]:
+    """The technician's two channels' ids by their size."""
+    sizes = {channel_name(size): size for size in (SMALL_MESSAGES, LARGE_MESSAGES)}
+    found = db.session.execute(
+        select(ChatChannel.name, ChatChannel.id).where(ChatChannel.name.in_(sizes))
+    )
+    return {sizes[name]: channel_id for name, channel_id in found}
+
+
 def find() -> Loaded:
-    """What the pages need, from a database ``load`` filled."""
+    """What the pages need, from a database ``load`` filled; a database an older version
+    of this file filled (without requests or chat) is refused with what to do."""
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == TENANTS[0][0]))
     with bound_to(db.session, tenant.id):
         record_account = db.session.get(CreditAccount, account_id(RECORD_ACCOUNT))
+        known_client_id = db.session.scalar(select(Client.id).where(Client.name == KNOWN_NAME))
+        request_id, channels = customer_request(known_client_id), channel_ids()
+        if request_id is None or len(channels) < 2:
+            name = db.engine.url.database
+            raise SystemExit(
+                f"The kept database {name!r} was loaded before the support requests and the "
+                f"chat joined the data set: drop it (dropdb -h 127.0.0.1 -U postgres {name}) "
+                "and run again with --database to load it anew."
+            )
         loaded = Loaded(
             slug=tenant.slug,
-            known_client_id=db.session.scalar(select(Client.id).where(Client.name == KNOWN_NAME)),
+            known_client_id=known_client_id,
             large_account_id=account_id(LARGE_ACCOUNT),
             small_account_id=account_id(SMALL_ACCOUNT),
             record_account_id=record_account.id,
             record_client_id=record_account.billing_client_id,
             search=SEARCH,
             client_login=db.session.scalar(select(User.email).where(User.kind == UserKind.CLIENT)),
+            request_id=request_id,
+            small_channel_id=channels[SMALL_MESSAGES],
+            large_channel_id=channels[LARGE_MESSAGES],
         )
     with cross_tenant(db.session):
         loaded.counts = {
             model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (Client, Contact, ClientSearchTerm, CreditAccount, LedgerEntry)
+            for model in (
+                Client,
+                Contact,
+                ClientSearchTerm,
+                CreditAccount,
+                LedgerEntry,
+                SupportRequest,
+                RequestMessage,
+                ChatMessage,
+            )
         }
     return loaded

@@ -9,6 +9,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+#: The project's folder, whose paths are shown from it.
+ROOT = Path(__file__).resolve().parent.parent
 #: py-spy's frame: "function (path/to/file.py:line)"; the line is dropped to sum by function.
 FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")
 
@@ -18,7 +20,7 @@ def function_of(frame: str) -> str:
     if not match:
         return frame.strip()
     path = match["file"]
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", f"{ROOT}/", "lib/python3.11/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{match['function']} ({path})"

@@ -2,6 +2,9 @@
 -- bench/run.py sets, per page: BENCH_REQUESTS (for each wrk thread), BENCH_METHOD,
 -- BENCH_COOKIE (a signed-in session) and BENCH_BODY (a form, for a POST).
 --
+-- wrk counts an answer as an error (bad_status) only from status 400 up: the chat's live
+-- endpoint answering 204 (nothing new), as it does to an open page, counts as a good one.
+--
 -- wrk itself only stops at the end of its duration (-d) or on SIGINT: a thread that has
 -- had its answers says "stopped" on standard output, and bench/run.py then interrupts
 -- wrk, whose run time is thus the time the requests took.
