@@ -9,8 +9,6 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
-
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.models import RequestAttachment, SupportRequest
@@ -73,6 +71,10 @@ def _checked_image(name: str | None, data: bytes) -> CheckedFile:
     refused = FileRefused(
         _l("%(name)s is neither an image (PNG, JPEG, GIF, WebP) nor a PDF.", name=name or "?")
     )
+    # Pillow costs each web worker some 3 MB: imported by the few requests that send
+    # an image.
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format

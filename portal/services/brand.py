@@ -24,12 +24,12 @@ import re
 import warnings
 import xml.etree.ElementTree as ET  # noqa: S405 - writes what defusedxml parsed, parses nothing
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as parse_xml
 from flask_babel import format_decimal
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from portal import storage
 from portal.extensions import db
@@ -38,6 +38,9 @@ from portal.models import Tenant
 from portal.services import audit
 from portal.services.actor import Actor
 from portal.services.refusal import Refusal
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: The largest logo accepted, as uploaded.
 MAX_LOGO_BYTES = 1024 * 1024
@@ -193,6 +196,9 @@ def not_an_image() -> BrandRefused:
 
 
 def check_raster(data: bytes) -> Logo:
+    # Pillow costs each web worker some 3 MB: imported when a logo is uploaded.
+    from PIL import Image, UnidentifiedImageError
+
     with warnings.catch_warnings():
         # A decompression bomb warns before it raises; the sizes below refuse it first.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -240,9 +246,11 @@ def refuse_size(width: int, height: int) -> None:
         )
 
 
-def encoded(image: Image.Image, ext: str) -> Logo:
+def encoded(image: "Image.Image", ext: str) -> Logo:
     """The image written anew in its own format: upright, scaled down to fit the box,
     without its metadata (EXIF, comments, text chunks)."""
+    from PIL import Image, ImageOps
+
     image = ImageOps.exif_transpose(image)
     image.thumbnail(STORED_BOX, Image.Resampling.LANCZOS)
     output = io.BytesIO()

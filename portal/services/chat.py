@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import and_, case, delete, func, select, update
 
 from portal.extensions import db
@@ -929,6 +928,9 @@ def check_picture(data: bytes) -> bytes:
         _l("The picture must be a PNG, JPEG, GIF or WebP image."), field="picture"
     )
     smallest, largest = PICTURE_SIDES
+    # Pillow costs each web worker some 3 MB: imported when a picture is uploaded.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

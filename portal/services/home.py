@@ -39,6 +39,8 @@ from portal.services.actor import Actor
 
 #: Accounts a technician served lately, distinct, the latest first.
 SERVED = 5
+#: How many of a technician's latest entries the accounts they served are found in.
+SERVED_WINDOW = 1_000
 #: Accounts that need care.
 CARE = 10
 #: Invitations, proposals and refusals listed.
@@ -194,13 +196,22 @@ _ACCOUNT_NAMES = (
 
 
 def served_by(user: User) -> list[Served]:
-    """The accounts ``user`` recorded entries on, the latest first, each once."""
-    latest = func.max(LedgerEntry.created_at).label("served_at")
-    recent = (
-        select(LedgerEntry.account_id, latest)
+    """The accounts ``user`` recorded entries on lately, the latest first, each once:
+    among their last ``SERVED_WINDOW`` entries, read backwards along the index of a
+    technician's entries by time, so that a technician with a million entries costs what
+    one with a hundred does (grouping all of them grew with their number)."""
+    own = (
+        select(LedgerEntry.account_id, LedgerEntry.created_at)
         .where(LedgerEntry.technician_id == user.id)
-        .group_by(LedgerEntry.account_id)
-        .order_by(latest.desc(), LedgerEntry.account_id.desc())
+        .order_by(LedgerEntry.created_at.desc())
+        .limit(SERVED_WINDOW)
+        .subquery()
+    )
+    latest = func.max(own.c.created_at).label("served_at")
+    recent = (
+        select(own.c.account_id, latest)
+        .group_by(own.c.account_id)
+        .order_by(latest.desc(), own.c.account_id.desc())
         .limit(SERVED)
         .subquery()
     )

@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 
 import pyotp
-import segno
 from sqlalchemy import delete, func, select, update
 
 from portal.extensions import db
@@ -44,6 +43,8 @@ def provisioning_uri(user: User, secret: str, issuer: str) -> str:
 
 def qr_code(uri: str) -> str:
     """The QR code of ``uri`` as an SVG data URI, drawn on the server."""
+    import segno  # its QR code tables, for the one page that shows a code
+
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 

@@ -1,11 +1,13 @@
 """The chat's emoji picker: the Unicode emoji listed in ``portal/data/chat_emoji.txt``,
 each named in the page's language from the ``emoji`` library's data (no image, no CDN:
-the browser draws them like any other character)."""
+the browser draws them like any other character).
+
+The library is imported when the picker is first drawn: its tables of every emoji cost
+each web worker some 3 MB, and only the chat's pages show the picker."""
 
 from functools import cache
 from pathlib import Path
 
-import emoji
 from flask_babel import get_locale
 
 LIST = Path(__file__).resolve().parent.parent / "data" / "chat_emoji.txt"
@@ -23,6 +25,8 @@ def _characters() -> tuple[str, ...]:
 
 @cache
 def _named(language: str) -> tuple[tuple[str, str], ...]:
+    import emoji
+
     if language != "en":
         emoji.config.load_language(language)
     named = []
