@@ -257,6 +257,11 @@ def test_time_recorded_from_a_request_shows_on_it_and_on_the_statement(app, worl
         f"/{world.a.slug}/statement/{world.a.account_id}?request={world.a.request_id}"
     ).get_data(as_text=True)
     assert "printer driver reinstalled" in filtered and "Opening purchase" not in filtered
+    # Its "Download CSV" keeps the filter: the request's interventions only.
+    export = customer.get(
+        f"/{world.a.slug}/statement/{world.a.account_id}.csv?request={world.a.request_id}"
+    ).get_data(as_text=True)
+    assert "printer driver reinstalled" in export and "Opening purchase" not in export
 
 
 def test_a_request_of_another_client_cannot_take_the_time(app, world):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal.extensions import db
 from portal.models import ChatChannel, CreditAccount, SupportRequest, Tenant
@@ -64,8 +64,24 @@ def pages(ids: dict[str, int]) -> dict[str, tuple[str, str]]:
     }
 
 
+def restart_ids() -> None:
+    """Ids as a new database gives them, since the pages show them (links, element ids):
+    the suite empties its tables between tests, and PostgreSQL's sequences go on
+    counting (SQLite starts again from the largest id left)."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.begin() as connection:
+        for table in db.metadata.sorted_tables:
+            if "id" in table.c:
+                connection.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:name, 'id'), 1, false)"),
+                    {"name": table.name},
+                )
+
+
 @pytest.fixture
 def demo_pages(app):
+    restart_ids()
     with time_machine.travel(INSTANT, tick=False):
         run(app, "demo", "--password", DEMO_PASSWORD)
         browsers = {}

@@ -13,10 +13,19 @@ from sqlalchemy import event, select
 from portal import readcache
 from portal.extensions import db
 from portal.mail import outbox
-from portal.models import Billing, Branch, Client, CreditAccount, User
+from portal.models import (
+    Billing,
+    Branch,
+    Client,
+    CreditAccount,
+    CreditAccountClient,
+    Tenant,
+    User,
+)
 from portal.services import credit
-from portal.services.statement import MAX_MARKED, MAX_POINTS
-from portal.tenancy import bound_to
+from portal.services.actor import Actor
+from portal.services.statement import MAX_MARKED, MAX_POINTS, EntryFilter, csv_chunks
+from portal.tenancy import ClientVisibility, bound_to, cross_tenant
 from tests.conftest import acting, csrf_token, login
 from tests.test_cli import DEMO_PASSWORD, run
 from tests.test_credit import record, signed_in
@@ -401,3 +410,164 @@ def test_the_page_costs_the_same_statements_for_a_longer_ledger(app, world):
     grow(world, MAX_POINTS * 2, step_hours=1, start=START + timedelta(days=30))
     assert [statements(url) for url in urls] == short
     assert max(short) <= 8
+
+
+def awkward_account(world) -> int:
+    """An account of tenant ``a``'s client whose entries exercise every case of the CSV:
+    commas, quotes and line breaks to quote, cells that would start a formula, an empty
+    advice, no technician, purchases with the standard summary (and an intervention
+    that merely says the same), an adjustment, a free intervention, a negative balance,
+    in a time zone behind UTC by hours and a half whose daylight-saving time starts
+    and ends between the entries."""
+    with bound_to(db.session, world.a.tenant_id):
+        db.session.get(Tenant, world.a.tenant_id).timezone = "America/St_Johns"
+        tech = db.session.scalar(select(User).where(User.email == world.a.tech_email))
+        tech.name = '@lpha "Ace" Tech, Jr.'
+        account = CreditAccount(
+            customer_id='=ALP "9"',
+            billing_client_id=world.a.client_id,
+            balance_minutes=0,
+            entry_count=0,
+        )
+        account.links.append(CreditAccountClient(client_id=world.a.client_id))
+        db.session.add(account)
+        db.session.flush()
+        client = db.session.get(Client, world.a.client_id)
+
+        def intervention(at: datetime, minutes: int, billing: Billing, summary: str, advice):
+            credit.record_intervention(
+                account,
+                client=client,
+                minutes=minutes,
+                billing=billing,
+                summary=summary,
+                advice=advice,
+                review_invited=False,
+                override_reason=None,
+                actor=acting(tech),
+                at=at,
+            )
+
+        def purchase(at: datetime, minutes: int):
+            credit.record_purchase(
+                account,
+                minutes=minutes,
+                amount=None,
+                reference=None,
+                valid_until=None,
+                actor=acting(tech),
+                at=at,
+            )
+
+        purchase(datetime(2025, 1, 6, 2, 0, tzinfo=UTC), 60)
+        intervention(
+            datetime(2025, 1, 7, 13, 15, 42, 500000, tzinfo=UTC),
+            45,
+            Billing.NORMAL,
+            'Printer, then the "scanner"',
+            "=SUM(A1:A9)",
+        )
+        # The last second before the clocks go forward, then the first one after.
+        intervention(
+            datetime(2025, 3, 9, 5, 29, 59, 999999, tzinfo=UTC),
+            20,
+            Billing.FREE,
+            "+Line one\nLine two\r\nLine three",
+            "",
+        )
+        intervention(
+            datetime(2025, 3, 9, 5, 30, tzinfo=UTC),
+            5,
+            Billing.NORMAL,
+            credit.PURCHASE_SUMMARY,
+            "\tIndented",
+        )
+        credit.adjust(
+            account,
+            delta=-100,
+            reason='-100: the old system\'s "debt"',
+            actor=Actor(tenant=db.session.get(Tenant, world.a.tenant_id)),
+            at=datetime(2025, 7, 1, 12, 0, tzinfo=UTC),
+        )
+        purchase(datetime(2025, 11, 2, 12, 0, tzinfo=UTC), 30)
+        db.session.commit()
+        return account.id
+
+
+AWKWARD_CSV_EN = (
+    "\ufeffCustomer ID,Date and time,Kind,Kind code,Summary,Our advice,Technician,"
+    "Duration (min),Billing,Billing code,Credit before,Credit after\r\n"
+    '"\'=ALP ""9""",2025-01-05T22:30:00-03:30,Purchase,purchase,Time credit purchase,,'
+    '"\'@lpha ""Ace"" Tech, Jr.",,,,0,60\r\n'
+    '"\'=ALP ""9""",2025-01-07T09:45:42-03:30,Intervention,intervention,'
+    '"Printer, then the ""scanner""",\'=SUM(A1:A9),"\'@lpha ""Ace"" Tech, Jr.",'
+    "45,Normal,normal,60,15\r\n"
+    '"\'=ALP ""9""",2025-03-09T01:59:59-03:30,Intervention,intervention,'
+    '"\'+Line one\nLine two\r\nLine three",,"\'@lpha ""Ace"" Tech, Jr.",20,Free,free,15,15\r\n'
+    '"\'=ALP ""9""",2025-03-09T03:00:00-02:30,Intervention,intervention,'
+    'Time credit purchase,\'\tIndented,"\'@lpha ""Ace"" Tech, Jr.",5,Normal,normal,15,10\r\n'
+    '"\'=ALP ""9""",2025-07-01T09:30:00-02:30,Adjustment,adjustment,'
+    '"\'-100: the old system\'s ""debt""",,,,,,10,-90\r\n'
+    '"\'=ALP ""9""",2025-11-02T08:30:00-03:30,Purchase,purchase,Time credit purchase,,'
+    '"\'@lpha ""Ace"" Tech, Jr.",,,,-90,-60\r\n'
+)
+
+#: The same in French: the words and a purchase's standard summary, nothing else; the
+#: intervention that only says "Time credit purchase" keeps it as written.
+AWKWARD_CSV_FR = (
+    "\ufeffNuméro client,Date et heure,Type,Code du type,Nature de l'intervention,"
+    "Notre conseil,Technicien,Durée (mn),Facturation,Code de facturation,Crédit avant,"
+    "Crédit après\r\n"
+    '"\'=ALP ""9""",2025-01-05T22:30:00-03:30,Achat,purchase,Achat de crédit-temps,,'
+    '"\'@lpha ""Ace"" Tech, Jr.",,,,0,60\r\n'
+    '"\'=ALP ""9""",2025-01-07T09:45:42-03:30,Intervention,intervention,'
+    '"Printer, then the ""scanner""",\'=SUM(A1:A9),"\'@lpha ""Ace"" Tech, Jr.",'
+    "45,Normal,normal,60,15\r\n"
+    '"\'=ALP ""9""",2025-03-09T01:59:59-03:30,Intervention,intervention,'
+    '"\'+Line one\nLine two\r\nLine three",,"\'@lpha ""Ace"" Tech, Jr.",20,Gratuit,free,'
+    "15,15\r\n"
+    '"\'=ALP ""9""",2025-03-09T03:00:00-02:30,Intervention,intervention,'
+    'Time credit purchase,\'\tIndented,"\'@lpha ""Ace"" Tech, Jr.",5,Normal,normal,15,10\r\n'
+    '"\'=ALP ""9""",2025-07-01T09:30:00-02:30,Ajustement,adjustment,'
+    '"\'-100: the old system\'s ""debt""",,,,,,10,-90\r\n'
+    '"\'=ALP ""9""",2025-11-02T08:30:00-03:30,Achat,purchase,Achat de crédit-temps,,'
+    '"\'@lpha ""Ace"" Tech, Jr.",,,,-90,-60\r\n'
+)
+
+
+@pytest.mark.parametrize(("locale", "expected"), [(None, AWKWARD_CSV_EN), ("fr", AWKWARD_CSV_FR)])
+def test_the_csv_text_is_pinned_byte_for_byte_on_every_database(app, world, locale, expected):
+    """PostgreSQL writes the lines itself and SQLite leaves them to Python: the same
+    expected text on both proves the two agree."""
+    account_id = awkward_account(world)
+    with bound_to(db.session, world.a.tenant_id):
+        db.session.get(User, world.a.client_user_id).locale = locale
+        db.session.commit()
+    response = client_user(app, world).get(statement_url(world, account_id, ".csv"))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == expected
+
+
+def test_the_export_reads_only_what_the_users_scope_allows(app, world):
+    """Asked for every account of both tenants, the export of a client user's session
+    writes their company's entries only: the tenancy hook scopes the query that builds
+    the lines, whichever database builds them. Without the hook it would write them all."""
+    ledgers = [
+        (world.a.account_id, "ALP1"),
+        (world.a.other_account_id, "ALP2"),
+        (world.b.account_id, "BET1"),
+        (world.b.other_account_id, "BET2"),
+    ]
+    with bound_to(db.session, world.a.tenant_id):
+        user = db.session.get(User, world.a.client_user_id)
+        visibility = ClientVisibility.of(user)
+
+    def exported() -> list[str]:
+        with app.test_request_context():
+            text = "".join(csv_chunks(ledgers, EntryFilter()))
+        return [row[0] for row in csv.reader(io.StringIO(text[1:]))][1:]
+
+    with bound_to(db.session, world.a.tenant_id, visibility):
+        assert exported() == ["ALP1"]
+        with cross_tenant(db.session):
+            assert exported() == ["ALP1", "ALP2", "BET1", "BET2"]

@@ -13,9 +13,23 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 
-from flask_babel import to_user_timezone, to_utc
-from sqlalchemy import Integer, and_, any_, literal, select
+from flask_babel import get_timezone, to_utc
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    and_,
+    any_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal import readcache
@@ -23,7 +37,7 @@ from portal.extensions import db
 from portal.i18n import gettext as _
 from portal.models import Billing, CreditAccount, EntryKind, LedgerEntry, SupportRequest, User
 from portal.models.request import request_reference
-from portal.services.credit import shown_summary
+from portal.services.credit import PURCHASE_SUMMARY, shown_summary
 
 PER_PAGE = 25
 #: Most ledger positions the balance curve samples, whatever the account's size: a
@@ -31,8 +45,11 @@ PER_PAGE = 25
 MAX_POINTS = 120
 #: Most purchases marked on the curve (the latest ones).
 MAX_MARKED = 24
-#: Rows the CSV export writes per chunk sent to the client.
-CSV_CHUNK = 500
+#: Rows the CSV export reads per fetch and writes per chunk sent to the client. Not
+#: more: rows alive together outlive the garbage collector's young generations, and its
+#: full collections then cost the export more than its own work (at 5,000 rows, three to
+#: four times the Python time of 1,000 on PostgreSQL), besides memory.
+CSV_CHUNK = 1_000
 
 
 @dataclass(frozen=True)
@@ -310,20 +327,48 @@ def csv_header() -> list[str]:
     ]
 
 
+#: The first characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The characters that make csv.writer quote a field (QUOTE_MINIMAL, "\r\n" line ends).
+QUOTED_IF = (",", '"', "\r", "\n")
+
+
 def _cell(text: str | None) -> str:
     """Text as a spreadsheet shows it, never as a formula it would run."""
     text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def _field(text: str) -> str:
+    """``text`` as csv.writer writes it, for the values the database puts in its lines."""
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in QUOTED_IF) else text
+
+
+def _sql_cell(text: ColumnElement[str]) -> ColumnElement[str]:
+    """``_field(_cell(text))`` computed by the database, "" for NULL. ``ascii`` and
+    ``strpos`` are the cheapest tests it has for these: a pattern would convert each
+    row's text to wide characters first."""
+    protected = case(
+        (func.ascii(text).in_([ord(c) for c in FORMULA_STARTS]), "'" + text), else_=text
+    )
+    quoted = '"' + func.replace(protected, '"', '""', type_=Text) + '"'
+    return func.coalesce(
+        case((or_(*(func.strpos(text, c) > 0 for c in QUOTED_IF)), quoted), else_=protected), ""
+    )
 
 
 def csv_chunks(ledgers: list[tuple[int, str]], entry_filter: EntryFilter) -> Iterator[str]:
     """The CSV of the entries of ``ledgers`` (account id, customer ID), oldest first, in
-    chunks: one streamed query per account, so memory stays flat however long the ledger."""
+    chunks: one streamed query per account, so memory stays flat however long the ledger.
+    PostgreSQL writes each line itself, Python only joins them: writing them in Python
+    caps the export well below 100,000 rows a second. SQLite, which knows no time zones,
+    leaves them to Python. Both write the same bytes."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
     buffer.write("\ufeff")  # so that spreadsheets read the accents as UTF-8
-    writer.writerow(csv_header())
-    written = 0
+    csv.writer(buffer).writerow(csv_header())
+    yield buffer.getvalue()
+    on_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    write = _database_lines if on_postgresql else _python_lines
     for account_id, customer_id in ledgers:
         criteria = [LedgerEntry.account_id == account_id]
         if entry_filter.start is not None:
@@ -332,46 +377,106 @@ def csv_chunks(ledgers: list[tuple[int, str]], entry_filter: EntryFilter) -> Ite
             criteria.append(LedgerEntry.created_at < entry_filter.end_before())
         if entry_filter.branch_id is not None:
             criteria.append(LedgerEntry.branch_id == entry_filter.branch_id)
-        rows = db.session.execute(
-            select(
-                LedgerEntry.created_at,
-                LedgerEntry.kind,
-                LedgerEntry.summary,
-                LedgerEntry.advice,
-                User.name,
-                LedgerEntry.minutes,
-                LedgerEntry.billing,
-                LedgerEntry.credit_before,
-                LedgerEntry.credit_after,
-            )
-            .outerjoin(
-                User,
-                and_(User.id == LedgerEntry.technician_id, User.tenant_id == LedgerEntry.tenant_id),
-            )
-            .where(*criteria)
-            .order_by(LedgerEntry.position)
-            .execution_options(yield_per=1000)
+        if entry_filter.request_id is not None:
+            criteria.append(LedgerEntry.request_id == entry_filter.request_id)
+        yield from write(customer_id, criteria)
+
+
+def _entries(*columns) -> Select:
+    """The entries' ``columns``, with their technician's, in ledger order, streamed."""
+    return (
+        select(*columns)
+        .select_from(LedgerEntry)
+        .outerjoin(
+            User,
+            and_(User.id == LedgerEntry.technician_id, User.tenant_id == LedgerEntry.tenant_id),
         )
-        for row in rows:
-            writer.writerow(
-                [
-                    _cell(customer_id),
-                    to_user_timezone(row.created_at).isoformat(timespec="seconds"),
-                    row.kind.label,
-                    row.kind.value,
-                    _cell(shown_summary(row.kind, row.summary)),
-                    _cell(row.advice),
-                    _cell(row.name),
-                    row.minutes if row.kind is EntryKind.INTERVENTION else "",
-                    row.billing.label if row.billing else "",
-                    row.billing.value if row.billing else "",
-                    row.credit_before,
-                    row.credit_after,
-                ]
+        .order_by(LedgerEntry.position)
+        .execution_options(yield_per=CSV_CHUNK)
+    )
+
+
+def _database_lines(customer_id: str, criteria: list) -> Iterator[str]:
+    """Each line built by PostgreSQL in the user's time zone (set for this transaction
+    only), its words translated once here and passed in."""
+    db.session.execute(select(func.set_config("TimeZone", str(get_timezone()), True)))
+    kind = LedgerEntry.kind
+    line = func.concat_ws(
+        ",",
+        _field(_cell(customer_id)),
+        # The offset as isoformat prints it: +HH:MM.
+        func.to_char(LedgerEntry.created_at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
+        # The kind's label and code, and the billing's, two fields each.
+        case({each: f"{_field(each.label)},{each.value}" for each in EntryKind}, value=kind),
+        case(
+            (
+                and_(kind == EntryKind.PURCHASE, LedgerEntry.summary == PURCHASE_SUMMARY),
+                _field(_cell(shown_summary(EntryKind.PURCHASE, PURCHASE_SUMMARY))),
+            ),
+            else_=_sql_cell(LedgerEntry.summary),
+        ),
+        _sql_cell(LedgerEntry.advice),
+        _sql_cell(User.name),
+        case((kind == EntryKind.INTERVENTION, cast(LedgerEntry.minutes, Text)), else_=""),
+        case(
+            {each: f"{_field(each.label)},{each.value}" for each in Billing},
+            value=LedgerEntry.billing,
+            else_=",",
+        ),
+        LedgerEntry.credit_before,
+        LedgerEntry.credit_after,
+        type_=Text,
+    )
+    lines = db.session.scalars(_entries(line + "\r\n").where(*criteria))
+    for chunk in lines.partitions():
+        yield "".join(chunk)
+
+
+def _python_lines(customer_id: str, criteria: list) -> Iterator[str]:
+    """Each line written by csv.writer, with the labels and the time zone looked up once."""
+    lines: list[str] = []
+    # Written into a list joined once per chunk: half the memory of a StringIO (which
+    # keeps four bytes a character), and quicker.
+    writer = csv.writer(SimpleNamespace(write=lines.append))
+    zone = get_timezone()
+    customer = _cell(customer_id)
+    kinds = {each: (each.label, each.value) for each in EntryKind}
+    billings = {None: ("", ""), **{each: (each.label, each.value) for each in Billing}}
+    purchase = shown_summary(EntryKind.PURCHASE, PURCHASE_SUMMARY)
+    rows = db.session.execute(
+        _entries(
+            LedgerEntry.created_at,
+            LedgerEntry.kind,
+            LedgerEntry.summary,
+            LedgerEntry.advice,
+            User.name,
+            LedgerEntry.minutes,
+            LedgerEntry.billing,
+            LedgerEntry.credit_before,
+            LedgerEntry.credit_after,
+        ).where(*criteria)
+    )
+    for chunk in rows.partitions():
+        writer.writerows(
+            (
+                customer,
+                # What to_user_timezone gives: astimezone picks the instant's own offset
+                # even from a pytz zone, which then needs no normalize.
+                at.astimezone(zone).isoformat(timespec="seconds"),
+                *kinds[kind],
+                _cell(  # shown_summary's rule, translated once
+                    purchase
+                    if kind is EntryKind.PURCHASE and summary == PURCHASE_SUMMARY
+                    else summary
+                ),
+                _cell(advice),
+                _cell(name),
+                minutes if kind is EntryKind.INTERVENTION else "",
+                *billings[billing],
+                before,
+                after,
             )
-            written += 1
-            if written % CSV_CHUNK == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue()
+            for at, kind, summary, advice, name, minutes, billing, before, after in chunk
+        )
+        yield "".join(lines)
+        lines.clear()
