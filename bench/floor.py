@@ -19,6 +19,8 @@ import pickle
 import psycopg
 from flask import Flask, Response
 
+from portal.config import POSTGRESQL_OPTIONS
+
 app = Flask(__name__)
 with open(os.environ["BENCH_FLOOR_SQL"], "rb") as captured:
     #: (SQL, parameters) as Portal's driver received them.
@@ -36,7 +38,8 @@ connection: psycopg.Connection | None = None
 def database() -> psycopg.Connection:
     global connection
     if connection is None or connection.closed:
-        connection = psycopg.connect(os.environ["BENCH_FLOOR_DATABASE"])
+        # Planned per execution, as Portal's connections are (portal/config.py).
+        connection = psycopg.connect(os.environ["BENCH_FLOOR_DATABASE"], options=POSTGRESQL_OPTIONS)
     return connection
 
 
