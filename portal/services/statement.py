@@ -139,9 +139,11 @@ def position_range(account: CreditAccount, entry_filter: EntryFilter) -> tuple[i
 
 @dataclass(frozen=True, slots=True)
 class ShownEntry:
-    """An entry as the statement's history shows it: read as a row of columns with its
-    technician's name and its request's, since nothing on the page is written."""
+    """An entry as a history shows it (the customer's statement, the support desk's
+    account page): read as a row of columns with its technician's and its request's,
+    since nothing on those pages is written."""
 
+    id: int
     position: int
     created_at: datetime
     kind: EntryKind
@@ -151,7 +153,9 @@ class ShownEntry:
     minutes: int
     credit_before: int
     credit_after: int
+    override_reason: str | None
     technician_name: str | None
+    technician_initials: str | None
     request_id: int | None
     request_subject: str | None
     request_year: int | None
@@ -170,6 +174,7 @@ class ShownEntry:
 #: joins that the scoping hook limits as it limits their own queries: a request out of
 #: the reader's sight shows no link, as its relationship loaded none before.
 SHOWN_COLUMNS = (
+    LedgerEntry.id,
     LedgerEntry.position,
     LedgerEntry.created_at,
     LedgerEntry.kind,
@@ -179,12 +184,19 @@ SHOWN_COLUMNS = (
     LedgerEntry.minutes,
     LedgerEntry.credit_before,
     LedgerEntry.credit_after,
+    LedgerEntry.override_reason,
     User.name,
+    User.initials,
     SupportRequest.id,
     SupportRequest.subject,
     SupportRequest.year,
     SupportRequest.number,
 )
+
+
+def shown_entries() -> Select:
+    """The entries as ``ShownEntry`` rows, with their technician and request."""
+    return select(*SHOWN_COLUMNS).outerjoin(LedgerEntry.technician).outerjoin(LedgerEntry.request)
 
 
 @dataclass(frozen=True)
@@ -210,12 +222,7 @@ def history(
     """The page of entries just older than ``before``, just newer than ``after``, or
     the newest: a keyset page, as fast on the thousandth page as on the first."""
     low, high = positions
-    statement = (
-        select(*SHOWN_COLUMNS)
-        .outerjoin(LedgerEntry.technician)
-        .outerjoin(LedgerEntry.request)
-        .limit(per_page + 1)
-    )
+    statement = shown_entries().limit(per_page + 1)
 
     def read(criteria, order) -> list[ShownEntry]:
         rows = db.session.execute(statement.where(*criteria).order_by(order))

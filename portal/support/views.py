@@ -22,6 +22,7 @@ from portal.models import (
 )
 from portal.permissions import guard, permission
 from portal.services import credit, interventions, search, unique
+from portal.services import statement as ledger
 from portal.services.credit import format_minutes
 from portal.support.forms import (
     AdjustmentForm,
@@ -129,10 +130,10 @@ def render_account(
         None,
     )
     history = paginate(
-        select(LedgerEntry)
+        ledger.shown_entries()
         .where(LedgerEntry.account_id == account.id)
-        .options(joinedload(LedgerEntry.technician))
-        .order_by(LedgerEntry.position.desc())
+        .order_by(LedgerEntry.position.desc()),
+        row=ledger.ShownEntry,
     )
     return render_template(
         "support/account.html",

@@ -1,6 +1,7 @@
 """Pages of query results that cost the same on any page size of table: one row
 more than shown tells whether a next page exists, so no count of the whole table."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,13 @@ def page_number() -> int:
     return int(value) if value.isdigit() and 0 < int(value) <= MAX_PAGE else 1
 
 
-def paginate(statement: Select, per_page: int = PER_PAGE) -> Page:
+def paginate(statement: Select, per_page: int = PER_PAGE, row: Callable | None = None) -> Page:
+    """A page of ``statement``'s objects; or, with ``row``, of its rows of columns, each
+    made into ``row(*columns)``."""
     page = page_number()
-    rows = db.session.scalars(statement.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    statement = statement.limit(per_page + 1).offset((page - 1) * per_page)
+    if row is None:
+        rows = db.session.scalars(statement).all()
+    else:
+        rows = [row(*columns) for columns in db.session.execute(statement)]
     return Page(items=list(rows[:per_page]), page=page, has_next=len(rows) > per_page)
