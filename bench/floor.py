@@ -19,8 +19,6 @@ import pickle
 import psycopg
 from flask import Flask, Response
 
-from portal.config import POSTGRESQL_OPTIONS
-
 app = Flask(__name__)
 with open(os.environ["BENCH_FLOOR_SQL"], "rb") as captured:
     #: (SQL, parameters) as Portal's driver received them.
@@ -29,6 +27,9 @@ with open(os.environ["BENCH_FLOOR_SQL"], "rb") as captured:
 COPY_SQL = os.environ["BENCH_FLOOR_COPY"]
 #: PostgreSQL sends COPY a row at a time: rows are sent on in chunks of this many bytes.
 CHUNK_BYTES = 64 * 1024
+#: Planned per execution, as Portal's connections are (``POSTGRESQL_OPTIONS`` in
+#: portal/config.py); the floor imports nothing of Portal.
+POSTGRESQL_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 PLAIN_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 #: One connection per worker, opened by its first request (after gunicorn's fork), as
 #: Portal's pool keeps one open.
