@@ -27,9 +27,6 @@ with open(os.environ["BENCH_FLOOR_SQL"], "rb") as captured:
 COPY_SQL = os.environ["BENCH_FLOOR_COPY"]
 #: PostgreSQL sends COPY a row at a time: rows are sent on in chunks of this many bytes.
 CHUNK_BYTES = 64 * 1024
-#: Planned per execution, as Portal's connections are (``POSTGRESQL_OPTIONS`` in
-#: portal/config.py); the floor imports nothing of Portal.
-POSTGRESQL_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 PLAIN_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 #: One connection per worker, opened by its first request (after gunicorn's fork), as
 #: Portal's pool keeps one open.
@@ -39,8 +36,7 @@ connection: psycopg.Connection | None = None
 def database() -> psycopg.Connection:
     global connection
     if connection is None or connection.closed:
-        # Planned per execution, as Portal's connections are (portal/config.py).
-        connection = psycopg.connect(os.environ["BENCH_FLOOR_DATABASE"], options=POSTGRESQL_OPTIONS)
+        connection = psycopg.connect(os.environ["BENCH_FLOOR_DATABASE"])
     return connection
 
 

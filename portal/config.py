@@ -83,23 +83,6 @@ def from_environment() -> dict:
     }
 
 
-#: psycopg prepares a statement on the server once a connection has run it five times;
-#: PostgreSQL then plans it once for any parameters (a generic plan) when it guesses that
-#: costs no more. Under the scoping's criteria it guesses wrong: the statement page's
-#: history went from 0.2 ms to 70 ms by its sixth reading (joining every support request
-#: of the company). Each execution is planned for its own parameters; the statement is
-#: still parsed once.
-POSTGRESQL_OPTIONS = "-c plan_cache_mode=force_custom_plan"
-
-
-def engine_options(uri: str, options: dict) -> dict:
-    """SQLAlchemy's engine options for ``uri``: on PostgreSQL, plans made per execution."""
-    if not uri.startswith("postgresql"):
-        return options
-    connect_args = {"options": POSTGRESQL_OPTIONS, **options.get("connect_args", {})}
-    return {**options, "connect_args": connect_args}
-
-
 def finalize(config) -> None:
     """Derive the settings that follow from others; refuse to start with unsafe ones."""
     config["PORTAL_BASE_URL"] = config["PORTAL_BASE_URL"].rstrip("/")
@@ -107,9 +90,6 @@ def finalize(config) -> None:
     config["SESSION_COOKIE_SECURE"] = secure
     config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
     config["HSTS"] = secure
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        config.get("SQLALCHEMY_DATABASE_URI", ""), config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
-    )
     local = config.get("PORTAL_ENV") in {"development", "testing"} or config.get("TESTING")
     if not config.get("SECRET_KEY"):
         if local:

@@ -1,11 +1,9 @@
 """Web basics: security headers, CSRF, error pages, hostile input."""
 
 import pytest
-from sqlalchemy import text
 
 from portal import create_app
-from portal.config import ConfigError, engine_options
-from portal.extensions import db
+from portal.config import ConfigError
 from tests.conftest import csrf_token, login, make_config
 
 
@@ -218,20 +216,3 @@ def test_development_runs_without_a_secret_key(monkeypatch, migrated_database):
     config = make_config(migrated_database, SECRET_KEY=None, TESTING=False)
     config["PORTAL_ENV"] = "development"
     assert create_app(config).config["SECRET_KEY"]
-
-
-def test_postgresql_plans_each_statement_for_its_own_parameters(app):
-    """A prepared statement's generic plan read the statement page's history in 70 ms
-    instead of 0.2 (joining every request of the company): PostgreSQL connections plan
-    each execution; SQLite has no such setting and gets none."""
-    assert "connect_args" not in engine_options("sqlite:///portal.db", {"pool_pre_ping": True})
-    options = engine_options("postgresql+psycopg://db/portal", {"pool_pre_ping": True})
-    assert options == {
-        "pool_pre_ping": True,
-        "connect_args": {"options": "-c plan_cache_mode=force_custom_plan"},
-    }
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            assert db.session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
-        else:
-            assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}

@@ -133,7 +133,7 @@ def render_account(
         ledger.shown_entries()
         .where(LedgerEntry.account_id == account.id)
         .order_by(LedgerEntry.position.desc()),
-        row=ledger.ShownEntry,
+        read=ledger.read_entries,
     )
     return render_template(
         "support/account.html",

@@ -39,13 +39,12 @@ def page_number() -> int:
     return int(value) if value.isdigit() and 0 < int(value) <= MAX_PAGE else 1
 
 
-def paginate(statement: Select, per_page: int = PER_PAGE, row: Callable | None = None) -> Page:
-    """A page of ``statement``'s objects; or, with ``row``, of its rows of columns, each
-    made into ``row(*columns)``."""
+def paginate(
+    statement: Select, per_page: int = PER_PAGE, read: Callable[[Select], list] | None = None
+) -> Page:
+    """A page of ``statement``'s objects; or, with ``read``, of what it reads of the
+    page's statement (rows of columns)."""
     page = page_number()
     statement = statement.limit(per_page + 1).offset((page - 1) * per_page)
-    if row is None:
-        rows = db.session.scalars(statement).all()
-    else:
-        rows = [row(*columns) for columns in db.session.execute(statement)]
+    rows = db.session.scalars(statement).all() if read is None else read(statement)
     return Page(items=list(rows[:per_page]), page=page, has_next=len(rows) > per_page)
