@@ -19,12 +19,20 @@ from portal.models import (
     Client,
     CreditAccount,
     CreditAccountClient,
+    LedgerEntry,
     Tenant,
     User,
 )
 from portal.services import credit
 from portal.services.actor import Actor
-from portal.services.statement import MAX_MARKED, MAX_POINTS, EntryFilter, csv_chunks
+from portal.services.statement import (
+    MAX_MARKED,
+    MAX_POINTS,
+    EntryFilter,
+    csv_chunks,
+    read_entries,
+    shown_entries,
+)
 from portal.tenancy import ClientVisibility, bound_to, cross_tenant
 from tests.conftest import acting, csrf_token, login
 from tests.test_cli import DEMO_PASSWORD, run
@@ -571,3 +579,37 @@ def test_the_export_reads_only_what_the_users_scope_allows(app, world):
         assert exported() == ["ALP1"]
         with cross_tenant(db.session):
             assert exported() == ["ALP1", "ALP2", "BET1", "BET2"]
+
+
+def test_history_rows_and_their_requests_stay_in_the_readers_tenant_and_company(app, world):
+    """The history's rows of columns (``read_entries``) go through the scoping hook, and
+    so do the requests they link, read by id: another tenant or company reads no entry,
+    and a request out of the reader's sight is no link."""
+    grow(world, 2, step_hours=1)
+    with bound_to(db.session, world.a.tenant_id):
+        newest, previous = db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.account_id == world.a.account_id)
+            .order_by(LedgerEntry.position.desc())
+            .limit(2)
+        ).all()
+        # As if recorded from each company's request on an account they share.
+        newest.request_id, previous.request_id = world.a.request_id, world.a.other_request_id
+        db.session.commit()
+
+    def history_of(tenant_id: int, client_id: int) -> list:
+        visibility = ClientVisibility(client_id=client_id)
+        with app.app_context(), bound_to(db.session, tenant_id, visibility):
+            return read_entries(
+                shown_entries()
+                .where(LedgerEntry.account_id == world.a.account_id)
+                .order_by(LedgerEntry.position.desc())
+            )
+
+    assert history_of(world.b.tenant_id, world.b.client_id) == []
+    assert history_of(world.a.tenant_id, world.a.other_client_id) == []
+    entries = history_of(world.a.tenant_id, world.a.client_id)
+    assert [entry.request.id if entry.request else None for entry in entries[:2]] == [
+        world.a.request_id,
+        None,
+    ]
