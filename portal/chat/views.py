@@ -6,8 +6,6 @@ Every channel and message is loaded through the reader's membership
 (``chat.channel_for`` / ``chat.message_for``): anything else answers 404.
 """
 
-from collections import OrderedDict
-
 from flask import (
     Blueprint,
     Response,
@@ -23,6 +21,7 @@ from flask import (
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
+from portal import readcache
 from portal.chat.forms import (
     ChannelForm,
     DirectForm,
@@ -116,6 +115,7 @@ def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, st
             manage=chat.may_manage(current_user, channel),
             poll_interval=POLL_INTERVAL_MS,
             unread_total=g.chat_unread_total,
+            message_html=message_html,
         ),
         status,
     )
@@ -405,13 +405,14 @@ def updates():
     return jsonify(payload)
 
 
-#: Messages drawn lately, by everything their fragment depends on: in a busy channel,
-#: every open page asks for the same new messages, drawn once per worker.
-DRAWN: OrderedDict[tuple, str] = OrderedDict()
-DRAWN_KEPT = 2000
+#: Messages drawn at once (portal/readcache.py): in a busy channel every open page asks
+#: for the same new messages, and every visit of the channel's page shows the same ones,
+#: each drawn once per worker.
+MESSAGES_KEPT = 2000
 
 
 def message_html(item: chat.ShownMessage) -> str:
+    """A message's fragment (chat/_message.html), drawn once for all it depends on."""
     message = item.message
     key = (
         message.id,
@@ -426,9 +427,9 @@ def message_html(item: chat.ShownMessage) -> str:
         item.changeable,
         g.tenant.slug,
     )
-    html = DRAWN.get(key)
-    if html is None:
-        html = DRAWN[key] = render_template("chat/_message.html", item=item)
-        if len(DRAWN) > DRAWN_KEPT:
-            DRAWN.popitem(last=False)
-    return html
+    return readcache.remember(
+        "chat messages",
+        key,
+        lambda: render_template("chat/_message.html", item=item),
+        most=MESSAGES_KEPT,
+    )
