@@ -18,10 +18,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
-from portal import readcache
 from portal.chat.forms import (
     ChannelForm,
     DirectForm,
@@ -36,6 +34,7 @@ from portal.models.base import utcnow
 from portal.permissions import guard
 from portal.services import chat
 from portal.storage import NotStored, storage
+from portal.web.chat_messages import message_html
 from portal.web.forms import ConfirmForm
 from portal.web.forms.chat import ChatMessageForm
 from portal.web.gate import current_actor
@@ -115,7 +114,6 @@ def render_channel(channel: ChatChannel, form: ChatMessageForm | None = None, st
             manage=chat.may_manage(current_user, channel),
             poll_interval=POLL_INTERVAL_MS,
             unread_total=g.chat_unread_total,
-            message_html=message_html,
         ),
         status,
     )
@@ -403,33 +401,3 @@ def updates():
         payload["after"] = channel.sequence
         payload["archived"] = channel.archived_at is not None
     return jsonify(payload)
-
-
-#: Messages drawn at once (portal/readcache.py): in a busy channel every open page asks
-#: for the same new messages, and every visit of the channel's page shows the same ones,
-#: each drawn once per worker.
-MESSAGES_KEPT = 2000
-
-
-def message_html(item: chat.ShownMessage) -> str:
-    """A message's fragment (chat/_message.html), drawn once for all it depends on."""
-    message = item.message
-    key = (
-        message.id,
-        message.sequence,
-        str(get_locale()),
-        str(get_timezone()),
-        item.author,
-        item.handle,
-        item.picture,
-        item.mine,
-        item.mentions_me,
-        item.changeable,
-        g.tenant.slug,
-    )
-    return readcache.remember(
-        "chat messages",
-        key,
-        lambda: render_template("chat/_message.html", item=item),
-        most=MESSAGES_KEPT,
-    )

@@ -12,6 +12,7 @@ from portal.mail.requests import expected_delay
 from portal.services import brand, chat
 from portal.services.audit import labels
 from portal.services.credit import format_minutes, shown_summary
+from portal.web.chat_messages import message_html
 from portal.web.emoji import emoji_choices
 from portal.web.languages import html_lang, locale_choices
 
@@ -160,6 +161,7 @@ def register(app: Flask) -> None:
         theme_url,
         brand.mail_logo,
         emoji_choices,
+        message_html,
         sign_in_method,
     ):
         app.add_template_global(helper)
