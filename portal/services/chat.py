@@ -15,8 +15,9 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, case, delete, func, select, update
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -212,25 +213,37 @@ def unread_marks(user: User) -> dict[int, tuple[int, int]]:
     """Unread messages and mentions per channel, at most ``UNREAD_CAP`` each, for the
     channels with something unread (one statement; a channel read up to its last
     message costs no count)."""
+    rows = db.session.execute(_unread_statement(), {"reader_id": user.id})
+    return {channel_id: (count, named) for channel_id, count, named in rows if count or named}
+
+
+@cache
+def _unread_statement() -> Select:
+    """``unread_marks``'s statement, built once for any reader (``reader_id``): every
+    staff page counts for its navigation, and building its correlated counts cost more
+    than running them. The scoping hook still limits it at each execution."""
+    reader = bindparam("reader_id", type_=Integer)
     unread = _capped_count(
         ChatMessage.id,
         ChatMessage.channel_id == ChatMember.channel_id,
         ChatMessage.id > ChatMember.last_read_id,
-        ChatMessage.author_id != user.id,
+        ChatMessage.author_id != reader,
         ChatMessage.deleted_at.is_(None),
     )
     mentions = _capped_count(
         ChatMention.message_id,
-        ChatMention.user_id == user.id,
+        ChatMention.user_id == reader,
         ChatMention.channel_id == ChatMember.channel_id,
         ChatMention.message_id > ChatMember.last_read_id,
     )
-    rows = db.session.execute(
+    return (
         select(ChatMember.channel_id, unread, mentions)
-        .join(ChatChannel, _membership(user))
+        .join(
+            ChatChannel,
+            and_(ChatMember.channel_id == ChatChannel.id, ChatMember.user_id == reader),
+        )
         .where(ChatChannel.last_message_id > ChatMember.last_read_id)
     )
-    return {channel_id: (count, named) for channel_id, count, named in rows if count or named}
 
 
 def channel_titles(user: User, channels: Iterable[ChatChannel]) -> dict[int, str]:
