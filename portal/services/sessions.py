@@ -2,8 +2,9 @@
 
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, String, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -42,23 +43,8 @@ def find_live(
     token: str, idle_timeout: timedelta, absolute_timeout: timedelta, now: datetime | None = None
 ) -> UserSession | None:
     """The open session for ``token``, or None (unknown, ended, or timed out — then ended)."""
-    # The user, role and role's permissions come with it: every page asks for them; a
-    # client user's company, which every page of theirs reads (its language, at least);
-    # and the tenant, which every page draws.
-    signed_in = joinedload(UserSession.user)
     user_session = (
-        db.session.execute(
-            select(UserSession)
-            .options(
-                signed_in.joinedload(User.role).joinedload(Role.grants),
-                signed_in.joinedload(User.client),
-                joinedload(UserSession.tenant),
-            )
-            .where(
-                UserSession.token_hash == hash_session_token(token),
-                UserSession.ended_at.is_(None),
-            )
-        )
+        db.session.execute(_live_statement(), {"token_hash": hash_session_token(token)})
         .unique()
         .scalar_one_or_none()
     )
@@ -74,6 +60,27 @@ def find_live(
     if now - user_session.last_seen_at > TOUCH_INTERVAL:
         user_session.last_seen_at = now
     return user_session
+
+
+@cache
+def _live_statement() -> Select:
+    """``find_live``'s statement, built once for any token (``token_hash``): every
+    signed-in request runs it. The user, role and role's permissions come with it: every
+    page asks for them; a client user's company, which every page of theirs reads (its
+    language, at least); and the tenant, which every page draws."""
+    signed_in = joinedload(UserSession.user)
+    return (
+        select(UserSession)
+        .options(
+            signed_in.joinedload(User.role).joinedload(Role.grants),
+            signed_in.joinedload(User.client),
+            joinedload(UserSession.tenant),
+        )
+        .where(
+            UserSession.token_hash == bindparam("token_hash", type_=String),
+            UserSession.ended_at.is_(None),
+        )
+    )
 
 
 def end(token: str) -> None:
