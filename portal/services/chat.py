@@ -93,14 +93,18 @@ class ChatRefused(Refusal):
 # --- Reading: one mechanism, the reader's membership ---------------------------------
 
 
-def _membership(user: User):
-    return and_(ChatMember.channel_id == ChatChannel.id, ChatMember.user_id == user.id)
+def _membership(user_id):
+    """The join of a channel to the membership of ``user_id`` (an id, or a bound
+    parameter in a statement built once)."""
+    return and_(ChatMember.channel_id == ChatChannel.id, ChatMember.user_id == user_id)
 
 
 def channel_for(user: User, channel_id: int) -> ChatChannel | None:
     """The channel if ``user`` is one of its members, else None (a 404 for the view)."""
     return db.session.scalar(
-        select(ChatChannel).join(ChatMember, _membership(user)).where(ChatChannel.id == channel_id)
+        select(ChatChannel)
+        .join(ChatMember, _membership(user.id))
+        .where(ChatChannel.id == channel_id)
     )
 
 
@@ -238,10 +242,7 @@ def _unread_statement() -> Select:
     )
     return (
         select(ChatMember.channel_id, unread, mentions)
-        .join(
-            ChatChannel,
-            and_(ChatMember.channel_id == ChatChannel.id, ChatMember.user_id == reader),
-        )
+        .join(ChatChannel, _membership(reader))
         .where(ChatChannel.last_message_id > ChatMember.last_read_id)
     )
 
@@ -274,7 +275,7 @@ def channel_titles(user: User, channels: Iterable[ChatChannel]) -> dict[int, str
 def channel_list(user: User) -> list[ChannelEntry]:
     """``user``'s channels with their marks: "Everyone" first, then channels, then
     direct conversations, each by title; archived ones last."""
-    channels = list(db.session.scalars(select(ChatChannel).join(ChatMember, _membership(user))))
+    channels = list(db.session.scalars(select(ChatChannel).join(ChatMember, _membership(user.id))))
     marks = unread_marks(user)
     titles = channel_titles(user, channels)
     kinds = {ChannelKind.EVERYONE: 0, ChannelKind.CHANNEL: 1, ChannelKind.DIRECT: 2}
@@ -442,7 +443,7 @@ def pulse(user: User, now: datetime) -> Pulse:
                 ChatChannel.last_message_id,
                 ChatMember.last_read_id,
             )
-            .join(ChatMember, _membership(user))
+            .join(ChatMember, _membership(user.id))
             .order_by(ChatChannel.id)
         )
     )
